@@ -1,0 +1,73 @@
+// Package store declares the storage port the authority needs. Backends live
+// in db/*; only cmd/* and tests import them. The logical tables follow
+// step-ca's (wire-spec §6) so that existing step-ca data can be imported.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// ErrNotFound is returned (wrapped) by lookups of records that do not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrTokenUsed is returned by UseToken when the key was already recorded.
+var ErrTokenUsed = errors.New("token already used")
+
+// ErrAlreadyRevoked is returned by Revoke when the serial is already revoked.
+var ErrAlreadyRevoked = errors.New("certificate already revoked")
+
+// Certificate is one issued X.509 certificate.
+type Certificate struct {
+	Serial string // decimal
+	DER    []byte // leaf DER (x509_certs)
+	// Data is the x509_certs_data JSON, e.g. {"provisioner":{"id":..,"name":..,"type":..}}.
+	Data []byte
+	// Index fields for listing and expiry queries (derivable from DER, stored
+	// alongside so backends can index them without parsing).
+	NotAfter    time.Time
+	Subject     string // subject common name
+	Provisioner string // provisioner name
+}
+
+// Revocation is one revoked X.509 certificate. The JSON encoding uses Go field
+// names, as step-ca stores it in revoked_x509_certs.
+type Revocation struct {
+	Serial        string
+	ProvisionerID string
+	ReasonCode    int
+	Reason        string
+	RevokedAt     time.Time
+	ExpiresAt     time.Time // certificate NotAfter, zero when unknown
+	TokenID       string
+	MTLS          bool
+	ACME          bool
+}
+
+// Store is the persistence port of the X.509 authority.
+//
+// All methods are safe for concurrent use and honour ctx cancellation while
+// waiting (a write already handed to the backend may still complete).
+// Durability: every write method returns only after the data is durable
+// (fsync'd or committed); concurrent writes may share one sync (group commit).
+// Errors: ErrNotFound / ErrTokenUsed / ErrAlreadyRevoked (wrapped) as documented;
+// any other error means the backend failed and names it.
+type Store interface {
+	// UseToken atomically records key (the token's reuse key, wire-spec §4.10)
+	// with the raw token as value if, and only if, the key is absent. It
+	// returns ErrTokenUsed when the key exists. Two instances sharing one
+	// database can never both succeed for the same key.
+	UseToken(ctx context.Context, key string, token []byte) error
+	// StoreCertificate durably writes x509_certs[serial] and x509_certs_data[serial].
+	StoreCertificate(ctx context.Context, c *Certificate) error
+	// GetCertificate returns the certificate record, or ErrNotFound.
+	GetCertificate(ctx context.Context, serial string) (*Certificate, error)
+	// Revoke records a revocation if the serial is not revoked yet; else
+	// ErrAlreadyRevoked.
+	Revoke(ctx context.Context, r *Revocation) error
+	// GetRevocation returns the revocation of serial, or ErrNotFound.
+	GetRevocation(ctx context.Context, serial string) (*Revocation, error)
+	// Close flushes pending writes and releases the backend. Further calls fail.
+	Close() error
+}
