@@ -1,0 +1,163 @@
+// Package api serves the CA's JSON API (wire-spec §3) at "/" and "/1.0/".
+package api
+
+import (
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+	"github.com/sirupsen/logrus"
+
+	"github.com/mayfly-pki/mayfly/api/render"
+	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/internal/errs"
+)
+
+// MaxBodySize bounds request bodies; a CSR is a few kilobytes.
+const MaxBodySize = 256 << 10
+
+// Deps are the collaborators of the API.
+type Deps struct {
+	// Authority returns the current configuration snapshot; a request uses
+	// the one it got first until it finishes.
+	Authority func() *authority.Authority
+	// TLSOptions returns the ca.json "tls" block echoed in SignResponse.
+	TLSOptions func() json.RawMessage
+	Version    string
+	Logger     logrus.FieldLogger
+	Now        func() time.Time
+}
+
+// Handler serves the CA API.
+type Handler struct {
+	deps Deps
+	mux  http.Handler
+}
+
+// New returns the API handler with every route mounted at / and /1.0.
+func New(d Deps) *Handler {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	h := &Handler{deps: d}
+	r := chi.NewRouter()
+	r.Use(middleware.GetHead)
+	routes := func(r chi.Router) {
+		r.Get("/health", h.wrap(h.health))
+		r.Get("/version", h.wrap(h.version))
+		r.Get("/root/{sha}", h.wrap(h.root))
+		r.Get("/roots", h.wrap(h.roots))
+		r.Get("/roots.pem", h.wrap(h.rootsPEM))
+		r.Get("/intermediates", h.wrap(h.intermediates))
+		r.Get("/intermediates.pem", h.wrap(h.intermediatesPEM))
+		r.Get("/federation", h.wrap(h.federation))
+		r.Get("/provisioners", h.wrap(h.provisioners))
+		r.Get("/provisioners/{kid}/encrypted-key", h.wrap(h.encryptedKey))
+		r.Post("/sign", h.wrap(h.sign))
+		r.Post("/renew", h.wrap(h.renew))
+		r.Post("/re-sign", h.wrap(h.renew))
+		r.Post("/rekey", h.wrap(h.rekey))
+		r.Post("/revoke", h.wrap(h.revoke))
+	}
+	routes(r)
+	r.Route("/1.0", routes)
+	h.mux = r
+	return h
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// handlerFunc is an API handler: it writes a response or returns an error
+// for wrap to render. fields collects what the request log line reports.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, a *authority.Authority, fields logrus.Fields) error
+
+// wrap adapts a handlerFunc: one snapshot per request, request IDs, the body
+// limit, error rendering and one log line.
+func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		start := h.deps.Now()
+		id := requestID(r)
+		w.Header().Set("X-Request-Id", id)
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
+		}
+		rec := &statusRecorder{ResponseWriter: w}
+		fields := logrus.Fields{}
+		err := fn(rec, r, h.deps.Authority(), fields)
+		if err != nil {
+			rec.status = render.Error(rec, err)
+		}
+		h.logRequest(r, rec, id, start, fields, err)
+	}
+}
+
+// statusRecorder remembers the status and size written.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	size   int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.size += n
+	return n, err
+}
+
+// readJSON decodes the body into v leniently (unknown fields are ignored).
+func readJSON(r *http.Request, v any) error {
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return err
+		}
+		return errs.E(errs.BadRequest, "error reading request body", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return errs.E(errs.BadRequest, "error decoding json", err)
+	}
+	return nil
+}
+
+// parseCSR decodes a PEM CSR field.
+func parseCSR(s string) (*x509.CertificateRequest, error) {
+	if s == "" {
+		return nil, errs.E(errs.BadRequest, "missing csr", nil)
+	}
+	block, _ := pem.Decode([]byte(s))
+	if block == nil {
+		return nil, errs.E(errs.BadRequest, "invalid csr", errors.New("no PEM block"))
+	}
+	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	if err != nil {
+		return nil, errs.E(errs.BadRequest, "invalid csr", err)
+	}
+	return csr, nil
+}
+
+// peerCertificate returns the verified TLS client certificate, if any.
+func peerCertificate(r *http.Request) *x509.Certificate {
+	if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
+		return nil
+	}
+	return r.TLS.PeerCertificates[0]
+}
+

@@ -1,0 +1,100 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/mayfly-pki/mayfly/api/render"
+	"github.com/mayfly-pki/mayfly/api/wire"
+	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/internal/errs"
+)
+
+func (h *Handler) sign(w http.ResponseWriter, r *http.Request, a *authority.Authority, f logrus.Fields) error {
+	var body wire.SignRequest
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	csr, err := parseCSR(body.CSR)
+	if err != nil {
+		return err
+	}
+	if body.OTT == "" {
+		return errs.E(errs.BadRequest, "missing ott", nil)
+	}
+	iss, err := a.Sign(r.Context(), &authority.SignRequest{
+		CSR: csr, OTT: body.OTT, NotBefore: body.NotBefore, NotAfter: body.NotAfter,
+	})
+	if err != nil {
+		return err
+	}
+	h.writeIssued(w, a, iss, f)
+	return nil
+}
+
+func (h *Handler) renew(w http.ResponseWriter, r *http.Request, a *authority.Authority, f logrus.Fields) error {
+	cert := peerCertificate(r)
+	if cert == nil {
+		auth := r.Header.Get("Authorization")
+		if !strings.HasPrefix(auth, "Bearer ") {
+			return errs.E(errs.BadRequest, "missing client certificate", nil)
+		}
+		var err error
+		if cert, err = a.AuthorizeRenewToken(r.Context(), strings.TrimPrefix(auth, "Bearer ")); err != nil {
+			return err
+		}
+	}
+	iss, err := a.Renew(r.Context(), cert)
+	if err != nil {
+		return err
+	}
+	h.writeIssued(w, a, iss, f)
+	return nil
+}
+
+func (h *Handler) rekey(w http.ResponseWriter, r *http.Request, a *authority.Authority, f logrus.Fields) error {
+	cert := peerCertificate(r)
+	if cert == nil {
+		return errs.E(errs.BadRequest, "missing client certificate", nil)
+	}
+	var body wire.RekeyRequest
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	csr, err := parseCSR(body.CSR)
+	if err != nil {
+		return err
+	}
+	iss, err := a.Rekey(r.Context(), cert, csr)
+	if err != nil {
+		return err
+	}
+	h.writeIssued(w, a, iss, f)
+	return nil
+}
+
+// writeIssued answers 201 with a SignResponse and fills the log fields.
+func (h *Handler) writeIssued(w http.ResponseWriter, a *authority.Authority, iss *authority.Issued, f logrus.Fields) {
+	t := iss.Template
+	f["serial"] = iss.Serial()
+	f["subject"] = t.Subject.CommonName
+	f["provisioner"] = iss.Provisioner.Name
+	f["valid-from"] = t.NotBefore.Format("2006-01-02T15:04:05Z07:00")
+	f["valid-to"] = t.NotAfter.Format("2006-01-02T15:04:05Z07:00")
+	if len(t.DNSNames) > 0 {
+		f["sans"] = t.DNSNames
+	}
+	chain := a.Issuer().ChainPEM()
+	leaf := authority.EncodePEM(iss.DER)
+	resp := wire.SignResponse{Certificate: leaf, CertChain: append([]string{leaf}, chain...)}
+	if len(chain) > 0 {
+		resp.CA = &chain[0]
+	}
+	if h.deps.TLSOptions != nil {
+		resp.TLSOptions = h.deps.TLSOptions()
+	}
+	render.JSON(w, http.StatusCreated, resp)
+}
+

@@ -1,0 +1,236 @@
+// Package authority is the X.509 issuing service: it authorizes requests with
+// provisioners, applies claims, signs with the issuer and persists records.
+// An Authority is an immutable snapshot of one configuration; reload builds a
+// new one.
+package authority
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/mayfly-pki/mayfly/authority/issuer"
+	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/token"
+)
+
+// Options are what an Authority is built from.
+type Options struct {
+	Roots          []*x509.Certificate
+	FederatedRoots []*x509.Certificate
+	// Intermediates is the issuing chain, issuing certificate first.
+	Intermediates []*x509.Certificate
+	Signer        crypto.Signer
+	DNSNames      []string
+	// Provisioners are the raw ca.json entries, built with Registry.
+	Provisioners []json.RawMessage
+	Registry     provisioner.Registry
+	Claims       *provisioner.Claims
+	Backdate     time.Duration
+	// DisableIssuedAtCheck accepts tokens issued before StartTime.
+	DisableIssuedAtCheck bool
+	// StartTime is when the CA process started (wire-spec §4.9).
+	StartTime time.Time
+	Store     store.Store
+	Now       func() time.Time
+	Logger    logrus.FieldLogger
+}
+
+// Authority is one configuration snapshot. Safe for concurrent use.
+type Authority struct {
+	roots        []*x509.Certificate
+	federated    []*x509.Certificate
+	rootsBySHA   map[string]*x509.Certificate
+	rootPool     *x509.CertPool
+	interPool    *x509.CertPool
+	issuer       *issuer.Issuer
+	provisioners *provisioner.Collection
+	audiences    provisioner.Audiences
+	claims       provisioner.Resolved
+	backdate     time.Duration
+	checkIAT     bool
+	startTime    time.Time
+	store        store.Store
+	now          func() time.Time
+	log          logrus.FieldLogger
+}
+
+// New builds an authority. A provisioner that fails to initialize is kept,
+// disabled, with its reason (wire-spec §2.2); every other problem is an error.
+func New(o Options) (*Authority, error) {
+	if len(o.Roots) == 0 {
+		return nil, errors.New("authority: no root certificate")
+	}
+	if o.Store == nil {
+		return nil, errors.New("authority: no store")
+	}
+	iss, err := issuer.New(o.Intermediates, o.Signer)
+	if err != nil {
+		return nil, err
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	log := o.Logger
+	if log == nil {
+		l := logrus.New()
+		l.Out = nopWriter{}
+		log = l
+	}
+	claims := o.Claims.Merge(provisioner.DefaultClaims)
+	if err := claims.Validate(); err != nil {
+		return nil, fmt.Errorf("authority.claims: %w", err)
+	}
+	if o.Backdate < 0 {
+		return nil, errors.New("authority.backdate cannot be negative")
+	}
+	a := &Authority{
+		roots: o.Roots, federated: o.FederatedRoots, rootsBySHA: map[string]*x509.Certificate{},
+		rootPool: x509.NewCertPool(), interPool: x509.NewCertPool(), issuer: iss,
+		audiences: provisioner.NewAudiences(o.DNSNames), claims: claims, backdate: o.Backdate,
+		checkIAT: !o.DisableIssuedAtCheck, startTime: o.StartTime, store: o.Store, now: now, log: log,
+	}
+	for _, c := range append(append([]*x509.Certificate{}, o.Roots...), o.FederatedRoots...) {
+		a.rootsBySHA[fingerprint(c)] = c
+	}
+	for _, c := range o.Roots {
+		a.rootPool.AddCert(c)
+	}
+	for _, c := range o.Intermediates {
+		a.interPool.AddCert(c)
+	}
+	cfg := provisioner.Config{Audiences: a.audiences, Claims: claims, Now: now}
+	var ps []provisioner.Interface
+	for i, raw := range o.Provisioners {
+		p, err := buildProvisioner(raw, o.Registry, cfg)
+		if err != nil {
+			var base provisioner.Base
+			_ = json.Unmarshal(raw, &base)
+			log.WithField("provisioner", base.Name).Warnf("failed to initialize %s provisioner %q: %v", base.Type, base.Name, err)
+			p = provisioner.NewUninitialized(raw, i, err)
+		}
+		if p != nil {
+			ps = append(ps, p)
+		}
+	}
+	if a.provisioners, err = provisioner.NewCollection(ps, a.audiences); err != nil {
+		return nil, fmt.Errorf("authority.provisioners: %w", err)
+	}
+	return a, nil
+}
+
+type nopWriter struct{}
+
+func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// buildProvisioner returns nil, nil for a type the registry does not know:
+// step-ca silently skips those (wire-spec §7.2).
+func buildProvisioner(raw json.RawMessage, reg provisioner.Registry, cfg provisioner.Config) (provisioner.Interface, error) {
+	var base provisioner.Base
+	if err := json.Unmarshal(raw, &base); err != nil {
+		return nil, fmt.Errorf("invalid provisioner: %w", err)
+	}
+	t, ok := provisioner.ParseType(base.Type)
+	if !ok {
+		return nil, nil
+	}
+	build, ok := reg[t]
+	if !ok {
+		return nil, fmt.Errorf("provisioner type %s is not supported yet", t)
+	}
+	return build(raw, cfg)
+}
+
+// Roots returns the root certificates.
+func (a *Authority) Roots() []*x509.Certificate { return a.roots }
+
+// Federation returns the roots and the federated roots.
+func (a *Authority) Federation() []*x509.Certificate {
+	return append(append([]*x509.Certificate{}, a.roots...), a.federated...)
+}
+
+// RootPool returns the roots as a pool (for TLS client authentication).
+func (a *Authority) RootPool() *x509.CertPool { return a.rootPool }
+
+// Root returns the root or federated root with this SHA-256 fingerprint
+// (case and '-' insensitive), or a NotFound error.
+func (a *Authority) Root(sum string) (*x509.Certificate, error) {
+	sum = strings.ToLower(strings.ReplaceAll(sum, "-", ""))
+	if c, ok := a.rootsBySHA[sum]; ok {
+		return c, nil
+	}
+	return nil, errs.Exact(errs.NotFound, fmt.Sprintf("root certificate with fingerprint %q was not found", sum), nil)
+}
+
+// Issuer returns the signing issuer.
+func (a *Authority) Issuer() *issuer.Issuer { return a.issuer }
+
+// Provisioners returns the provisioner collection.
+func (a *Authority) Provisioners() *provisioner.Collection { return a.provisioners }
+
+// Claims returns the global claims.
+func (a *Authority) Claims() provisioner.Resolved { return a.claims }
+
+// authorizeToken parses ott, finds and runs its provisioner's check, then
+// marks the token used (wire-spec §4.10) before any further check.
+func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(provisioner.Interface, *token.Token) error) (provisioner.Interface, *token.Token, error) {
+	tok, err := token.Parse(ott)
+	if err != nil {
+		return nil, nil, errs.E(errs.Unauthorized, "authority.authorizeToken", err)
+	}
+	if a.checkIAT && tok.Claims.IssuedAt != nil && tok.Claims.IssuedAt.Time().Before(a.startTime.Truncate(time.Second)) {
+		return nil, nil, errs.Errorf(errs.Unauthorized, "authority.authorizeToken: token issued before the bootstrap of certificate authority")
+	}
+	p, ok := a.provisioners.ByToken(tok)
+	if !ok {
+		return nil, nil, errs.Errorf(errs.Unauthorized, "authority.authorizeToken: provisioner not found or invalid audience (%s)", strings.Join(tok.Claims.Audience, ", "))
+	}
+	if err := check(p, tok); err != nil {
+		return nil, nil, err
+	}
+	if err := a.useToken(ctx, tok); err != nil {
+		return nil, nil, err
+	}
+	return p, tok, nil
+}
+
+func (a *Authority) useToken(ctx context.Context, tok *token.Token) error {
+	if err := a.store.UseToken(ctx, tok.ReuseKey(), []byte(tok.Raw)); err != nil {
+		if errors.Is(err, store.ErrTokenUsed) {
+			return errs.E(errs.Unauthorized, "authority.authorizeToken: token already used", nil)
+		}
+		return storeError("error recording used token", err)
+	}
+	return nil
+}
+
+// storeError classifies a backend failure: unavailable, with the cause logged.
+func storeError(detail string, err error) error {
+	if k := errs.KindOf(err); k != errs.Internal {
+		return err
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return errs.E(errs.Unavailable, detail, err)
+	}
+	return errs.E(errs.Internal, detail, err)
+}
+
+func fingerprint(c *x509.Certificate) string {
+	return strings.ToLower(hexSHA256(c.Raw))
+}
+
+// EncodePEM returns the PEM of one DER certificate.
+func EncodePEM(der []byte) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+}

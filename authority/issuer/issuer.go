@@ -1,0 +1,101 @@
+// Package issuer signs X.509 certificates with the CA's intermediate: serial,
+// key identifiers, validity capping and the signature itself.
+package issuer
+
+import (
+	"crypto"
+	"crypto/rand"
+	"crypto/sha1"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+)
+
+// Issuer signs leaves with one intermediate. Immutable and safe for concurrent use.
+type Issuer struct {
+	cert     *x509.Certificate   // the issuing intermediate
+	chain    []*x509.Certificate // intermediate first, as served in certChain
+	chainPEM []string            // PEM of chain, computed once
+	signer   crypto.Signer
+}
+
+// New returns an Issuer for chain (issuing certificate first) and its key. It
+// checks the key matches the certificate.
+func New(chain []*x509.Certificate, signer crypto.Signer) (*Issuer, error) {
+	if len(chain) == 0 {
+		return nil, errors.New("issuer: no intermediate certificate")
+	}
+	if signer == nil {
+		return nil, errors.New("issuer: no signing key")
+	}
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	if pk, ok := chain[0].PublicKey.(equaler); !ok || !pk.Equal(signer.Public()) {
+		return nil, fmt.Errorf("issuer: the intermediate key does not match the certificate %q", chain[0].Subject.CommonName)
+	}
+	i := &Issuer{cert: chain[0], chain: chain, signer: signer}
+	for _, c := range chain {
+		i.chainPEM = append(i.chainPEM, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})))
+	}
+	return i, nil
+}
+
+// Certificate returns the issuing intermediate.
+func (i *Issuer) Certificate() *x509.Certificate { return i.cert }
+
+// Chain returns the intermediate chain, issuing certificate first.
+func (i *Issuer) Chain() []*x509.Certificate { return i.chain }
+
+// ChainPEM returns the PEM of each chain certificate.
+func (i *Issuer) ChainPEM() []string { return i.chainPEM }
+
+// serialLimit bounds serial numbers to 128 bits, as step-ca issues them.
+var serialLimit = new(big.Int).Lsh(big.NewInt(1), 128)
+
+// NewSerial returns a random positive 128-bit serial number.
+func NewSerial() (*big.Int, error) {
+	for {
+		n, err := rand.Int(rand.Reader, serialLimit)
+		if err != nil {
+			return nil, fmt.Errorf("error generating serial number: %w", err)
+		}
+		if n.Sign() > 0 {
+			return n, nil
+		}
+	}
+}
+
+// KeyID returns the RFC 5280 §4.2.1.2 method 1 key identifier (SHA-1 of the
+// subjectPublicKey bits) from a DER SubjectPublicKeyInfo.
+func KeyID(spki []byte) ([]byte, error) {
+	var info struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}
+	if _, err := asn1.Unmarshal(spki, &info); err != nil {
+		return nil, fmt.Errorf("error parsing public key: %w", err)
+	}
+	sum := sha1.Sum(info.PublicKey.Bytes)
+	return sum[:], nil
+}
+
+// Sign completes tmpl (serial, AKI via the intermediate, NotAfter capped at the
+// intermediate's) and signs it for pub. tmpl.SerialNumber is set on return.
+func (i *Issuer) Sign(tmpl *x509.Certificate, pub crypto.PublicKey) ([]byte, error) {
+	serial, err := NewSerial()
+	if err != nil {
+		return nil, err
+	}
+	tmpl.SerialNumber = serial
+	if tmpl.NotAfter.After(i.cert.NotAfter) {
+		tmpl.NotAfter = i.cert.NotAfter
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, i.cert, pub, i.signer)
+	if err != nil {
+		return nil, fmt.Errorf("error signing certificate: %w", err)
+	}
+	return der, nil
+}

@@ -1,0 +1,188 @@
+package authority
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/mayfly-pki/mayfly/authority/issuer"
+	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/token"
+)
+
+// RenewIssuer is the iss claim of renew tokens minted by step's client.
+const RenewIssuer = "step-ca-client/1.0"
+
+var (
+	oidAuthorityKeyID = []int{2, 5, 29, 35}
+	oidSubjectKeyID   = []int{2, 5, 29, 14}
+)
+
+// Renew issues a new certificate like cert (same subject, SANs, extensions
+// and key; a new serial; the same total validity from now) (wire-spec §3.4).
+// cert has been authenticated by the caller (mTLS or a renew token).
+func (a *Authority) Renew(ctx context.Context, cert *x509.Certificate) (*Issued, error) {
+	return a.renew(ctx, cert, nil)
+}
+
+// Rekey is Renew with the public key of csr and a fresh subject key ID.
+func (a *Authority) Rekey(ctx context.Context, cert *x509.Certificate, csr *x509.CertificateRequest) (*Issued, error) {
+	if csr == nil {
+		return nil, errs.E(errs.BadRequest, "missing csr", nil)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return nil, errs.E(errs.BadRequest, "invalid csr", err)
+	}
+	return a.renew(ctx, cert, csr)
+}
+
+func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509.CertificateRequest) (*Issued, error) {
+	serial := cert.SerialNumber.String()
+	if err := a.checkNotRevoked(ctx, serial); err != nil {
+		return nil, err
+	}
+	ext, ok := provisioner.FindExtension(cert)
+	if !ok {
+		return nil, errs.E(errs.Unauthorized, "authority.Renew: cannot get provisioner from certificate", nil)
+	}
+	p, ok := a.provisioners.ByCertificate(ext)
+	if !ok {
+		return nil, errs.Errorf(errs.Unauthorized, "authority.Renew: provisioner %q not found", ext.Name)
+	}
+	if err := p.AuthorizeRenew(ctx, cert); err != nil {
+		return nil, err
+	}
+	now := a.now()
+	notBefore := now.Add(-a.backdate).UTC()
+	tmpl := &x509.Certificate{
+		RawSubject: cert.RawSubject,
+		Subject:    cert.Subject,
+		NotBefore:  notBefore,
+		NotAfter:   notBefore.Add(cert.NotAfter.Sub(cert.NotBefore)),
+	}
+	pub := cert.PublicKey
+	for _, e := range cert.Extensions {
+		switch {
+		case e.Id.Equal(oidAuthorityKeyID):
+			continue
+		case csr != nil && e.Id.Equal(oidSubjectKeyID):
+			continue
+		}
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, e)
+	}
+	if csr != nil {
+		pub = csr.PublicKey
+		ski, err := issuer.KeyID(csr.RawSubjectPublicKeyInfo)
+		if err != nil {
+			return nil, errs.E(errs.BadRequest, "invalid csr", err)
+		}
+		tmpl.SubjectKeyId = ski
+	}
+	// Fields the log line reports; ExtraExtensions already carry them.
+	tmpl.DNSNames, tmpl.IPAddresses, tmpl.EmailAddresses, tmpl.URIs = nil, nil, nil, nil
+	data := a.oldCertData(ctx, serial)
+	iss, err := a.issue(ctx, tmpl, pub, p.Info(), data)
+	if err != nil {
+		return nil, err
+	}
+	iss.Template.DNSNames, iss.Template.IPAddresses = cert.DNSNames, cert.IPAddresses
+	iss.Template.EmailAddresses, iss.Template.URIs = cert.EmailAddresses, cert.URIs
+	return iss, nil
+}
+
+// oldCertData returns x509_certs_data of serial, to be copied to the renewal.
+func (a *Authority) oldCertData(ctx context.Context, serial string) []byte {
+	rec, err := a.store.GetCertificate(ctx, serial)
+	if err != nil || len(rec.Data) == 0 {
+		return nil
+	}
+	return rec.Data
+}
+
+// checkNotRevoked implements passive revocation: a revoked certificate cannot
+// renew, rekey or authenticate a revocation.
+func (a *Authority) checkNotRevoked(ctx context.Context, serial string) error {
+	_, err := a.store.GetRevocation(ctx, serial)
+	switch {
+	case err == nil:
+		return errs.Errorf(errs.Unauthorized, "certificate with serial number %s has been revoked", serial)
+	case errors.Is(err, store.ErrNotFound), errs.Is(err, errs.NotImplemented):
+		return nil
+	default:
+		return storeError("error checking revocation", err)
+	}
+}
+
+// AuthorizeRenewToken validates an x5cInsecure renew token (wire-spec §4.6)
+// and returns the certificate it renews.
+func (a *Authority) AuthorizeRenewToken(ctx context.Context, raw string) (*x509.Certificate, error) {
+	fail := func(err error) (*x509.Certificate, error) {
+		return nil, errs.Exact(errs.Unauthorized, "error validating renew token", err)
+	}
+	tok, err := token.Parse(raw)
+	if err != nil {
+		return fail(err)
+	}
+	chainB64 := tok.HeaderStrings("x5cInsecure")
+	if len(chainB64) == 0 {
+		return fail(errors.New("missing x5cInsecure header"))
+	}
+	var chain []*x509.Certificate
+	for _, s := range chainB64 {
+		der, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
+			return fail(err)
+		}
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return fail(err)
+		}
+		chain = append(chain, c)
+	}
+	leaf := chain[0]
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	opts := x509.VerifyOptions{
+		Roots: a.rootPool, Intermediates: inter, CurrentTime: leaf.NotAfter.Add(-time.Minute),
+		KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	if _, err := leaf.Verify(opts); err != nil {
+		return fail(err)
+	}
+	if leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		return fail(errors.New("certificate has no digitalSignature key usage"))
+	}
+	if err := tok.Verify(jose.JSONWebKey{Key: leaf.PublicKey.(crypto.PublicKey)}); err != nil {
+		return fail(err)
+	}
+	c := &tok.Claims
+	if c.Subject != leaf.Subject.CommonName {
+		return fail(errors.New("token subject does not match the certificate common name"))
+	}
+	if err := c.ValidateTime(a.now()); err != nil {
+		return fail(err)
+	}
+	if !a.audiences.Match(provisioner.PurposeRenew, c.Audience, "") {
+		return fail(errors.New("invalid token audience"))
+	}
+	if c.Issuer != RenewIssuer {
+		ext, ok := provisioner.FindExtension(leaf)
+		if !ok || ext.Name != c.Issuer {
+			return fail(errors.New("invalid token issuer"))
+		}
+	}
+	if err := a.useToken(ctx, tok); err != nil {
+		return nil, err
+	}
+	return leaf, nil
+}
+

@@ -1,0 +1,253 @@
+package authority
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mayfly-pki/mayfly/authority/issuer"
+	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/timeutil"
+	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/token"
+)
+
+// SignRequest is one X.509 sign request.
+type SignRequest struct {
+	CSR       *x509.CertificateRequest
+	OTT       string
+	NotBefore timeutil.TimeDuration
+	NotAfter  timeutil.TimeDuration
+}
+
+// Issued is a signed and persisted certificate.
+type Issued struct {
+	DER         []byte
+	Template    *x509.Certificate // serial, subject, SANs and validity as signed
+	Provisioner provisioner.Info
+}
+
+// Serial returns the decimal serial number.
+func (i *Issued) Serial() string { return i.Template.SerialNumber.String() }
+
+// Sign authorizes req's token, checks the CSR against it and issues a
+// certificate (wire-spec §3.4 POST /sign, §5.1).
+func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error) {
+	if req.CSR == nil {
+		return nil, errs.E(errs.BadRequest, "missing csr", nil)
+	}
+	if err := req.CSR.CheckSignature(); err != nil {
+		return nil, errs.E(errs.BadRequest, "invalid csr", err)
+	}
+	var auth *provisioner.SignAuthorization
+	p, _, err := a.authorizeToken(ctx, req.OTT, func(p provisioner.Interface, tok *token.Token) error {
+		var err error
+		auth, err = p.AuthorizeSign(ctx, tok)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := checkCSR(req.CSR, auth); err != nil {
+		return nil, err
+	}
+	now := a.now()
+	notBefore, notAfter, err := a.validity(now, req.NotBefore, req.NotAfter, auth.Claims)
+	if err != nil {
+		return nil, err
+	}
+	if !auth.NotAfterCap.IsZero() && notAfter.After(auth.NotAfterCap) {
+		notAfter = auth.NotAfterCap
+	}
+	ski, err := issuer.KeyID(req.CSR.RawSubjectPublicKeyInfo)
+	if err != nil {
+		return nil, errs.E(errs.BadRequest, "invalid csr", err)
+	}
+	tmpl := &x509.Certificate{
+		Subject:      pkix.Name{CommonName: auth.Subject},
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		SubjectKeyId: ski,
+	}
+	if _, ok := req.CSR.PublicKey.(*rsa.PublicKey); ok {
+		tmpl.KeyUsage |= x509.KeyUsageKeyEncipherment
+	}
+	splitSANs(tmpl, auth.SANs)
+	if !auth.DisableExtension {
+		ext, err := provisioner.NewExtension(auth.Info)
+		if err != nil {
+			return nil, err
+		}
+		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, ext)
+	}
+	return a.issue(ctx, tmpl, req.CSR.PublicKey, p.Info(), nil)
+}
+
+// issue signs tmpl for pub and stores it; data is the x509_certs_data JSON (nil
+// to derive it from info).
+func (a *Authority) issue(ctx context.Context, tmpl *x509.Certificate, pub any, info provisioner.Info, data []byte) (*Issued, error) {
+	der, err := a.issuer.Sign(tmpl, pub)
+	if err != nil {
+		return nil, errs.E(errs.Internal, "authority.Sign", err)
+	}
+	if data == nil {
+		data = certData(info)
+	}
+	rec := &store.Certificate{
+		Serial: tmpl.SerialNumber.String(), DER: der, Data: data,
+		NotAfter: tmpl.NotAfter, Subject: tmpl.Subject.CommonName, Provisioner: info.Name,
+	}
+	if err := a.store.StoreCertificate(ctx, rec); err != nil {
+		return nil, storeError("error storing certificate", err)
+	}
+	return &Issued{DER: der, Template: tmpl, Provisioner: info}, nil
+}
+
+func certData(info provisioner.Info) []byte {
+	b, _ := json.Marshal(map[string]any{"provisioner": map[string]string{
+		"id": info.ID, "name": info.Name, "type": info.Type.String(),
+	}})
+	return b
+}
+
+// validity computes the certificate validity and checks it against claims
+// (wire-spec §5.1): the backdate applies only to an unset notBefore, and
+// notAfter is relative to the un-backdated notBefore.
+func (a *Authority) validity(now time.Time, nb, na timeutil.TimeDuration, c provisioner.Resolved) (time.Time, time.Time, error) {
+	notBefore := nb.RelativeTo(now)
+	backdate := time.Duration(0)
+	if notBefore.IsZero() {
+		notBefore = now
+		backdate = a.backdate
+	}
+	notAfter := na.RelativeTo(notBefore)
+	if notAfter.IsZero() {
+		notAfter = notBefore.Add(c.DefaultTLSDur)
+	}
+	notBefore = notBefore.Add(-backdate)
+	if !notAfter.After(now) {
+		return time.Time{}, time.Time{}, errs.Errorf(errs.BadRequest, "notAfter cannot be in the past")
+	}
+	if !notAfter.After(notBefore) {
+		return time.Time{}, time.Time{}, errs.Errorf(errs.BadRequest, "notAfter must be after notBefore")
+	}
+	d := notAfter.Sub(notBefore)
+	if d < c.MinTLSDur {
+		return time.Time{}, time.Time{}, errs.Errorf(errs.Forbidden, "requested duration of %s is less than the authorized minimum certificate duration of %s", d, c.MinTLSDur)
+	}
+	if max := c.MaxTLSDur + backdate; d > max {
+		return time.Time{}, time.Time{}, errs.Errorf(errs.Forbidden, "requested duration of %s is more than the authorized maximum certificate duration of %s", d, max)
+	}
+	return notBefore.UTC(), notAfter.UTC(), nil
+}
+
+// splitSANs sorts names into DNS, IP, email and URI SANs as step does.
+func splitSANs(tmpl *x509.Certificate, sans []string) {
+	for _, s := range sans {
+		if ip := net.ParseIP(s); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if strings.Contains(s, "@") && !strings.Contains(s, "://") {
+			tmpl.EmailAddresses = append(tmpl.EmailAddresses, s)
+		} else if u, err := url.Parse(s); err == nil && u.Scheme != "" && strings.Contains(s, ":") {
+			tmpl.URIs = append(tmpl.URIs, u)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, s)
+		}
+	}
+}
+
+// checkCSR applies the JWK-style CSR validators (wire-spec §5.1).
+func checkCSR(csr *x509.CertificateRequest, auth *provisioner.SignAuthorization) error {
+	switch k := csr.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < 2048 {
+			return errs.Errorf(errs.Forbidden, "certificate request RSA key must be at least 2048 bits (2048)")
+		}
+	case *ecdsa.PublicKey, ed25519.PublicKey:
+	default:
+		return errs.Errorf(errs.BadRequest, "unsupported public key type %T in certificate request", k)
+	}
+	if auth.CSRFingerprint != "" {
+		sum := sha256.Sum256(csr.Raw)
+		if base64.RawURLEncoding.EncodeToString(sum[:]) != auth.CSRFingerprint {
+			return errs.Errorf(errs.Forbidden, "certificate request fingerprint does not match %q", auth.CSRFingerprint)
+		}
+	}
+	if cn := csr.Subject.CommonName; cn != "" && cn != auth.Subject && !slices.Contains(auth.SANs, cn) {
+		want := append([]string{auth.Subject}, auth.SANs...)
+		return errs.Errorf(errs.Forbidden, "certificate request does not contain the valid common name - got %s, want %v", cn, want)
+	}
+	var want x509.Certificate
+	splitSANs(&want, auth.SANs)
+	if len(csr.DNSNames) > 0 && !sameSet(csr.DNSNames, want.DNSNames, strings.ToLower) {
+		return errs.Errorf(errs.Forbidden, "certificate request does not contain the valid DNS names - got %v, want %v", csr.DNSNames, want.DNSNames)
+	}
+	if len(csr.IPAddresses) > 0 && !sameSet(ipStrings(csr.IPAddresses), ipStrings(want.IPAddresses), nil) {
+		return errs.Errorf(errs.Forbidden, "certificate request does not contain the valid IP addresses - got %v, want %v", csr.IPAddresses, want.IPAddresses)
+	}
+	if len(csr.EmailAddresses) > 0 && !sameSet(csr.EmailAddresses, want.EmailAddresses, nil) {
+		return errs.Errorf(errs.Forbidden, "certificate request does not contain the valid email addresses - got %v, want %v", csr.EmailAddresses, want.EmailAddresses)
+	}
+	if len(csr.URIs) > 0 && !sameSet(uriStrings(csr.URIs), uriStrings(want.URIs), nil) {
+		return errs.Errorf(errs.Forbidden, "certificate request does not contain the valid URIs - got %v, want %v", uriStrings(csr.URIs), uriStrings(want.URIs))
+	}
+	return nil
+}
+
+func sameSet(a, b []string, norm func(string) string) bool {
+	set := map[string]bool{}
+	for _, s := range b {
+		if norm != nil {
+			s = norm(s)
+		}
+		set[s] = true
+	}
+	seen := map[string]bool{}
+	for _, s := range a {
+		if norm != nil {
+			s = norm(s)
+		}
+		if !set[s] {
+			return false
+		}
+		seen[s] = true
+	}
+	return len(seen) == len(set)
+}
+
+func ipStrings(ips []net.IP) []string {
+	out := make([]string, len(ips))
+	for i, ip := range ips {
+		out[i] = ip.String()
+	}
+	return out
+}
+
+func uriStrings(us []*url.URL) []string {
+	out := make([]string, len(us))
+	for i, u := range us {
+		out[i] = u.String()
+	}
+	return out
+}
+
+func hexSHA256(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+

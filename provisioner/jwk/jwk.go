@@ -1,0 +1,144 @@
+// Package jwk is the JWK provisioner: one-time tokens signed by a key whose
+// public half is in ca.json (wire-spec §4.1).
+package jwk
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/token"
+)
+
+type config struct {
+	provisioner.Base
+	Key          *jose.JSONWebKey `json:"key"`
+	EncryptedKey string           `json:"encryptedKey,omitempty"`
+}
+
+// Provisioner is a configured JWK provisioner.
+type Provisioner struct {
+	info         provisioner.Info
+	key          *jose.JSONWebKey
+	encryptedKey string
+	claims       provisioner.Resolved
+	raw          json.RawMessage
+	audiences    provisioner.Audiences
+	now          func() time.Time
+}
+
+var _ provisioner.Interface = (*Provisioner)(nil)
+
+// New builds a JWK provisioner from its ca.json entry.
+func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, error) {
+	var c config
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("invalid JWK provisioner: %w", err)
+	}
+	if c.Name == "" {
+		return nil, fmt.Errorf("provisioner name cannot be empty")
+	}
+	if c.Key == nil || c.Key.Key == nil {
+		return nil, fmt.Errorf("JWK provisioner %q: key cannot be empty", c.Name)
+	}
+	if !c.Key.IsPublic() {
+		return nil, fmt.Errorf("JWK provisioner %q: key must be a public key", c.Name)
+	}
+	if c.Key.KeyID == "" {
+		return nil, fmt.Errorf("JWK provisioner %q: key has no kid", c.Name)
+	}
+	claims := c.Claims.Merge(cfg.Claims)
+	if err := claims.Validate(); err != nil {
+		return nil, fmt.Errorf("JWK provisioner %q: claims: %w", c.Name, err)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	compact := new(bytes.Buffer)
+	if err := json.Compact(compact, raw); err != nil {
+		return nil, err
+	}
+	return &Provisioner{
+		info: provisioner.Info{
+			ID: c.Name + ":" + c.Key.KeyID, Name: c.Name, Type: provisioner.TypeJWK, CredentialID: c.Key.KeyID,
+		},
+		key: c.Key, encryptedKey: c.EncryptedKey, claims: claims, raw: compact.Bytes(),
+		audiences: cfg.Audiences, now: now,
+	}, nil
+}
+
+// Info implements provisioner.Interface.
+func (p *Provisioner) Info() provisioner.Info { return p.info }
+
+// TokenID implements provisioner.Interface: "<name>:<kid>".
+func (p *Provisioner) TokenID() string { return p.info.ID }
+
+// Claims implements provisioner.Interface.
+func (p *Provisioner) Claims() provisioner.Resolved { return p.claims }
+
+// EncryptedKey implements provisioner.Interface.
+func (p *Provisioner) EncryptedKey() (string, string, bool) {
+	return p.key.KeyID, p.encryptedKey, p.encryptedKey != ""
+}
+
+// JSON implements provisioner.Interface.
+func (p *Provisioner) JSON() json.RawMessage { return p.raw }
+
+// authorize runs the checks common to every JWK token.
+func (p *Provisioner) authorize(tok *token.Token, purpose provisioner.Purpose) error {
+	if err := tok.Verify(p.key); err != nil {
+		return errs.E(errs.Unauthorized, "jwk.authorizeToken; error parsing jwk token", err)
+	}
+	c := &tok.Claims
+	if c.Issuer != p.info.Name {
+		return errs.Errorf(errs.Unauthorized, "jwk.authorizeToken; invalid jwk token issuer %q", c.Issuer)
+	}
+	if !p.audiences.Match(purpose, c.Audience, "") {
+		return errs.Errorf(errs.Unauthorized, "jwk.authorizeToken; invalid jwk token audience %v", []string(c.Audience))
+	}
+	if err := c.ValidateTime(p.now()); err != nil {
+		return errs.E(errs.Unauthorized, "jwk.authorizeToken; invalid jwk claims", err)
+	}
+	if c.Subject == "" {
+		return errs.Errorf(errs.Unauthorized, "jwk.authorizeToken; jwk token subject cannot be empty")
+	}
+	return nil
+}
+
+// AuthorizeSign implements provisioner.Interface.
+func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provisioner.SignAuthorization, error) {
+	if err := p.authorize(tok, provisioner.PurposeSign); err != nil {
+		return nil, err
+	}
+	c := &tok.Claims
+	sans := c.SANs
+	if len(sans) == 0 {
+		sans = []string{c.Subject}
+	}
+	a := &provisioner.SignAuthorization{
+		Info: p.info, Subject: c.Subject, SANs: sans, Claims: p.claims, User: c.User,
+		DisableExtension: p.claims.DisableSmallstepExtensions,
+	}
+	if c.Cnf != nil {
+		a.CSRFingerprint = c.Cnf.X5rtS256
+	}
+	return a, nil
+}
+
+// AuthorizeRevoke implements provisioner.Interface.
+func (p *Provisioner) AuthorizeRevoke(_ context.Context, tok *token.Token) error {
+	return p.authorize(tok, provisioner.PurposeRevoke)
+}
+
+// AuthorizeRenew implements provisioner.Interface.
+func (p *Provisioner) AuthorizeRenew(_ context.Context, cert *x509.Certificate) error {
+	return provisioner.CheckRenewal(p.claims, p.info.Name, cert, p.now())
+}

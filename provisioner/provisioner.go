@@ -1,0 +1,137 @@
+// Package provisioner defines the provisioner seam: how a request's credential
+// (a one-time token, a certificate) is authorized, and what it allows.
+package provisioner
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/provisioner/token"
+)
+
+// Type is a provisioner type; the numbers are those of step's certificate
+// extension (wire-spec §5.1).
+type Type int
+
+// Provisioner types.
+const (
+	TypeJWK    Type = 1
+	TypeOIDC   Type = 2
+	TypeGCP    Type = 3
+	TypeAWS    Type = 4
+	TypeAzure  Type = 5
+	TypeACME   Type = 6
+	TypeX5C    Type = 7
+	TypeK8sSA  Type = 8
+	TypeSSHPOP Type = 9
+	TypeSCEP   Type = 10
+	TypeNebula Type = 11
+)
+
+var typeNames = map[Type]string{
+	TypeJWK: "JWK", TypeOIDC: "OIDC", TypeGCP: "GCP", TypeAWS: "AWS", TypeAzure: "Azure",
+	TypeACME: "ACME", TypeX5C: "X5C", TypeK8sSA: "K8sSA", TypeSSHPOP: "SSHPOP", TypeSCEP: "SCEP",
+	TypeNebula: "Nebula",
+}
+
+func (t Type) String() string {
+	if s, ok := typeNames[t]; ok {
+		return s
+	}
+	return "Unknown"
+}
+
+// ParseType resolves a ca.json "type" value, case-insensitively.
+func ParseType(s string) (Type, bool) {
+	for t, name := range typeNames {
+		if strings.EqualFold(s, name) {
+			return t, true
+		}
+	}
+	return 0, false
+}
+
+// Info identifies a provisioner in certificates and database records.
+type Info struct {
+	ID           string // stored in revocations; the token ID for ca.json provisioners
+	Name         string
+	Type         Type
+	CredentialID string // JWK kid, OIDC client ID, ...
+}
+
+// SignAuthorization is what a provisioner allows for one X.509 certificate.
+type SignAuthorization struct {
+	Info    Info
+	Subject string
+	SANs    []string
+	Claims  Resolved
+	// CSRFingerprint, when set, is the base64url SHA-256 of the CSR DER the
+	// token is bound to (cnf x5rt#S256).
+	CSRFingerprint string
+	// NotAfterCap, when set, caps the certificate's NotAfter (X5C).
+	NotAfterCap time.Time
+	// DisableExtension omits the provisioner extension.
+	DisableExtension bool
+	User             map[string]any
+}
+
+// Interface is a configured provisioner. Implementations are immutable after
+// construction and safe for concurrent use. Authorize* methods return
+// *errs.Error values (Unauthorized for credential problems).
+type Interface interface {
+	Info() Info
+	// TokenID is the ID a token resolves to (wire-spec §4.8), e.g. "<name>:<kid>" for JWK.
+	TokenID() string
+	Claims() Resolved
+	// EncryptedKey returns the kid and JWE served at /provisioners/{kid}/encrypted-key.
+	EncryptedKey() (kid, jwe string, ok bool)
+	// JSON is the provisioner's ca.json entry as served by /provisioners.
+	JSON() json.RawMessage
+	// AuthorizeSign verifies tok (signature, issuer, audience, times) for an X.509 sign.
+	AuthorizeSign(ctx context.Context, tok *token.Token) (*SignAuthorization, error)
+	// AuthorizeRevoke verifies a revoke token; the caller checks the serial.
+	AuthorizeRevoke(ctx context.Context, tok *token.Token) error
+	// AuthorizeRenew checks the provisioner allows renewing cert (disableRenewal,
+	// allowRenewalAfterExpiry); revocation is the caller's job.
+	AuthorizeRenew(ctx context.Context, cert *x509.Certificate) error
+}
+
+// Config is what every provisioner is built with.
+type Config struct {
+	Audiences Audiences
+	// Claims are the global claims (defaults merged with authority.claims).
+	Claims Resolved
+	Now    func() time.Time
+}
+
+// Constructor builds a provisioner from its ca.json entry.
+type Constructor func(raw json.RawMessage, cfg Config) (Interface, error)
+
+// Registry maps types to constructors; cmd/step-ca builds it explicitly.
+type Registry map[Type]Constructor
+
+// Base holds the fields every provisioner shares in ca.json.
+type Base struct {
+	Type    string          `json:"type"`
+	Name    string          `json:"name"`
+	Claims  *Claims         `json:"claims,omitempty"`
+	Options json.RawMessage `json:"options,omitempty"`
+}
+
+// CheckRenewal applies the renewal claims of provisioner name to cert at now.
+func CheckRenewal(c Resolved, name string, cert *x509.Certificate, now time.Time) error {
+	if c.DisableRenewal {
+		return errs.Errorf(errs.Unauthorized, "renew is disabled for provisioner %q", name)
+	}
+	if now.Before(cert.NotBefore) {
+		return errs.Errorf(errs.Unauthorized, "certificate is not yet valid")
+	}
+	if now.After(cert.NotAfter) && !c.AllowRenewalAfterExpiry {
+		return errs.Errorf(errs.Unauthorized, "certificate expired on %s", cert.NotAfter.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
