@@ -160,4 +160,3 @@ func peerCertificate(r *http.Request) *x509.Certificate {
 	}
 	return r.TLS.PeerCertificates[0]
 }
-

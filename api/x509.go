@@ -97,4 +97,3 @@ func (h *Handler) writeIssued(w http.ResponseWriter, a *authority.Authority, iss
 	}
 	render.JSON(w, http.StatusCreated, resp)
 }
-

@@ -185,4 +185,3 @@ func (a *Authority) AuthorizeRenewToken(ctx context.Context, raw string) (*x509.
 	}
 	return leaf, nil
 }
-
