@@ -1,0 +1,179 @@
+// Package ca is the server runtime of step-ca: the HTTPS listener with its
+// own renewing TLS certificate, client-certificate checks, configuration
+// snapshots and graceful shutdown.
+package ca
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/mayfly-pki/mayfly/authority"
+)
+
+// Snapshot is one loaded configuration: the authority and what the server
+// needs besides it.
+type Snapshot struct {
+	Authority  *authority.Authority
+	CommonName string
+	DNSNames   []string
+	TLS        TLSOptions
+}
+
+// Options configure a Server.
+type Options struct {
+	Address string
+	Handler http.Handler
+	Logger  logrus.FieldLogger
+	Now     func() time.Time
+	// ShutdownTimeout bounds how long Run waits for requests in flight.
+	ShutdownTimeout time.Duration
+}
+
+// Server serves the CA API over HTTPS. Construct with NewServer; Run serves.
+type Server struct {
+	opts     Options
+	snapshot atomic.Pointer[Snapshot]
+	pools    atomic.Pointer[clientPools]
+	cert     atomic.Pointer[tls.Certificate]
+	ln       net.Listener
+}
+
+// NewServer listens on o.Address (so "address already in use" is reported
+// before anything starts) and prepares the TLS certificate for s.
+func NewServer(o Options, s *Snapshot) (*Server, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.ShutdownTimeout == 0 {
+		o.ShutdownTimeout = 30 * time.Second
+	}
+	srv := &Server{opts: o}
+	if err := srv.Swap(s); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", o.Address)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("cannot listen on %s: the address is already in use", o.Address)
+		}
+		return nil, fmt.Errorf("cannot listen on %s: %w", o.Address, err)
+	}
+	srv.ln = ln
+	return srv, nil
+}
+
+// Addr returns the listening address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Current returns the snapshot in use.
+func (s *Server) Current() *Snapshot { return s.snapshot.Load() }
+
+// Authority returns the authority of the current snapshot.
+func (s *Server) Authority() *authority.Authority { return s.snapshot.Load().Authority }
+
+// Swap installs a new snapshot: a new TLS certificate and client trust
+// anchors; requests in flight finish on the snapshot they started with.
+func (s *Server) Swap(snap *Snapshot) error {
+	cert, err := newServerCertificate(snap.Authority, snap.CommonName, snap.DNSNames, s.opts.Now())
+	if err != nil {
+		return err
+	}
+	s.pools.Store(newClientPools(snap.Authority))
+	s.cert.Store(cert)
+	s.snapshot.Store(snap)
+	return nil
+}
+
+func (s *Server) tlsConfig() *tls.Config {
+	snap := s.snapshot.Load()
+	return &tls.Config{
+		MinVersion:   snap.TLS.MinVersion,
+		MaxVersion:   snap.TLS.MaxVersion,
+		CipherSuites: snap.TLS.CipherSuites,
+		ClientAuth:   tls.RequestClientCert,
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			if c := s.cert.Load(); c != nil {
+				return c, nil
+			}
+			return nil, errNoCertificate
+		},
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			return s.pools.Load().verifyClient(cs, s.opts.Now())
+		},
+	}
+}
+
+// Run serves until ctx is cancelled, then stops accepting, lets requests in
+// flight finish (bounded by ShutdownTimeout) and returns nil.
+func (s *Server) Run(ctx context.Context) error {
+	hs := &http.Server{
+		Handler:           s.opts.Handler,
+		TLSConfig:         s.tlsConfig(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	renewCtx, stopRenew := context.WithCancel(ctx)
+	defer stopRenew()
+	go s.renewLoop(renewCtx)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ServeTLS(s.ln, "", "") }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// renewLoop renews the CA's TLS certificate at about 2/3 of its life, with
+// jitter of 1/20 of the lifetime (wire-spec §2.3). It waits against deadlines
+// computed from the certificate, so a suspend or clock jump is caught up.
+func (s *Server) renewLoop(ctx context.Context) {
+	for {
+		c := s.cert.Load()
+		life := c.Leaf.NotAfter.Sub(c.Leaf.NotBefore)
+		due := c.Leaf.NotBefore.Add(life * 2 / 3).Add(-time.Duration(rand.Int64N(int64(life / 20))))
+		wait := min(max(due.Sub(s.opts.Now()), 0), time.Minute)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if s.opts.Now().Before(due) {
+			continue
+		}
+		snap := s.snapshot.Load()
+		cert, err := newServerCertificate(snap.Authority, snap.CommonName, snap.DNSNames, s.opts.Now())
+		if err != nil {
+			if s.opts.Logger != nil {
+				s.opts.Logger.WithError(err).Error("error renewing the CA's TLS certificate")
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Minute):
+			}
+			continue
+		}
+		s.cert.Store(cert)
+	}
+}

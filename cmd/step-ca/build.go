@@ -1,0 +1,119 @@
+package main
+
+import (
+	"crypto"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/authority/config"
+	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/ca"
+	"github.com/mayfly-pki/mayfly/internal/pemutil"
+	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/jwk"
+)
+
+// registry lists the provisioner types this build serves.
+func registry() provisioner.Registry {
+	return provisioner.Registry{
+		provisioner.TypeJWK: jwk.New,
+	}
+}
+
+// buildDeps are what a snapshot is built from besides the config.
+type buildDeps struct {
+	password  []byte
+	store     store.Store
+	startTime time.Time
+	logger    logrus.FieldLogger
+}
+
+// buildSnapshot turns a loaded, validated config into a server snapshot.
+func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
+	var roots []*x509.Certificate
+	for _, path := range cfg.Roots() {
+		cs, err := pemutil.ReadCertificates(path)
+		if err != nil {
+			return nil, fmt.Errorf("root: %w", err)
+		}
+		roots = append(roots, cs...)
+	}
+	var federated []*x509.Certificate
+	for _, path := range cfg.FederatedRoots {
+		cs, err := pemutil.ReadCertificates(path)
+		if err != nil {
+			return nil, fmt.Errorf("federatedRoots: %w", err)
+		}
+		federated = append(federated, cs...)
+	}
+	chain, err := pemutil.ReadCertificates(cfg.IntermediateCert)
+	if err != nil {
+		return nil, fmt.Errorf("crt: %w", err)
+	}
+	signer, err := readKey(cfg.IntermediateKey, d.password)
+	if err != nil {
+		return nil, err
+	}
+	tlsOpts, err := cfg.ResolveTLS()
+	if err != nil {
+		return nil, err
+	}
+	var claims *provisioner.Claims
+	var provs []json.RawMessage
+	backdate := time.Minute
+	disableIAT := false
+	if a := cfg.Authority; a != nil {
+		claims, provs, disableIAT = a.Claims, a.Provisioners, a.DisableIssuedAtCheck
+		if a.Backdate != nil {
+			backdate = a.Backdate.Duration
+		}
+		if a.Type != "" && a.Type != "softcas" {
+			return nil, fmt.Errorf("authority.type: %q is not supported yet; only softcas is", a.Type)
+		}
+	}
+	auth, err := authority.New(authority.Options{
+		Roots: roots, FederatedRoots: federated, Intermediates: chain, Signer: signer,
+		DNSNames: cfg.DNSNames, Provisioners: provs, Registry: registry(), Claims: claims,
+		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
+		Store: d.store, Logger: d.logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	cn := cfg.CommonName
+	if cn == "" {
+		cn = "Step Online CA"
+	}
+	return &ca.Snapshot{
+		Authority: auth, CommonName: cn, DNSNames: cfg.DNSNames,
+		TLS: ca.TLSOptions{MinVersion: tlsOpts.MinVersion, MaxVersion: tlsOpts.MaxVersion, CipherSuites: tlsOpts.CipherSuites},
+	}, nil
+}
+
+// readKey decrypts the intermediate key; errors name the file and never the password.
+func readKey(path string, password []byte) (crypto.Signer, error) {
+	if path == "" {
+		return nil, errors.New("key: the intermediate key path is empty")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	k, err := pemutil.ParsePrivateKey(data, password)
+	switch {
+	case errors.Is(err, pemutil.ErrBadPassword):
+		return nil, fmt.Errorf("error decrypting %s: the password is incorrect", path)
+	case errors.Is(err, pemutil.ErrPasswordRequired):
+		return nil, fmt.Errorf("error decrypting %s: a password is required: use --password-file", path)
+	case err != nil:
+		return nil, fmt.Errorf("error reading %s: %w", path, err)
+	}
+	return k, nil
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/mayfly-pki/mayfly/api"
+	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/authority/config"
+	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/ca"
+	"github.com/mayfly-pki/mayfly/db"
+	"github.com/mayfly-pki/mayfly/internal/pemutil"
+	"github.com/mayfly-pki/mayfly/internal/version"
+)
+
+// daemon is one running step-ca: the store, the server and the current config.
+type daemon struct {
+	path      string
+	password  []byte
+	start     time.Time
+	logger    *logrus.Logger
+	store     store.Store
+	server    *ca.Server
+	cfg       atomic.Pointer[config.Config]
+	tlsJSON   atomic.Pointer[json.RawMessage]
+	reloadMu  sync.Mutex
+	closeOnce sync.Once
+}
+
+func newLogger(cfg *config.Config, out io.Writer) *logrus.Logger {
+	l := logrus.New()
+	l.Out = out
+	if cfg.LoggerFormat() == "json" {
+		l.Formatter = &logrus.JSONFormatter{}
+	} else {
+		l.Formatter = &logrus.TextFormatter{DisableColors: true, FullTimestamp: true}
+	}
+	return l
+}
+
+func dbOptions(cfg *config.Config) *db.Options {
+	if cfg.DB == nil {
+		return nil
+	}
+	return &db.Options{
+		Type: cfg.DB.Type, DataSource: cfg.DB.DataSource, ValueDir: cfg.DB.ValueDir,
+		Database: cfg.DB.Database, BadgerFileLoadingMode: cfg.DB.BadgerFileLoadingMode,
+	}
+}
+
+func newDaemon(path string, cfg *config.Config, password []byte, start time.Time, quiet bool) (*daemon, error) {
+	d := &daemon{path: path, password: password, start: start, logger: newLogger(cfg, os.Stderr)}
+	for _, k := range cfg.UnknownKeys {
+		d.logger.WithField("key", k).Warn("unknown key in ca.json is ignored")
+	}
+	st, err := db.Open(context.Background(), dbOptions(cfg), d.logger)
+	if err != nil {
+		return nil, err
+	}
+	d.store = st
+	if cfg.DB == nil {
+		stdLog.Println("WARNING: No database is configured. Revocation is disabled and used tokens are remembered only until restart.")
+	}
+	snap, err := buildSnapshot(cfg, buildDeps{password: password, store: st, startTime: start, logger: d.logger})
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	d.setConfig(cfg)
+	h := api.New(api.Deps{
+		Authority:  func() *authority.Authority { return d.server.Authority() },
+		TLSOptions: func() json.RawMessage { return *d.tlsJSON.Load() },
+		Version:    version.Version,
+		Logger:     d.logger,
+	})
+	srv, err := ca.NewServer(ca.Options{Address: cfg.Address, Handler: h, Logger: d.logger}, snap)
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	d.server = srv
+	if !quiet {
+		d.banner(cfg, snap)
+	}
+	return d, nil
+}
+
+func (d *daemon) setConfig(cfg *config.Config) {
+	d.cfg.Store(cfg)
+	var raw json.RawMessage
+	if r, err := cfg.ResolveTLS(); err == nil {
+		raw, _ = json.Marshal(r.Options)
+	}
+	d.tlsJSON.Store(&raw)
+}
+
+// banner prints step-ca's start-up lines (wire-spec §2.2).
+func (d *daemon) banner(cfg *config.Config, snap *ca.Snapshot) {
+	stdLog.Println("Building new tls configuration using step-ca x509 Signer Interface")
+	stdLog.Printf("Starting Mayfly CA/%s (%s)", version.Version, version.Platform())
+	stdLog.Printf("Config file: %s", d.path)
+	host := cfg.DNSNames[0]
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	port := ""
+	if i := strings.LastIndex(cfg.Address, ":"); i >= 0 {
+		port = cfg.Address[i:]
+	}
+	stdLog.Printf("The primary server URL is https://%s%s", host, port)
+	stdLog.Printf("Root certificates are available at https://%s%s/roots.pem", host, port)
+	if len(cfg.DNSNames) > 1 {
+		stdLog.Printf("Additional configured hostnames: %s", strings.Join(cfg.DNSNames[1:], ", "))
+	}
+	for _, r := range snap.Authority.Roots() {
+		stdLog.Printf("X.509 Root Fingerprint: %s", pemutil.Fingerprint(r))
+	}
+	stdLog.Printf("Serving HTTPS on %s ...", d.server.Addr())
+}
+
+func (d *daemon) run(ctx context.Context) error {
+	defer d.close()
+	err := d.server.Run(ctx)
+	if err == nil {
+		stdLog.Println("shutting down: requests in flight finished")
+	}
+	return err
+}
+
+// reload re-reads ca.json and swaps in a new snapshot; on any problem the
+// running configuration stays and every problem is logged.
+func (d *daemon) reload() {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	stdLog.Printf("reloading %s ...", d.path)
+	cfg, err := config.Load(d.path)
+	if err != nil {
+		d.logger.WithError(err).Error("reload failed; the running configuration is kept")
+		return
+	}
+	if old := d.cfg.Load(); !reflect.DeepEqual(old.DB, cfg.DB) {
+		d.logger.Error("reload failed: the db block changed; restart step-ca to change the database")
+		return
+	}
+	snap, err := buildSnapshot(cfg, buildDeps{password: d.password, store: d.store, startTime: d.start, logger: d.logger})
+	if err != nil {
+		d.logger.WithError(err).Error("reload failed; the running configuration is kept")
+		return
+	}
+	if err := d.server.Swap(snap); err != nil {
+		d.logger.WithError(err).Error("reload failed; the running configuration is kept")
+		return
+	}
+	d.setConfig(cfg)
+	stdLog.Printf("reloaded %s: %d provisioners", d.path, snap.Authority.Provisioners().Len())
+}
+
+func (d *daemon) close() {
+	d.closeOnce.Do(func() {
+		if d.store != nil {
+			if err := d.store.Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "error closing the database: %v\n", err)
+			}
+		}
+	})
+}
