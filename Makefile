@@ -1,0 +1,47 @@
+# Mayfly: two commands matter. `make run` builds and runs a demo CA; `make test` runs the tests.
+GO        ?= go
+BIN       := bin
+DEMO      := $(CURDIR)/demo
+DEMO_ADDR ?= 127.0.0.1:9443
+PKGS      := ./...
+
+.PHONY: all build run test vet deps bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/step ./cmd/step-ca
+
+# run: on first use, `step ca init` a demo PKI into demo/steppath with a generated
+# password in demo/password.txt; then start step-ca on $(DEMO_ADDR).
+run: build
+	@if [ ! -f "$(DEMO)/steppath/config/ca.json" ]; then \
+		mkdir -p "$(DEMO)" && chmod 0700 "$(DEMO)" && \
+		head -c 24 /dev/urandom | base64 > "$(DEMO)/password.txt" && chmod 0600 "$(DEMO)/password.txt" && \
+		STEPPATH="$(DEMO)/steppath" $(BIN)/step ca init --name "Mayfly Demo CA" --dns localhost \
+			--address $(DEMO_ADDR) --provisioner admin --password-file "$(DEMO)/password.txt" \
+			--provisioner-password-file "$(DEMO)/password.txt" ; \
+	fi
+	@echo "CA URL:           https://localhost:$(lastword $(subst :, ,$(DEMO_ADDR)))"
+	@echo "Root fingerprint: $$(openssl x509 -in $(DEMO)/steppath/certs/root_ca.crt -outform DER | sha256sum | cut -d' ' -f1)"
+	@echo "Password file:    $(DEMO)/password.txt (CA keys and the 'admin' provisioner)"
+	STEPPATH="$(DEMO)/steppath" exec $(BIN)/step-ca "$(DEMO)/steppath/config/ca.json" --password-file "$(DEMO)/password.txt"
+
+# deps installs the Debian packages the tests use (already on most machines).
+deps:
+	@missing=""; \
+	for p in openssl:openssl ssh-keygen:openssh-client systemd-analyze:systemd; do \
+		command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p##*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+test: deps vet
+	$(GO) test -count=1 -timeout 15m $(PKGS)
+
+clean:
+	rm -rf $(BIN)
