@@ -1,13 +1,16 @@
 package ca
 
 import (
+	"context"
 	"crypto"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"time"
 
@@ -32,15 +35,14 @@ func renewCommand() *cli.Command {
 		Usage:     "renew a valid certificate",
 		UsageText: "step ca renew <crt-file> <key-file> [--mtls=false] [--out <file>] [--expires-in <duration>] [--force]",
 		ArgsUsage: "<crt-file> <key-file>",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			flags.CaURL(), flags.Root(), flags.Context(), flags.Force(),
 			&cli.BoolFlag{Name: "mtls", Value: true, Usage: "Use mTLS to renew the certificate (--mtls=false uses a renew token)."},
 			&cli.StringFlag{Name: "out", Aliases: []string{"output-file"}, Usage: "The new certificate `file` path (default: the input)."},
 			flags.ExpiresIn("Renew only when the certificate expires within this `duration` (or percentage of its lifetime, e.g. 30%)."),
 			flags.PasswordFile("The path to the `file` containing the password to decrypt the private key."),
-			&cli.BoolFlag{Name: "daemon", Usage: "Run as a daemon renewing the certificate periodically (not supported yet)."},
 			flags.Offline(),
-		},
+		}, daemonFlags("renew-period")...),
 		Action: renewAction,
 	}
 }
@@ -124,9 +126,6 @@ func renewAction(c *cli.Context) error {
 	if err := app.CheckArgs(c, 2, 2); err != nil {
 		return err
 	}
-	if c.Bool("daemon") {
-		return fmt.Errorf("--daemon is not supported yet: run `step ca renew` from a timer")
-	}
 	crtFile, keyFile := c.Args().Get(0), c.Args().Get(1)
 	out := c.String("out")
 	if out == "" {
@@ -135,6 +134,24 @@ func renewAction(c *cli.Context) error {
 	id, err := readIdentity(c, crtFile, keyFile)
 	if err != nil {
 		return err
+	}
+	dopts, err := checkDaemonFlags(c, "renew-period", id.leaf())
+	if err != nil {
+		return err
+	}
+	cl, _, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	if c.Bool("daemon") {
+		r := func(ctx context.Context) (*x509.Certificate, error) {
+			cur, err := readIdentity(c, out, keyFile)
+			if err != nil {
+				return nil, err
+			}
+			return renewAndWrite(c, cl, cur, out)
+		}
+		return newDaemon(dopts, r, os.Stdout, os.Stderr).run(c.Context, id.leaf())
 	}
 	now := time.Now()
 	due, err := needsRenewal(id.leaf(), c.String("expires-in"), now)
@@ -148,19 +165,35 @@ func renewAction(c *cli.Context) error {
 	if err := ui.CheckOverwrite(out, c.Bool("force")); err != nil {
 		return err
 	}
-	cl, _, err := newClient(c)
-	if err != nil {
+	if _, err := renewAndWrite(c, cl, id, out); err != nil {
 		return err
 	}
-	resp, err := renew(c, cl, id, now)
-	if err != nil {
-		return err
-	}
-	if err := ui.WriteFile(out, chainPEM(resp), 0o600, true); err != nil {
-		return err
-	}
+	dopts.afterRenewalOnce()
 	ui.Printf("Your certificate has been saved in %s.\n", out)
 	return nil
+}
+
+// renewAndWrite renews id and writes the new chain to out atomically (0600).
+func renewAndWrite(c *cli.Context, cl *client.Client, id *identity, out string) (*x509.Certificate, error) {
+	now := time.Now()
+	resp, err := renew(c, cl, id, now)
+	if err != nil {
+		var apiErr *client.APIError
+		if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized && now.After(id.leaf().NotAfter) {
+			return nil, fmt.Errorf("the certificate expired on %s and the CA refused to renew it (its provisioner may not allow renewal after expiry): get a new one with `step ca certificate`",
+				id.leaf().NotAfter.UTC().Format(time.RFC3339))
+		}
+		return nil, err
+	}
+	chain := chainPEM(resp)
+	certs, err := pemutil.ParseCertificates(chain)
+	if err != nil {
+		return nil, fmt.Errorf("the CA answered an unreadable certificate: %w", err)
+	}
+	if err := ui.WriteFile(out, chain, 0o600, true); err != nil {
+		return nil, err
+	}
+	return certs[0], nil
 }
 
 // renew renews over mTLS, or with a renew token when --mtls=false or the
