@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -33,7 +34,7 @@ func main() {
 			&cli.StringFlag{Name: "ssh-host-password-file", Usage: "`FILE` with the password of the SSH host CA key"},
 			&cli.StringFlag{Name: "ssh-user-password-file", Usage: "`FILE` with the password of the SSH user CA key"},
 			&cli.StringFlag{Name: "issuer-password-file", Usage: "`FILE` with the password of the StepCAS issuer key"},
-			&cli.StringFlag{Name: "resolver", Usage: "DNS resolver `ADDRESS` (accepted; the system resolver is used)"},
+			&cli.StringFlag{Name: "resolver", Usage: "DNS resolver `ADDRESS` (host:port) used instead of the system's"},
 			&cli.StringFlag{Name: "token", EnvVars: []string{"STEP_CA_TOKEN"}, Usage: "linked CA token (not supported)"},
 			&cli.BoolFlag{Name: "quiet", EnvVars: []string{"STEP_CA_QUIET"}, Usage: "do not print the start-up banner"},
 			&cli.StringFlag{Name: "context", EnvVars: []string{"STEP_CA_CONTEXT"}, Usage: "the step context `NAME` whose configuration to use"},
@@ -135,6 +136,11 @@ func run(c *cli.Context) error {
 	if c.String("token") != "" || (cfg.Authority != nil && cfg.Authority.DeploymentType == "linked") {
 		return errors.New("linked deployments are not supported")
 	}
+	if addr := c.String("resolver"); addr != "" {
+		if err := useResolver(addr); err != nil {
+			return err
+		}
+	}
 	password, err := readPassword(c.String("password-file"), cfg.Password)
 	if err != nil {
 		return err
@@ -186,3 +192,19 @@ func readPassword(file, fromConfig string) ([]byte, error) {
 }
 
 var stdLog = log.New(os.Stderr, "", log.LstdFlags)
+
+// useResolver makes every DNS lookup of the process go to addr, with the
+// pure-Go resolver, as step-ca's --resolver does.
+func useResolver(addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		addr = net.JoinHostPort(addr, "53")
+	}
+	var d net.Dialer
+	net.DefaultResolver = &net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		},
+	}
+	return nil
+}
