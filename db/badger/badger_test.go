@@ -1,0 +1,32 @@
+package badger
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/dbtest"
+)
+
+// testMemTableSize keeps each test database's memtable (and its WAL file)
+// small so that many can be open at once.
+const testMemTableSize = minMemTableSize
+
+func openTest(t testing.TB, dir string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), Options{Dir: dir, MemTableSize: testMemTableSize})
+	if err != nil {
+		t.Fatalf("Open(%s): %v", dir, err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.Run(t, func(t *testing.T) store.Store { return openTest(t, t.TempDir()) })
+}
+
+func TestConformancePersistent(t *testing.T) {
+	t.Parallel()
+	dbtest.RunPersistent(t, func(t *testing.T, dir string) store.Store { return openTest(t, dir) })
+}

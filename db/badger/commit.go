@@ -1,0 +1,244 @@
+package badger
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	badgerdb "github.com/dgraph-io/badger/v4"
+
+	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/internal/errs"
+)
+
+// op is one write waiting for the committer. apply runs on the committer
+// goroutine inside the batch transaction; it returns nil, or an outcome error
+// (store.ErrTokenUsed, store.ErrAlreadyRevoked, wrapped) that is only
+// reported once the transaction commits, or any other error, which fails the
+// op at once.
+type op struct {
+	what  string // "use token", "store certificate", "revoke": for messages
+	apply func(txn *badgerdb.Txn) error
+	done  chan error // buffered 1; receives exactly one answer
+
+	outcome error // set by commit, sent once the batch is durable
+}
+
+// isOutcome reports whether err is a result of the operation itself (and so
+// depends on the batch committing) rather than a failure of the backend.
+func isOutcome(err error) bool {
+	return err == nil || errors.Is(err, store.ErrTokenUsed) || errors.Is(err, store.ErrAlreadyRevoked)
+}
+
+// UseToken records used_ott[key] = token unless key is present, in which case
+// it returns store.ErrTokenUsed (wrapped). Because the committer applies
+// writes one by one in a single transaction that reads its own pending
+// writes, a second UseToken of the same key in the same batch also gets
+// store.ErrTokenUsed.
+func (s *Store) UseToken(ctx context.Context, key string, token []byte) error {
+	if err := checkKey("token key", key); err != nil {
+		return err
+	}
+	if err := checkValue("token", len(token)); err != nil {
+		return err
+	}
+	k := recordKey(tableUsedOTT, key)
+	v := bytes.Clone(token)
+	if v == nil {
+		v = []byte{}
+	}
+	return s.submit(ctx, &op{what: "use token", apply: func(txn *badgerdb.Txn) error {
+		found, err := exists(txn, k)
+		if err != nil {
+			return err
+		}
+		if found {
+			return fmt.Errorf("table %s, key %s: %w", tableUsedOTT, key, store.ErrTokenUsed)
+		}
+		return txn.Set(k, v)
+	}})
+}
+
+// StoreCertificate writes x509_certs[serial] = DER and x509_certs_data[serial]
+// = Data (overwriting an existing record, as step-ca does). The index fields
+// of c are not stored: GetCertificate re-derives them.
+func (s *Store) StoreCertificate(ctx context.Context, c *store.Certificate) error {
+	if c == nil {
+		return errs.Errorf(errs.BadRequest, "store certificate: no certificate")
+	}
+	if err := checkKey("serial", c.Serial); err != nil {
+		return err
+	}
+	if len(c.DER) == 0 {
+		return errs.Errorf(errs.BadRequest, "store certificate %s: empty DER", c.Serial)
+	}
+	if err := checkValue("certificate DER", len(c.DER)); err != nil {
+		return err
+	}
+	if err := checkValue("certificate data", len(c.Data)); err != nil {
+		return err
+	}
+	kc, kd := recordKey(tableCerts, c.Serial), recordKey(tableCertsData, c.Serial)
+	der, data := bytes.Clone(c.DER), bytes.Clone(c.Data)
+	if data == nil {
+		data = []byte{}
+	}
+	return s.submit(ctx, &op{what: "store certificate " + c.Serial, apply: func(txn *badgerdb.Txn) error {
+		if err := txn.Set(kc, der); err != nil {
+			return err
+		}
+		return txn.Set(kd, data)
+	}})
+}
+
+// Revoke writes revoked_x509_certs[r.Serial] as JSON with Go field names
+// unless the serial is already revoked (store.ErrAlreadyRevoked, wrapped).
+func (s *Store) Revoke(ctx context.Context, r *store.Revocation) error {
+	if r == nil {
+		return errs.Errorf(errs.BadRequest, "revoke: no revocation")
+	}
+	if err := checkKey("serial", r.Serial); err != nil {
+		return err
+	}
+	v, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("revoke %s: encode revocation: %w", r.Serial, err)
+	}
+	if err := checkValue("revocation", len(v)); err != nil {
+		return err
+	}
+	k := recordKey(tableRevokedCerts, r.Serial)
+	serial := r.Serial
+	return s.submit(ctx, &op{what: "revoke " + serial, apply: func(txn *badgerdb.Txn) error {
+		found, err := exists(txn, k)
+		if err != nil {
+			return err
+		}
+		if found {
+			return fmt.Errorf("table %s, serial %s: %w", tableRevokedCerts, serial, store.ErrAlreadyRevoked)
+		}
+		return txn.Set(k, v)
+	}})
+}
+
+// exists reports whether k is in the database or pending in txn (an update
+// transaction reads its own writes).
+func exists(txn *badgerdb.Txn, k []byte) (bool, error) {
+	_, err := txn.Get(k)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, badgerdb.ErrKeyNotFound):
+		return false, nil
+	default:
+		return false, fmt.Errorf("read: %w", err)
+	}
+}
+
+func checkValue(what string, n int) error {
+	if n > maxValueLen {
+		return errs.Errorf(errs.BadRequest, "invalid %s: %d bytes long, the limit is %d", what, n, maxValueLen)
+	}
+	return nil
+}
+
+// submit hands o to the committer and waits for its answer. A ctx that ends
+// first returns ctx's error; the write may still be applied.
+func (s *Store) submit(ctx context.Context, o *op) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("%s: %w", o.what, err)
+	}
+	o.done = make(chan error, 1)
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return s.errClosed()
+	}
+	select {
+	case s.ops <- o:
+		s.mu.RUnlock()
+	case <-ctx.Done():
+		s.mu.RUnlock()
+		return fmt.Errorf("%s: %w", o.what, ctx.Err())
+	}
+	select {
+	case err := <-o.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w (the write may still complete)", o.what, ctx.Err())
+	}
+}
+
+// run is the committer: it takes the first waiting op, adds every op queued
+// behind it (up to maxBatch), commits them together, answers them, and
+// repeats until Close closes the queue and it is drained.
+func (s *Store) run() {
+	defer close(s.done)
+	batch := make([]*op, 0, s.maxBatch)
+	for o := range s.ops {
+		batch = append(batch[:0], o)
+	fill:
+		for len(batch) < s.maxBatch {
+			select {
+			case o, ok := <-s.ops:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, o)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+		clear(batch)
+	}
+}
+
+// commit applies batch in as few transactions as badger's size limit allows
+// and answers every op once its transaction is durable.
+func (s *Store) commit(batch []*op) {
+	txn := s.db.NewTransaction(true)
+	pending := make([]*op, 0, len(batch))
+	for _, o := range batch {
+		err := o.apply(txn)
+		if errors.Is(err, badgerdb.ErrTxnTooBig) && len(pending) > 0 {
+			// The transaction is full: make what it holds durable and
+			// apply o again in a fresh one. A set o made before the limit
+			// hit is committed too and rewritten by the retry.
+			s.finish(txn, pending)
+			pending = pending[:0]
+			txn = s.db.NewTransaction(true)
+			err = o.apply(txn)
+		}
+		if isOutcome(err) {
+			o.outcome = err
+			pending = append(pending, o)
+			continue
+		}
+		o.done <- fmt.Errorf("badger database %s: %s: %w", s.dir, o.what, oneLine{err})
+	}
+	s.finish(txn, pending)
+}
+
+// finish commits txn (SyncWrites: durable on return) and answers pending.
+// If the commit fails, every op gets the error, including those whose
+// outcome was ErrTokenUsed/ErrAlreadyRevoked, since that outcome may have
+// depended on a write of the failed transaction.
+func (s *Store) finish(txn *badgerdb.Txn, pending []*op) {
+	if len(pending) == 0 {
+		txn.Discard()
+		return
+	}
+	s.commits.Add(1)
+	if err := txn.Commit(); err != nil {
+		for _, o := range pending {
+			o.done <- fmt.Errorf("badger database %s: %s: commit: %w", s.dir, o.what, oneLine{err})
+		}
+		return
+	}
+	for _, o := range pending {
+		o.done <- o.outcome
+	}
+}

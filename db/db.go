@@ -1,0 +1,63 @@
+// Package db opens the storage backend named by ca.json's "db" block
+// (wire-spec §6.1) and returns it as the authority's store.Store port.
+package db
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/badger"
+	"github.com/mayfly-pki/mayfly/db/memory"
+)
+
+// Options is ca.json's "db" block.
+type Options struct {
+	// Type is the backend: badger, badgerv1, badgerv2, badgerv4, bbolt,
+	// mysql or postgresql (case-insensitive).
+	Type string `json:"type"`
+	// DataSource is a directory (badger, bbolt) or a DSN (SQL).
+	DataSource string `json:"dataSource"`
+	// ValueDir is badger's value log directory; empty means DataSource.
+	ValueDir string `json:"valueDir,omitempty"`
+	// Database names the SQL database, overriding the DSN's.
+	Database string `json:"database,omitempty"`
+	// BadgerFileLoadingMode is "", "FileIO" or "MemoryMap"; accepted for
+	// compatibility, without effect on Badger v4.
+	BadgerFileLoadingMode string `json:"badgerFileLoadingMode,omitempty"`
+}
+
+// Open returns the store described by o: the in-memory store when o is nil
+// (no "db" block), else the named backend. Every badger type (badger,
+// badgerv1, badgerv2, badgerv4) opens Mayfly's Badger v4 backend, which
+// refuses, with a clear error, a directory written by step-ca's Badger v1/v2.
+// log (may be nil) receives the backend's warnings. Errors name the backend
+// and its path; the caller owns the returned store and must Close it.
+func Open(ctx context.Context, o *Options, log logrus.FieldLogger) (store.Store, error) {
+	if o == nil {
+		return memory.New(), nil
+	}
+	switch t := strings.ToLower(o.Type); t {
+	case "badger", "badgerv1", "badgerv2", "badgerv4":
+		if o.DataSource == "" {
+			return nil, fmt.Errorf("database type %q: db.dataSource is empty, want the database directory", o.Type)
+		}
+		s, err := badger.Open(ctx, badger.Options{
+			Dir:             o.DataSource,
+			ValueDir:        o.ValueDir,
+			FileLoadingMode: o.BadgerFileLoadingMode,
+			Logger:          log,
+		})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case "bbolt", "mysql", "postgresql":
+		return nil, fmt.Errorf("database type %q is not supported yet", t)
+	default:
+		return nil, fmt.Errorf("unsupported database type %q", o.Type)
+	}
+}

@@ -1,0 +1,13 @@
+package memory
+
+import (
+	"testing"
+
+	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/dbtest"
+)
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunWithoutRevocation(t, func(*testing.T) store.Store { return New() })
+}
