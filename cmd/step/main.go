@@ -1,0 +1,34 @@
+// Command step is Mayfly's drop-in replacement for Smallstep's step CLI.
+package main
+
+import (
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/certificate"
+	stepcontext "github.com/mayfly-pki/mayfly/cmd/step/internal/command/context"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/crypto"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/path"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/version"
+)
+
+func main() {
+	os.Exit(app.Run(newApp(), os.Args, os.Stderr))
+}
+
+// commands returns the command groups of step, in help order.
+func commands() []*cli.Command {
+	return []*cli.Command{
+		ca.Command(),
+		certificate.Command(),
+		stepcontext.Command(),
+		crypto.Command(),
+		path.Command(),
+		version.Command(),
+	}
+}
+
+func newApp() *cli.App { return app.New(commands()...) }
