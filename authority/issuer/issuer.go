@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"time"
 )
 
 // Issuer signs leaves with one intermediate. Immutable and safe for concurrent use.
@@ -21,6 +22,8 @@ type Issuer struct {
 	chain    []*x509.Certificate // intermediate first, as served in certChain
 	chainPEM []string            // PEM of chain, computed once
 	signer   crypto.Signer
+	params   sigParams // how signer signs, for the direct encoder
+	fast     bool      // use the direct encoder (der.go)
 }
 
 // New returns an Issuer for chain (issuing certificate first) and its key. It
@@ -40,7 +43,37 @@ func New(chain []*x509.Certificate, signer crypto.Signer) (*Issuer, error) {
 	for _, c := range chain {
 		i.chainPEM = append(i.chainPEM, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})))
 	}
+	if p, ok := signingParams(signer.Public()); ok {
+		i.params, i.fast = p, true
+		if err := i.selfCheck(); err != nil {
+			return nil, err
+		}
+	}
 	return i, nil
+}
+
+// selfCheck signs one certificate through the direct encoder and verifies it
+// against the intermediate: a key that signs wrongly is refused at start.
+func (i *Issuer) selfCheck() error {
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: "mayfly issuer self-check"},
+		NotBefore:   i.cert.NotBefore,
+		NotAfter:    i.cert.NotBefore.Add(time.Hour),
+		KeyUsage:    x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := i.Sign(tmpl, i.signer.Public())
+	if err != nil {
+		return fmt.Errorf("issuer self-check: %w", err)
+	}
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		return fmt.Errorf("issuer self-check: %w", err)
+	}
+	if err := i.cert.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature); err != nil {
+		return fmt.Errorf("issuer self-check: the intermediate key does not produce valid signatures: %w", err)
+	}
+	return nil
 }
 
 // Certificate returns the issuing intermediate.
@@ -93,7 +126,7 @@ func (i *Issuer) Sign(tmpl *x509.Certificate, pub crypto.PublicKey) ([]byte, err
 	if tmpl.NotAfter.After(i.cert.NotAfter) {
 		tmpl.NotAfter = i.cert.NotAfter
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, i.cert, pub, i.signer)
+	der, err := i.createCertificate(tmpl, pub)
 	if err != nil {
 		return nil, fmt.Errorf("error signing certificate: %w", err)
 	}
