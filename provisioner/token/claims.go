@@ -97,7 +97,7 @@ type Claims struct {
 	SHA       string         `json:"sha,omitempty"`
 	Step      *StepClaims    `json:"step,omitempty"`
 	Subject   string         `json:"sub,omitempty"`
-	User      map[string]any `json:"user,omitempty"`
+	User      map[string]any `json:"user,omitzero"` // nil: absent; empty: {} (as `step ca token` writes)
 }
 
 // Leeway is the clock skew tolerated on exp, nbf and iat (wire-spec §4.9).

@@ -57,7 +57,7 @@ func tokenAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	req := tokenRequest{subject: sub, path: "/1.0/sign", notBef: nbf}
+	req := tokenRequest{subject: sub, path: "/1.0/sign", notBef: nbf, user: map[string]any{}}
 	if !exp.IsZero() {
 		start := now
 		if !nbf.IsZero() {
@@ -72,7 +72,7 @@ func tokenAction(c *cli.Context) error {
 		return fmt.Errorf("--not-before cannot be more than 30m in the future")
 	}
 	if c.Bool("revoke") {
-		req.path = "/1.0/revoke"
+		req.path, req.user = "/1.0/revoke", nil
 		serial, err := normalizeSerial(sub)
 		if err != nil {
 			return err

@@ -41,6 +41,7 @@ type tokenRequest struct {
 	path     string // audience path: "/1.0/sign" or "/1.0/revoke"
 	validity time.Duration
 	notBef   time.Time
+	user     map[string]any // nil: no "user" claim; `step ca token` sends {}
 }
 
 // selectProvisioner picks the JWK provisioner named by --provisioner (and
@@ -218,7 +219,7 @@ func signToken(key *jose.JSONWebKey, issuer, audience, rootSHA string, req token
 	claims := &token.Claims{
 		Audience: token.Audience{audience}, Issuer: issuer, Subject: req.subject, ID: jti, SHA: rootSHA,
 		IssuedAt: token.NewNumericDate(now), NotBefore: token.NewNumericDate(nbf),
-		Expiry: token.NewNumericDate(nbf.Add(validity)), SANs: req.sans,
+		Expiry: token.NewNumericDate(nbf.Add(validity)), SANs: req.sans, User: req.user,
 	}
 	return token.Sign(key, claims, nil)
 }
