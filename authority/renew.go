@@ -85,25 +85,17 @@ func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509
 		}
 		tmpl.SubjectKeyId = ski
 	}
-	// Fields the log line reports; ExtraExtensions already carry them.
-	tmpl.DNSNames, tmpl.IPAddresses, tmpl.EmailAddresses, tmpl.URIs = nil, nil, nil, nil
-	data := a.oldCertData(ctx, serial)
-	iss, err := a.issue(ctx, tmpl, pub, p.Info(), data)
+	// The new record's x509_certs_data names the same provisioner as the old
+	// one's; it is derived from the provisioner rather than read back from the
+	// store (a read and a DER parse per renewal). Records imported from
+	// step-ca with extra members (RA data) are not carried over.
+	iss, err := a.issue(ctx, tmpl, pub, p.Info(), nil)
 	if err != nil {
 		return nil, err
 	}
 	iss.Template.DNSNames, iss.Template.IPAddresses = cert.DNSNames, cert.IPAddresses
 	iss.Template.EmailAddresses, iss.Template.URIs = cert.EmailAddresses, cert.URIs
 	return iss, nil
-}
-
-// oldCertData returns x509_certs_data of serial, to be copied to the renewal.
-func (a *Authority) oldCertData(ctx context.Context, serial string) []byte {
-	rec, err := a.store.GetCertificate(ctx, serial)
-	if err != nil || len(rec.Data) == 0 {
-		return nil
-	}
-	return rec.Data
 }
 
 // checkNotRevoked implements passive revocation: a revoked certificate cannot
