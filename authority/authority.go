@@ -205,8 +205,16 @@ func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(p
 	return p, tok, nil
 }
 
+// useToken marks tok used. With the iat check on, a store that commits in
+// order (store.OrderedTokens) need not wait for the record's sync: the
+// certificate or revocation written next makes it durable, and a token whose
+// record a crash loses was issued before the restart, so it is refused anyway.
 func (a *Authority) useToken(ctx context.Context, tok *token.Token) error {
-	if err := a.store.UseToken(ctx, tok.ReuseKey(), []byte(tok.Raw)); err != nil {
+	use := a.store.UseToken
+	if ot, ok := a.store.(store.OrderedTokens); ok && a.checkIAT {
+		use = ot.UseTokenOrdered
+	}
+	if err := use(ctx, tok.ReuseKey(), []byte(tok.Raw)); err != nil {
 		if errors.Is(err, store.ErrTokenUsed) {
 			return errs.E(errs.Unauthorized, "authority.authorizeToken: token already used", nil)
 		}

@@ -71,3 +71,17 @@ type Store interface {
 	// Close flushes pending writes and releases the backend. Further calls fail.
 	Close() error
 }
+
+// OrderedTokens is implemented by stores that commit every write through one
+// ordered stream in one process (Badger, bbolt). UseTokenOrdered checks and
+// records key exactly as UseToken does (atomically: a later UseToken or
+// UseTokenOrdered of the key fails with ErrTokenUsed at once), but returns
+// without waiting for the record to be durable; it becomes durable no later
+// than any write this store acknowledges after UseTokenOrdered returned.
+//
+// The authority uses it only while tokens issued before the CA started are
+// refused (the iat check): a crash can then only forget tokens whose request
+// got no certificate, and those cannot be replayed after the restart anyway.
+type OrderedTokens interface {
+	UseTokenOrdered(ctx context.Context, key string, token []byte) error
+}

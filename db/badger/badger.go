@@ -88,9 +88,18 @@ type Store struct {
 	done   chan struct{} // closed when the committer has exited
 
 	commits atomic.Int64 // transactions committed (read by tests and benchmarks)
+
+	// tokensMu guards reserved: used-token keys handed to the committer but
+	// not yet committed. With the database (read under tokensMu) it decides
+	// UseToken atomically without waiting for a commit.
+	tokensMu sync.Mutex
+	reserved map[string]struct{}
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.OrderedTokens = (*Store)(nil)
+)
 
 // Open opens (creating when missing) the badger database in opts.Dir, writes
 // the authority table markers, and starts the committer goroutine that Close
@@ -134,6 +143,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		maxBatch: maxBatch,
 		ops:      make(chan *op, opsQueue),
 		done:     make(chan struct{}),
+		reserved: map[string]struct{}{},
 	}
 	go s.run()
 	return s, nil

@@ -24,6 +24,8 @@ type op struct {
 	done  chan error // buffered 1; receives exactly one answer
 
 	outcome error // set by commit, sent once the batch is durable
+	// committed, if set, runs on the committer once the op's write is durable.
+	committed func()
 }
 
 // isOutcome reports whether err is a result of the operation itself (and so
@@ -33,32 +35,100 @@ func isOutcome(err error) bool {
 }
 
 // UseToken records used_ott[key] = token unless key is present, in which case
-// it returns store.ErrTokenUsed (wrapped). Because the committer applies
-// writes one by one in a single transaction that reads its own pending
-// writes, a second UseToken of the same key in the same batch also gets
-// store.ErrTokenUsed.
+// it returns store.ErrTokenUsed (wrapped), and returns once the record is
+// durable. See useToken for how the check is made.
 func (s *Store) UseToken(ctx context.Context, key string, token []byte) error {
-	if err := checkKey("token key", key); err != nil {
+	o, err := s.useToken(ctx, key, token)
+	if err != nil {
 		return err
 	}
-	if err := checkValue("token", len(token)); err != nil {
+	select {
+	case err := <-o.done:
 		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w (the write may still complete)", o.what, ctx.Err())
+	}
+}
+
+// UseTokenOrdered is UseToken without waiting for the commit
+// (store.OrderedTokens): the write is queued before it returns, so any write
+// acknowledged afterwards is committed in the same or a later transaction.
+func (s *Store) UseTokenOrdered(ctx context.Context, key string, token []byte) error {
+	_, err := s.useToken(ctx, key, token)
+	return err
+}
+
+// useToken decides a token use at once: the key must be neither reserved
+// (queued, not yet committed) nor in the database. It is then reserved and
+// its write queued; the committer drops the reservation once the write is
+// committed (a failed commit keeps it, so the key stays used in this
+// process). Badger holds the directory lock, so no other process writes.
+func (s *Store) useToken(ctx context.Context, key string, token []byte) (*op, error) {
+	if err := checkKey("token key", key); err != nil {
+		return nil, err
+	}
+	if err := checkValue("token", len(token)); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("use token: %w", err)
 	}
 	k := recordKey(tableUsedOTT, key)
 	v := bytes.Clone(token)
 	if v == nil {
 		v = []byte{}
 	}
-	return s.submit(ctx, &op{what: "use token", apply: func(txn *badgerdb.Txn) error {
-		found, err := exists(txn, k)
-		if err != nil {
-			return err
-		}
-		if found {
-			return fmt.Errorf("table %s, key %s: %w", tableUsedOTT, key, store.ErrTokenUsed)
-		}
-		return txn.Set(k, v)
-	}})
+	used := func() error {
+		return fmt.Errorf("table %s, key %s: %w", tableUsedOTT, key, store.ErrTokenUsed)
+	}
+	o := &op{what: "use token", apply: func(txn *badgerdb.Txn) error { return txn.Set(k, v) }}
+	o.committed = func() {
+		s.tokensMu.Lock()
+		delete(s.reserved, key)
+		s.tokensMu.Unlock()
+	}
+	s.tokensMu.Lock()
+	if _, ok := s.reserved[key]; ok {
+		s.tokensMu.Unlock()
+		return nil, used()
+	}
+	found, err := s.exists(k)
+	if err != nil {
+		s.tokensMu.Unlock()
+		return nil, err
+	}
+	if found {
+		s.tokensMu.Unlock()
+		return nil, used()
+	}
+	s.reserved[key] = struct{}{}
+	s.tokensMu.Unlock()
+	if err := s.enqueue(ctx, o); err != nil {
+		s.tokensMu.Lock()
+		delete(s.reserved, key)
+		s.tokensMu.Unlock()
+		return nil, err
+	}
+	return o, nil
+}
+
+// exists reads k from the committed database.
+func (s *Store) exists(k []byte) (bool, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return false, s.errClosed()
+	}
+	var found bool
+	err := s.db.View(func(txn *badgerdb.Txn) error {
+		var err error
+		found, err = exists(txn, k)
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("badger database %s: use token: %w", s.dir, oneLine{err})
+	}
+	return found, nil
 }
 
 // StoreCertificate writes x509_certs[serial] = DER and x509_certs_data[serial]
@@ -150,24 +220,30 @@ func (s *Store) submit(ctx context.Context, o *op) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %w", o.what, err)
 	}
-	o.done = make(chan error, 1)
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return s.errClosed()
-	}
-	select {
-	case s.ops <- o:
-		s.mu.RUnlock()
-	case <-ctx.Done():
-		s.mu.RUnlock()
-		return fmt.Errorf("%s: %w", o.what, ctx.Err())
+	if err := s.enqueue(ctx, o); err != nil {
+		return err
 	}
 	select {
 	case err := <-o.done:
 		return err
 	case <-ctx.Done():
 		return fmt.Errorf("%s: %w (the write may still complete)", o.what, ctx.Err())
+	}
+}
+
+// enqueue hands o to the committer without waiting for it to be applied.
+func (s *Store) enqueue(ctx context.Context, o *op) error {
+	o.done = make(chan error, 1)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return s.errClosed()
+	}
+	select {
+	case s.ops <- o:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w", o.what, ctx.Err())
 	}
 }
 
@@ -239,6 +315,9 @@ func (s *Store) finish(txn *badgerdb.Txn, pending []*op) {
 		return
 	}
 	for _, o := range pending {
+		if o.committed != nil {
+			o.committed()
+		}
 		o.done <- o.outcome
 	}
 }
