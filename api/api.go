@@ -47,7 +47,7 @@ func New(d Deps) *Handler {
 	}
 	h := &Handler{deps: d}
 	r := chi.NewRouter()
-	r.Use(middleware.GetHead)
+	r.Use(withRequestID, middleware.GetHead)
 	routes := func(r chi.Router) {
 		r.Get("/health", h.wrap(h.health))
 		r.Get("/version", h.wrap(h.version))
@@ -83,8 +83,11 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, a *authority.Autho
 func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := h.deps.Now()
-		id := requestID(r)
-		w.Header().Set("X-Request-Id", id)
+		id := w.Header().Get("X-Request-Id") // set by withRequestID
+		if id == "" {
+			id = requestID(r)
+			w.Header().Set("X-Request-Id", id)
+		}
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
 		}

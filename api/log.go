@@ -14,6 +14,16 @@ import (
 // LegacyTraceHeader is step-ca's default logger.traceHeader.
 const LegacyTraceHeader = "X-Smallstep-Id"
 
+// withRequestID sets X-Request-Id on every response, including the router's
+// own 404 and 405 answers that never reach wrap (wire-spec §2.5). wrap reads
+// the ID back from the response header.
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Request-Id", requestID(r))
+		next.ServeHTTP(w, r)
+	})
+}
+
 // requestID echoes X-Request-Id, else the legacy trace header, else makes a
 // new UUIDv4 (wire-spec §2.5).
 func requestID(r *http.Request) string {

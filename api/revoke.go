@@ -19,6 +19,11 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, a *authority.Au
 	if body.Serial == "" {
 		return errs.E(errs.BadRequest, "missing serial", nil)
 	}
+	// The serial is parsed before the other fields, as step-ca validates.
+	serial, err := authority.NormalizeSerial(body.Serial)
+	if err != nil {
+		return err
+	}
 	if body.ReasonCode < 0 || body.ReasonCode > 10 {
 		return errs.E(errs.BadRequest, "reasonCode out of bounds", nil)
 	}
@@ -29,7 +34,7 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, a *authority.Au
 	if body.OTT == "" && cert == nil {
 		return errs.E(errs.BadRequest, "missing ott or client certificate", nil)
 	}
-	req := &authority.RevokeRequest{Serial: body.Serial, ReasonCode: body.ReasonCode, Reason: body.Reason}
+	req := &authority.RevokeRequest{Serial: serial, ReasonCode: body.ReasonCode, Reason: body.Reason}
 	if body.OTT != "" {
 		req.OTT = body.OTT
 	} else {

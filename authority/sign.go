@@ -52,6 +52,9 @@ func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error)
 	if err := req.CSR.CheckSignature(); err != nil {
 		return nil, errs.E(errs.BadRequest, "invalid csr", err)
 	}
+	if req.OTT == "" {
+		return nil, errs.E(errs.BadRequest, "missing ott", nil)
+	}
 	var auth *provisioner.SignAuthorization
 	p, _, err := a.authorizeToken(ctx, req.OTT, func(p provisioner.Interface, tok *token.Token) error {
 		var err error
@@ -127,15 +130,18 @@ func certData(info provisioner.Info) []byte {
 
 // validity computes the certificate validity and checks it against claims
 // (wire-spec §5.1): the backdate applies only to an unset notBefore, and
-// notAfter is relative to the un-backdated notBefore.
+// notAfter is relative to the un-backdated notBefore. Times are whole seconds
+// (as certificates encode them and step-ca compares them), and the maximum
+// always allows the configured backdate, as step-ca's validity validator does.
 func (a *Authority) validity(now time.Time, nb, na timeutil.TimeDuration, c provisioner.Resolved) (time.Time, time.Time, error) {
-	notBefore := nb.RelativeTo(now)
+	now = now.Truncate(time.Second)
+	notBefore := nb.RelativeTo(now).Truncate(time.Second)
 	backdate := time.Duration(0)
 	if notBefore.IsZero() {
 		notBefore = now
 		backdate = a.backdate
 	}
-	notAfter := na.RelativeTo(notBefore)
+	notAfter := na.RelativeTo(notBefore).Truncate(time.Second)
 	if notAfter.IsZero() {
 		notAfter = notBefore.Add(c.DefaultTLSDur)
 	}
@@ -150,21 +156,23 @@ func (a *Authority) validity(now time.Time, nb, na timeutil.TimeDuration, c prov
 	if d < c.MinTLSDur {
 		return time.Time{}, time.Time{}, errs.Errorf(errs.Forbidden, "requested duration of %s is less than the authorized minimum certificate duration of %s", d, c.MinTLSDur)
 	}
-	if max := c.MaxTLSDur + backdate; d > max {
+	if max := c.MaxTLSDur + a.backdate; d > max {
 		return time.Time{}, time.Time{}, errs.Errorf(errs.Forbidden, "requested duration of %s is more than the authorized maximum certificate duration of %s", d, max)
 	}
 	return notBefore.UTC(), notAfter.UTC(), nil
 }
 
-// splitSANs sorts names into DNS, IP, email and URI SANs as step does.
+// splitSANs sorts names into IP, URI, email and DNS SANs in that order of
+// precedence, as step's x509util.SplitSANs does: anything with a URL scheme
+// ("mailto:a@b", "spiffe://...") is a URI before an "@" makes it an email.
 func splitSANs(tmpl *x509.Certificate, sans []string) {
 	for _, s := range sans {
 		if ip := net.ParseIP(s); ip != nil {
 			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else if strings.Contains(s, "@") && !strings.Contains(s, "://") {
-			tmpl.EmailAddresses = append(tmpl.EmailAddresses, s)
-		} else if u, err := url.Parse(s); err == nil && u.Scheme != "" && strings.Contains(s, ":") {
+		} else if u, err := url.Parse(s); err == nil && u.Scheme != "" {
 			tmpl.URIs = append(tmpl.URIs, u)
+		} else if strings.Contains(s, "@") {
+			tmpl.EmailAddresses = append(tmpl.EmailAddresses, s)
 		} else {
 			tmpl.DNSNames = append(tmpl.DNSNames, s)
 		}

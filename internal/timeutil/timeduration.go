@@ -51,11 +51,14 @@ func (td TimeDuration) RelativeTo(base time.Time) time.Time {
 	return time.Time{}
 }
 
-// String returns the wire form: "", RFC 3339 or a Go duration.
+// String returns the wire form: "", RFC 3339 or a Go duration. A time keeps
+// its offset and fractional seconds (as step's time.Time.MarshalJSON writes
+// it), so that Parse reads back the same instant: converting to UTC could
+// push the year out of RFC 3339's four digits.
 func (td TimeDuration) String() string {
 	switch {
 	case !td.t.IsZero():
-		return td.t.UTC().Format(time.RFC3339)
+		return td.t.Format(time.RFC3339Nano)
 	case td.d != 0:
 		return td.d.String()
 	}

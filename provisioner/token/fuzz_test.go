@@ -1,0 +1,77 @@
+package token
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"testing"
+	"time"
+
+	mjose "github.com/mayfly-pki/mayfly/internal/jose"
+)
+
+// FuzzTokenParse feeds arbitrary strings to Parse and everything a caller
+// does next with a parsed token. Nothing may panic, and a token signed with
+// an unrelated key never verifies.
+func FuzzTokenParse(f *testing.F) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	key, err := mjose.NewSigningJWK(k)
+	if err != nil {
+		f.Fatal(err)
+	}
+	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := time.Unix(1795370226, 0)
+	seed := func(c *Claims, h map[string]any) {
+		raw, err := Sign(key, c, h)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(raw)
+	}
+	seed(&Claims{
+		Audience: Audience{"https://ca/1.0/sign"}, Issuer: "admin", Subject: "a.example.com", ID: "jti",
+		IssuedAt: NewNumericDate(now), NotBefore: NewNumericDate(now), Expiry: NewNumericDate(now.Add(time.Minute)),
+		SANs: []string{"a"}, User: map[string]any{}, Step: &StepClaims{SSH: &SSHOptions{CertType: "user"}},
+	}, nil)
+	seed(&Claims{Audience: Audience{"a", "b#x5c/p"}}, map[string]any{"x5cInsecure": []string{"AAAA"}, "sshpop": "x"})
+	seed(&Claims{Cnf: &Confirmation{X5rtS256: "x"}}, map[string]any{"kid": 5})
+	f.Add("")
+	f.Add("a.b.c")
+	f.Add(b64(`{"alg":"ES256"}`) + "." + b64(`{"aud":["a",1],"exp":1e400}`) + ".AAAA")
+	f.Add(b64(`{"alg":"ES256","x5cInsecure":[1,"a",null]}`) + "." + b64(`{"exp":-1e20}`) + ".AAAA")
+	f.Add(`{"payload":"e30","signatures":[{"protected":"eyJhbGciOiJFUzI1NiJ9","signature":"AAAA"}]}`)
+
+	f.Fuzz(func(t *testing.T, raw string) {
+		tok, err := Parse(raw)
+		if err != nil {
+			if tok != nil {
+				t.Fatal("Parse returned a token with an error")
+			}
+			return
+		}
+		if tok.Raw != raw {
+			t.Fatal("Raw is not the input")
+		}
+		if tok.ReuseKey() == "" {
+			t.Fatal("empty reuse key")
+		}
+		_ = tok.HeaderString("kid")
+		_ = tok.HeaderStrings("x5cInsecure")
+		_ = tok.Claims.ValidateTime(now)
+		_, _ = SplitAudience(raw)
+		if _, err := json.Marshal(tok.Claims); err != nil {
+			t.Fatalf("claims do not marshal: %v", err)
+		}
+		if tok.Verify(other.Public()) == nil {
+			t.Fatal("a token verified with an unrelated key")
+		}
+		_ = tok.Verify(key.Public())
+	})
+}
