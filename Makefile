@@ -43,5 +43,13 @@ vet:
 test: deps vet
 	$(GO) test -count=1 -timeout 15m $(PKGS)
 
+# bench: build, then measure a fresh CA made with `step ca init` defaults on a free loopback
+# port: sign (c=64), renew over mTLS (c=16) and both mixed (c=32); see tools/bench/README.md.
+# Flags go through BENCH_ARGS, e.g. make bench BENCH_ARGS="--db bbolt"; for JSON on stdout
+# use make -s bench BENCH_ARGS=--json.
+bench: build
+	@$(GO) build -o $(BIN)/bench ./tools/bench
+	@$(BIN)/bench --bin $(BIN) $(BENCH_ARGS)
+
 clean:
 	rm -rf $(BIN)

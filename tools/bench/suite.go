@@ -1,0 +1,189 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mayfly-pki/mayfly/authority/config"
+)
+
+// runSpec is one run of the suite.
+type runSpec struct {
+	Mode string
+	C    int
+}
+
+// defaultRuns is what `make bench` runs: sign at c=64, renew over mTLS at
+// c=16, and sign and renew mixed at c=32.
+const defaultRuns = "sign:64,renew:16,mixed:32"
+
+// parseRuns reads "mode:c,mode:c,...".
+func parseRuns(s string) ([]runSpec, error) {
+	var out []runSpec
+	for _, part := range strings.Split(s, ",") {
+		mode, c, ok := strings.Cut(strings.TrimSpace(part), ":")
+		n, err := strconv.Atoi(c)
+		if !ok || err != nil || n < 1 {
+			return nil, fmt.Errorf("--runs %q: want mode:concurrency[,mode:concurrency...], e.g. %s", s, defaultRuns)
+		}
+		switch mode {
+		case modeSign, modeRenew, modeMixed:
+		default:
+			return nil, fmt.Errorf("--runs %q: unknown mode %q (sign, renew, mixed)", s, mode)
+		}
+		out = append(out, runSpec{Mode: mode, C: n})
+	}
+	return out, nil
+}
+
+// suiteOptions configure runSuite.
+type suiteOptions struct {
+	Bin      string        // directory holding step and step-ca
+	DB       string        // "" or "badger": as step ca init writes; "bbolt", "postgresql", "mysql", "none"
+	DBSource string        // db.dataSource for bbolt (default <steppath>/db/bbolt.db) and the SQL types
+	Runs     []runSpec     // in order
+	N        int           // timed requests per run
+	Duration time.Duration // cap per run
+	Keys     int           // distinct client keys
+	Timeout  time.Duration // per request
+	Keep     bool          // keep the temporary directory (PKI, CA log)
+}
+
+// runSuite creates a fresh PKI with `step ca init` defaults in a temporary
+// directory, starts step-ca on a free loopback port, runs o.Runs against it,
+// stops it with SIGTERM and removes the directory. Progress goes to progress.
+// Failed requests are in the report; the error is for everything else.
+func runSuite(ctx context.Context, o suiteOptions, progress io.Writer) (rep *Report, err error) {
+	stepBin, caBin := filepath.Join(o.Bin, "step"), filepath.Join(o.Bin, "step-ca")
+	for _, b := range []string{stepBin, caBin} {
+		if _, err := os.Stat(b); err != nil {
+			return nil, fmt.Errorf("%w (build with `make build`, or point --bin at the binaries)", err)
+		}
+	}
+	dir, err := os.MkdirTemp("", "mayfly-bench-")
+	if err != nil {
+		return nil, fmt.Errorf("temporary directory: %w", err)
+	}
+	if o.Keep {
+		fmt.Fprintf(progress, "bench: keeping %s (PKI, password, CA log)\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	stepPath, pwFile, logPath := filepath.Join(dir, "steppath"), filepath.Join(dir, "password"), filepath.Join(dir, "ca.log")
+	if err := writePassword(pwFile); err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "bench: step ca init into %s\n", stepPath)
+	if err := stepCAInit(ctx, stepBin, stepPath, pwFile, port); err != nil {
+		return nil, err
+	}
+	cfgPath := filepath.Join(stepPath, "config", "ca.json")
+	dbName, err := applyDB(cfgPath, stepPath, o.DB, o.DBSource)
+	if err != nil {
+		return nil, err
+	}
+	t, err := loadTarget(cfgPath, "", "", "admin", pwFile)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "bench: generating %d P-256 keys and CSRs\n", o.Keys)
+	keys, err := genKeys(o.Keys)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(progress, "bench: starting %s on %s (log: %s)\n", caBin, t.url, logPath)
+	ca, err := startCA(caBin, cfgPath, pwFile, stepPath, logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if serr := ca.stop(15 * time.Second); serr != nil && err == nil {
+			rep, err = nil, fmt.Errorf("%w; CA log ends with:\n%s", serr, logTail(logPath, 20))
+		}
+	}()
+	if err := ca.waitHealthy(ctx, t.url, t.roots, 30*time.Second); err != nil {
+		return nil, err
+	}
+	rep = &Report{CAURL: t.url, DB: dbName, NumCPU: runtime.NumCPU(), LoadBefore: loadAverage()}
+	for _, spec := range o.Runs {
+		fmt.Fprintf(progress, "bench: %s c=%d n=%d (at most %v)\n", spec.Mode, spec.C, o.N, o.Duration)
+		res, err := runLoad(ctx, t, loadOptions{
+			Mode: spec.Mode, N: o.N, Duration: o.Duration, C: spec.C, Timeout: o.Timeout,
+			ServerPID: ca.pid(), Keys: keys,
+		})
+		if err != nil {
+			return nil, err
+		}
+		rep.Runs = append(rep.Runs, res)
+	}
+	rep.LoadAfter = loadAverage()
+	if rep.failed() > 0 {
+		fmt.Fprintf(progress, "bench: some requests failed; the CA log ends with:\n%s\n", logTail(logPath, 10))
+	}
+	return rep, nil
+}
+
+// writePassword writes a random password (for the CA keys and the
+// provisioner) to path, mode 0600.
+func writePassword(path string) error {
+	var b [24]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return fmt.Errorf("password: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(base64.RawURLEncoding.EncodeToString(b[:])+"\n"), 0o600); err != nil {
+		return fmt.Errorf("password: %w", err)
+	}
+	return nil
+}
+
+// applyDB sets ca.json's "db" block for the database type asked for and
+// returns a label for the report. "" and "badger" keep what step ca init
+// wrote; "none" removes the block (the CA keeps records in memory).
+func applyDB(cfgPath, stepPath, typ, source string) (string, error) {
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return "", fmt.Errorf("read CA configuration: %w", err)
+	}
+	cfg, err := config.Decode(data, cfgPath)
+	if err != nil {
+		return "", err
+	}
+	switch typ {
+	case "", "badger":
+		if cfg.DB == nil {
+			return "none", nil
+		}
+		return cfg.DB.Type, nil
+	case "none":
+		cfg.DB = nil
+	case "bbolt":
+		if source == "" {
+			source = filepath.Join(stepPath, "db", "bbolt.db")
+		}
+		cfg.DB = &config.DB{Type: "bbolt", DataSource: source}
+	case "postgresql", "mysql":
+		if source == "" {
+			return "", fmt.Errorf("--db %s needs --db-source (the DSN)", typ)
+		}
+		cfg.DB = &config.DB{Type: typ, DataSource: source}
+	default:
+		return "", fmt.Errorf("--db %q: want badger, bbolt, postgresql, mysql or none", typ)
+	}
+	if err := config.Save(cfgPath, cfg, false); err != nil {
+		return "", err
+	}
+	return typ, nil
+}
