@@ -50,8 +50,8 @@ type Options struct {
 	FileLoadingMode string
 	// Logger receives badger's warnings and errors. Nil discards them.
 	Logger logrus.FieldLogger
-	// MemTableSize is badger's memtable size in bytes; 0 means badger's
-	// default (64 MiB). Values below 16 MiB are refused, so that the largest
+	// MemTableSize is badger's memtable size in bytes; 0 means 32 MiB.
+	// Values below 16 MiB are refused, so that the largest
 	// record this store accepts always fits in one transaction.
 	MemTableSize int64
 	// MaxBatch bounds the writes applied in one group commit; 0 means 256.
@@ -61,6 +61,8 @@ type Options struct {
 const (
 	defaultMaxBatch = 256
 	minMemTableSize = 16 << 20
+	// defaultMemTableSize is used when Options.MemTableSize is 0.
+	defaultMemTableSize = 32 << 20
 	// maxValueLen bounds each stored value (DER, data JSON, raw token,
 	// revocation JSON). It keeps values inline in badger's WAL (below its
 	// 1 MiB value threshold) and every write inside one transaction.
@@ -174,6 +176,14 @@ func badgerOptions(opts Options) (badgerdb.Options, error) {
 		// tracking would only cost time.
 		WithDetectConflicts(false).
 		WithMetricsEnabled(false).
+		// A CA writes a few KiB per certificate and reads single keys
+		// (revocations, used tokens): badger's defaults (five 64 MiB
+		// memtables, a 256 MiB block cache) would cost far more memory than
+		// they save. Two 32 MiB memtables (one filling, one flushing) and a
+		// 16 MiB block cache keep the resident set small.
+		WithMemTableSize(defaultMemTableSize).
+		WithNumMemtables(2).
+		WithBlockCacheSize(16 << 20).
 		WithLogger(nil)
 	if opts.Logger != nil {
 		b = b.WithLogger(newBadgerLogger(opts.Logger, opts.Dir))
