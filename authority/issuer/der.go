@@ -121,7 +121,7 @@ func (i *Issuer) createCertificate(tmpl *x509.Certificate, pub crypto.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("error signing certificate: %w", err)
 	}
-	var b cryptobyte.Builder
+	b := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)+len(i.params.algID)+len(sig)+16))
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddBytes(tbs)
 		b.AddBytes(i.params.algID)
@@ -162,7 +162,8 @@ func (i *Issuer) encodeTBS(t *x509.Certificate, pub crypto.PublicKey) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	var b cryptobyte.Builder
+	// A leaf's TBSCertificate is well under 2 KiB: one allocation.
+	b := cryptobyte.NewBuilder(make([]byte, 0, 2048))
 	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
 		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
 			b.AddASN1Int64(2) // v3
