@@ -1,4 +1,5 @@
-// Package api serves the CA's JSON API (wire-spec §3) at "/" and "/1.0/".
+// Package api serves the CA's JSON API (wire-spec §3) at "/" and "/1.0/",
+// and the admin certificate inventory at /admin/certificates.
 package api
 
 import (
@@ -67,6 +68,8 @@ func New(d Deps) *Handler {
 	}
 	routes(r)
 	r.Route("/1.0", routes)
+	// Mayfly's admin API: at the root only, as step-ca's /admin is.
+	r.Get("/admin/certificates", h.wrap(h.listCertificates))
 	h.mux = r
 	return h
 }

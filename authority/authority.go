@@ -42,6 +42,9 @@ type Options struct {
 	// StartTime is when the CA process started (wire-spec §4.9).
 	StartTime time.Time
 	Store     store.Store
+	// StoreName names the backend in messages (ca.json db.type, or
+	// "in-memory"); empty means "configured".
+	StoreName string
 	Now       func() time.Time
 	Logger    logrus.FieldLogger
 }
@@ -61,6 +64,7 @@ type Authority struct {
 	checkIAT     bool
 	startTime    time.Time
 	store        store.Store
+	storeName    string
 	now          func() time.Time
 	log          logrus.FieldLogger
 }
@@ -100,6 +104,10 @@ func New(o Options) (*Authority, error) {
 		rootPool: x509.NewCertPool(), interPool: x509.NewCertPool(), issuer: iss,
 		audiences: provisioner.NewAudiences(o.DNSNames), claims: claims, backdate: o.Backdate,
 		checkIAT: !o.DisableIssuedAtCheck, startTime: o.StartTime, store: o.Store, now: now, log: log,
+		storeName: o.StoreName,
+	}
+	if a.storeName == "" {
+		a.storeName = "configured"
 	}
 	for _, c := range append(append([]*x509.Certificate{}, o.Roots...), o.FederatedRoots...) {
 		a.rootsBySHA[fingerprint(c)] = c

@@ -18,8 +18,15 @@ const (
 	PurposeSSHRenew
 	PurposeSSHRekey
 	PurposeSSHRevoke
+	// PurposeAdmin is Mayfly's admin API (GET /admin/certificates); it is
+	// not a step-ca audience.
+	PurposeAdmin
 	numPurposes
 )
+
+// AdminCertificatesPath is the path of the certificate inventory endpoint;
+// admin tokens carry https://<dnsName>AdminCertificatesPath as audience.
+const AdminCertificatesPath = "/admin/certificates"
 
 // LegacyAudience is the audience older clients use for sign and revoke.
 const LegacyAudience = "step-certificate-authority"
@@ -39,6 +46,7 @@ func NewAudiences(dnsNames []string) Audiences {
 		PurposeSSHRenew:  {"/1.0/ssh/renew", "/ssh/renew"},
 		PurposeSSHRekey:  {"/1.0/ssh/rekey", "/ssh/rekey"},
 		PurposeSSHRevoke: {"/1.0/ssh/revoke", "/ssh/revoke"},
+		PurposeAdmin:     {AdminCertificatesPath},
 	}
 	var a Audiences
 	for p := range a.sets {

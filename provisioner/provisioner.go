@@ -100,6 +100,14 @@ type Interface interface {
 	AuthorizeRenew(ctx context.Context, cert *x509.Certificate) error
 }
 
+// AdminAuthorizer is implemented by provisioners whose tokens may call the
+// admin API (only JWK). AuthorizeAdmin verifies tok (signature, issuer,
+// audience PurposeAdmin, times) and returns an Unauthorized *errs.Error
+// when it does not hold.
+type AdminAuthorizer interface {
+	AuthorizeAdmin(ctx context.Context, tok *token.Token) error
+}
+
 // Config is what every provisioner is built with.
 type Config struct {
 	Audiences Audiences

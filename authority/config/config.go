@@ -175,6 +175,10 @@ type DB struct {
 	ValueDir              string `json:"valueDir,omitempty"`
 	Database              string `json:"database,omitempty"`
 	BadgerFileLoadingMode string `json:"badgerFileLoadingMode"`
+	// Retention is Mayfly's: certificate records that expired longer ago
+	// than this are pruned by a background job. Nil (the default) keeps
+	// them forever.
+	Retention *provisioner.Duration `json:"retention,omitempty"`
 }
 
 // Monitoring is the "monitoring" block.

@@ -331,6 +331,9 @@ func validateDB(k *checker, db *DB) {
 	default:
 		k.add("db.badgerFileLoadingMode", "unknown mode %q (want FileIO or MemoryMap)", db.BadgerFileLoadingMode)
 	}
+	if db.Retention != nil && db.Retention.Duration <= 0 {
+		k.add("db.retention", "must be positive, got %s", db.Retention.Duration)
+	}
 }
 
 func validateCRL(k *checker, c *CRL) {

@@ -1,5 +1,6 @@
 // Package client is the Go client of the CA API used by the step CLI:
-// bootstrap by root fingerprint, provisioners, sign, renew, rekey and revoke.
+// bootstrap by root fingerprint, provisioners, sign, renew, rekey, revoke
+// and the admin certificate inventory.
 package client
 
 import (
@@ -273,6 +274,19 @@ func (c *Client) Revoke(ctx context.Context, req *wire.RevokeRequest, cert *tls.
 		hc = c.httpClient(cert, false)
 	}
 	return c.do(ctx, hc, http.MethodPost, "/revoke", req, nil, nil)
+}
+
+// ListCertificates calls GET /admin/certificates with query (filters,
+// cursor, limit) and the admin token as bearer. Each call needs a new
+// token: the CA accepts a token once.
+func (c *Client) ListCertificates(ctx context.Context, token string, query url.Values) (*wire.CertificateListResponse, error) {
+	var r wire.CertificateListResponse
+	path := "/admin/certificates"
+	if len(query) > 0 {
+		path += "?" + query.Encode()
+	}
+	h := http.Header{"Authorization": {"Bearer " + token}}
+	return &r, c.do(ctx, c.http, http.MethodGet, path, nil, h, &r)
 }
 
 // ParsePEMCertificates parses every CERTIFICATE block of data.

@@ -31,6 +31,7 @@ func registry() provisioner.Registry {
 type buildDeps struct {
 	password  []byte
 	store     store.Store
+	storeName string // ca.json db.type, or "in-memory"
 	startTime time.Time
 	logger    logrus.FieldLogger
 }
@@ -82,7 +83,7 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		Roots: roots, FederatedRoots: federated, Intermediates: chain, Signer: signer,
 		DNSNames: cfg.DNSNames, Provisioners: provs, Registry: registry(), Claims: claims,
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
-		Store: d.store, Logger: d.logger,
+		Store: d.store, StoreName: d.storeName, Logger: d.logger,
 	})
 	if err != nil {
 		return nil, err

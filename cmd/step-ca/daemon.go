@@ -31,6 +31,8 @@ type daemon struct {
 	start     time.Time
 	logger    *logrus.Logger
 	store     store.Store
+	storeName string
+	retention *ca.Retention // nil when neither pruning nor maintenance applies
 	server    *ca.Server
 	cfg       atomic.Pointer[config.Config]
 	tlsJSON   atomic.Pointer[json.RawMessage]
@@ -68,11 +70,12 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 	if err != nil {
 		return nil, err
 	}
-	d.store = st
+	d.store, d.storeName = st, storeName(cfg)
 	if cfg.DB == nil {
 		stdLog.Println("WARNING: No database is configured. Revocation is disabled and used tokens are remembered only until restart.")
 	}
-	snap, err := buildSnapshot(cfg, buildDeps{password: password, store: st, startTime: start, logger: d.logger})
+	d.retention = newRetention(cfg, st, d.storeName, d.logger)
+	snap, err := buildSnapshot(cfg, buildDeps{password: password, store: st, storeName: d.storeName, startTime: start, logger: d.logger})
 	if err != nil {
 		d.close()
 		return nil, err
@@ -94,6 +97,33 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		d.banner(cfg, snap)
 	}
 	return d, nil
+}
+
+// storeName names the backend in messages: ca.json db.type, or "in-memory".
+func storeName(cfg *config.Config) string {
+	if cfg.DB == nil {
+		return "in-memory"
+	}
+	return cfg.DB.Type
+}
+
+// newRetention builds the background job for db.retention (pruning) and the
+// store's maintenance (Badger value-log GC), or nil when neither applies.
+// The job follows the configuration at start: db changes need a restart.
+func newRetention(cfg *config.Config, st store.Store, name string, log logrus.FieldLogger) *ca.Retention {
+	o := ca.RetentionOptions{Logger: log}
+	if m, ok := st.(store.Maintainer); ok {
+		o.Maintainer = m
+	}
+	if cfg.DB != nil && cfg.DB.Retention != nil {
+		inv, ok := st.(store.Inventory)
+		if ok {
+			o.Inventory, o.Retention = inv, cfg.DB.Retention.Duration
+		} else {
+			log.WithField("db.type", name).Warn("db.retention is set but the database cannot prune certificate records; it is ignored")
+		}
+	}
+	return ca.NewRetention(o)
 }
 
 func (d *daemon) setConfig(cfg *config.Config) {
@@ -131,6 +161,12 @@ func (d *daemon) banner(cfg *config.Config, snap *ca.Snapshot) {
 
 func (d *daemon) run(ctx context.Context) error {
 	defer d.close()
+	// The retention job stops (and its run in progress ends) before the
+	// store closes.
+	jobCtx, stopJob := context.WithCancel(ctx)
+	jobDone := make(chan struct{})
+	go func() { defer close(jobDone); d.retention.Run(jobCtx) }()
+	defer func() { stopJob(); <-jobDone }()
 	err := d.server.Run(ctx)
 	if err == nil {
 		stdLog.Println("shutting down: requests in flight finished")
@@ -153,7 +189,7 @@ func (d *daemon) reload() {
 		d.logger.Error("reload failed: the db block changed; restart step-ca to change the database")
 		return
 	}
-	snap, err := buildSnapshot(cfg, buildDeps{password: d.password, store: d.store, startTime: d.start, logger: d.logger})
+	snap, err := buildSnapshot(cfg, buildDeps{password: d.password, store: d.store, storeName: d.storeName, startTime: d.start, logger: d.logger})
 	if err != nil {
 		d.logger.WithError(err).Error("reload failed; the running configuration is kept")
 		return

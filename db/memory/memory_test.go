@@ -11,3 +11,8 @@ func TestConformance(t *testing.T) {
 	t.Parallel()
 	dbtest.RunWithoutRevocation(t, func(*testing.T) store.Store { return New() })
 }
+
+func TestInventory(t *testing.T) {
+	t.Parallel()
+	dbtest.RunInventory(t, func(*testing.T) dbtest.InventoryStore { return New() }, false)
+}

@@ -138,6 +138,11 @@ func (p *Provisioner) AuthorizeRevoke(_ context.Context, tok *token.Token) error
 	return p.authorize(tok, provisioner.PurposeRevoke)
 }
 
+// AuthorizeAdmin implements provisioner.AdminAuthorizer.
+func (p *Provisioner) AuthorizeAdmin(_ context.Context, tok *token.Token) error {
+	return p.authorize(tok, provisioner.PurposeAdmin)
+}
+
 // AuthorizeRenew implements provisioner.Interface.
 func (p *Provisioner) AuthorizeRenew(_ context.Context, cert *x509.Certificate) error {
 	return provisioner.CheckRenewal(p.claims, p.info.Name, cert, p.now())
