@@ -203,11 +203,17 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time, limit int) 
 	return len(serials), nil
 }
 
-// Maintain implements store.Maintainer: it runs badger's value-log garbage
-// collection (discard ratio 0.5) until badger finds nothing to rewrite.
+// Maintain implements store.Maintainer: it deletes the used_ott records of
+// tokens that expired more than usedTokenGrace ago (they can no longer be
+// replayed: expired tokens are refused before their use is looked up), then
+// runs badger's value-log garbage collection (discard ratio 0.5) until badger
+// finds nothing to rewrite.
 // badger allows one GC at a time; a concurrent call gets badger's
 // ErrRejected, wrapped. Close waits for a running round.
 func (s *Store) Maintain(ctx context.Context) error {
+	if _, err := s.pruneAllUsedTokens(ctx, time.Now().Add(-usedTokenGrace)); err != nil {
+		return fmt.Errorf("badger database %s: prune used tokens: %w", s.dir, err)
+	}
 	for rounds := 0; ; rounds++ {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("badger database %s: value-log GC: %w", s.dir, err)

@@ -1,0 +1,101 @@
+package badger
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	badgerdb "github.com/dgraph-io/badger/v4"
+)
+
+// usedTokenGrace is how long after its exp a used token's record is kept.
+// The authority refuses a token once exp plus its one-minute leeway has
+// passed, before it ever looks the token up, so the record of an expired
+// token protects nothing; the grace covers clock adjustments.
+const usedTokenGrace = 10 * time.Minute
+
+// pruneBatch bounds the deletions of one transaction.
+const pruneBatch = 1000
+
+// pruneUsedTokens deletes used_ott records of tokens whose exp is before
+// before, at most limit, and returns how many it deleted. Values that are not
+// a JWT with a numeric exp are kept.
+func (s *Store) pruneUsedTokens(ctx context.Context, before time.Time, limit int) (int, error) {
+	var keys [][]byte
+	prefix := tableMarker(tableUsedOTT)
+	err := s.view(func(txn *badgerdb.Txn) error {
+		keys = keys[:0]
+		it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix) && len(keys) < limit; it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item := it.Item()
+			var exp int64
+			var ok bool
+			if err := item.Value(func(v []byte) error { exp, ok = tokenExpiry(v); return nil }); err != nil {
+				return err
+			}
+			if ok && time.Unix(exp, 0).Before(before) {
+				keys = append(keys, item.KeyCopy(nil))
+			}
+		}
+		return nil
+	})
+	if err != nil || len(keys) == 0 {
+		return 0, err
+	}
+	err = s.submit(ctx, &op{what: fmt.Sprintf("delete %d expired used tokens", len(keys)), apply: func(txn *badgerdb.Txn) error {
+		for _, k := range keys {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}})
+	if err != nil {
+		return 0, err
+	}
+	return len(keys), nil
+}
+
+// pruneAllUsedTokens runs pruneUsedTokens in batches until none is left.
+func (s *Store) pruneAllUsedTokens(ctx context.Context, before time.Time) (int, error) {
+	total := 0
+	for {
+		n, err := s.pruneUsedTokens(ctx, before, pruneBatch)
+		total += n
+		if err != nil || n < pruneBatch {
+			return total, err
+		}
+	}
+}
+
+// tokenExpiry reads the exp claim of a compact JWS without verifying it.
+func tokenExpiry(raw []byte) (int64, bool) {
+	first := bytes.IndexByte(raw, '.')
+	if first < 0 {
+		return 0, false
+	}
+	rest := raw[first+1:]
+	second := bytes.IndexByte(rest, '.')
+	if second < 0 {
+		return 0, false
+	}
+	payload := make([]byte, base64.RawURLEncoding.DecodedLen(second))
+	n, err := base64.RawURLEncoding.Decode(payload, rest[:second])
+	if err != nil {
+		return 0, false
+	}
+	var claims struct {
+		Exp *float64 `json:"exp"`
+	}
+	if json.Unmarshal(payload[:n], &claims) != nil || claims.Exp == nil {
+		return 0, false
+	}
+	return int64(*claims.Exp), true
+}
