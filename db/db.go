@@ -11,7 +11,10 @@ import (
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/badger"
+	"github.com/mayfly-pki/mayfly/db/bbolt"
 	"github.com/mayfly-pki/mayfly/db/memory"
+	"github.com/mayfly-pki/mayfly/db/mysql"
+	"github.com/mayfly-pki/mayfly/db/postgresql"
 )
 
 // Options is ca.json's "db" block.
@@ -19,7 +22,8 @@ type Options struct {
 	// Type is the backend: badger, badgerv1, badgerv2, badgerv4, bbolt,
 	// mysql or postgresql (case-insensitive).
 	Type string `json:"type"`
-	// DataSource is a directory (badger, bbolt) or a DSN (SQL).
+	// DataSource is a directory (badger), a file (bbolt) or a DSN: a pgx
+	// connection string (postgresql) or a go-sql-driver DSN (mysql).
 	DataSource string `json:"dataSource"`
 	// ValueDir is badger's value log directory; empty means DataSource.
 	ValueDir string `json:"valueDir,omitempty"`
@@ -34,6 +38,8 @@ type Options struct {
 // (no "db" block), else the named backend. Every badger type (badger,
 // badgerv1, badgerv2, badgerv4) opens Mayfly's Badger v4 backend, which
 // refuses, with a clear error, a directory written by step-ca's Badger v1/v2.
+// mysql and postgresql create the database when missing and their tables by
+// versioned migrations; they cannot use a database written by step-ca.
 // log (may be nil) receives the backend's warnings. Errors name the backend
 // and its path; the caller owns the returned store and must Close it.
 func Open(ctx context.Context, o *Options, log logrus.FieldLogger) (store.Store, error) {
@@ -55,8 +61,27 @@ func Open(ctx context.Context, o *Options, log logrus.FieldLogger) (store.Store,
 			return nil, err
 		}
 		return s, nil
-	case "bbolt", "mysql", "postgresql":
-		return nil, fmt.Errorf("database type %q is not supported yet", t)
+	case "bbolt":
+		if o.DataSource == "" {
+			return nil, fmt.Errorf("database type %q: db.dataSource is empty, want the database file", o.Type)
+		}
+		s, err := bbolt.Open(ctx, bbolt.Options{Path: o.DataSource})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case "mysql":
+		s, err := mysql.Open(ctx, mysql.Options{DataSource: o.DataSource, Database: o.Database, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case "postgresql":
+		s, err := postgresql.Open(ctx, postgresql.Options{DataSource: o.DataSource, Database: o.Database})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
 	default:
 		return nil, fmt.Errorf("unsupported database type %q", o.Type)
 	}

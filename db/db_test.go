@@ -10,6 +10,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/badger"
+	"github.com/mayfly-pki/mayfly/db/bbolt"
 	"github.com/mayfly-pki/mayfly/db/memory"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
@@ -33,7 +34,7 @@ func TestOpen(t *testing.T) {
 	tests := []struct {
 		name     string
 		opts     func(dir string) *Options
-		wantType string // "memory", "badger", or "" for an error
+		wantType string // "memory", "badger", "bbolt", or "" for an error
 		wantErr  string
 	}{
 		{"no db block", func(string) *Options { return nil }, "memory", ""},
@@ -47,9 +48,17 @@ func TestOpen(t *testing.T) {
 		{"bad loading mode", func(d string) *Options {
 			return &Options{Type: "badger", DataSource: d, BadgerFileLoadingMode: "x"}
 		}, "", "invalid badgerFileLoadingMode"},
-		{"bbolt", func(d string) *Options { return &Options{Type: "bbolt", DataSource: d} }, "", `database type "bbolt" is not supported yet`},
-		{"mysql", func(string) *Options { return &Options{Type: "MySQL", DataSource: "root@tcp(127.0.0.1)/"} }, "", `database type "mysql" is not supported yet`},
-		{"postgresql", func(string) *Options { return &Options{Type: "postgresql"} }, "", `database type "postgresql" is not supported yet`},
+		{"bbolt", func(d string) *Options { return &Options{Type: "bbolt", DataSource: d} }, "bbolt", ""},
+		{"bbolt without dataSource", func(string) *Options { return &Options{Type: "BBolt"} }, "", `database type "BBolt": db.dataSource is empty`},
+		// The SQL backends' own tests use the real servers; here only
+		// errors that need none (nothing listens on 127.0.0.1:1).
+		{"mysql", func(string) *Options {
+			return &Options{Type: "MySQL", DataSource: "root@tcp(127.0.0.1:1)/", Database: "mayfly"}
+		}, "", "mysql database 127.0.0.1:1/mayfly"},
+		{"postgresql", func(string) *Options {
+			return &Options{Type: "postgresql", DataSource: "postgresql://u@127.0.0.1:1/x", Database: "mayfly"}
+		}, "", "postgresql database 127.0.0.1:1/mayfly"},
+		{"postgresql without dataSource", func(string) *Options { return &Options{Type: "postgresql"} }, "", "db.dataSource is empty"},
 		{"unknown", func(string) *Options { return &Options{Type: "x"} }, "", `unsupported database type "x"`},
 		{"empty type", func(string) *Options { return &Options{} }, "", `unsupported database type ""`},
 	}
@@ -81,6 +90,10 @@ func TestOpen(t *testing.T) {
 				if _, ok := s.(*badger.Store); !ok {
 					t.Fatalf("Open returned %T, want *badger.Store", s)
 				}
+			case "bbolt":
+				if _, ok := s.(*bbolt.Store); !ok {
+					t.Fatalf("Open returned %T, want *bbolt.Store", s)
+				}
 			}
 			ctx := context.Background()
 			if err := s.UseToken(ctx, "jti", []byte("t")); err != nil {
@@ -93,7 +106,7 @@ func TestOpen(t *testing.T) {
 			if tc.wantType == "memory" && !errs.Is(err, errs.NotImplemented) {
 				t.Fatalf("GetRevocation without a db: %v, want kind %v", err, errs.NotImplemented)
 			}
-			if tc.wantType == "badger" && !errors.Is(err, store.ErrNotFound) {
+			if tc.wantType != "memory" && !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("GetRevocation: %v, want ErrNotFound", err)
 			}
 		})

@@ -1,0 +1,213 @@
+package mysql
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"github.com/mayfly-pki/mayfly/internal/errs"
+)
+
+// migration is one schema version.
+type migration struct {
+	version int
+	stmts   []string
+}
+
+// migrations returns the schema history, oldest first. Never edit a
+// released migration: append a new one. MySQL commits DDL implicitly, so a
+// migration cannot be atomic: every statement must be idempotent (IF NOT
+// EXISTS, indexes inside CREATE TABLE) so that a migration interrupted half
+// way is completed by the next start.
+//
+// Version 1 keeps the logical content of step-ca's authority tables
+// (wire-spec §6.3): x509_certs holds x509_certs (der) and x509_certs_data
+// (data) plus the index columns; revoked_x509_certs has one column per field
+// of step-ca's revocation JSON. Keys are VARBINARY (exact byte comparison,
+// like step-ca's nkey); text is utf8mb4 with a binary collation; prefix
+// indexes (191 characters) keep within every InnoDB row format's key limit.
+// revoked_at keeps DATETIME(6)'s microseconds and revoked_at_ns the
+// nanoseconds below them, so a revocation time round-trips exactly.
+func migrations() []migration {
+	return []migration{{
+		version: 1,
+		stmts: []string{
+			`CREATE TABLE IF NOT EXISTS x509_certs (
+				serial VARBINARY(64) NOT NULL,
+				der MEDIUMBLOB NOT NULL,
+				data MEDIUMBLOB NULL,
+				not_after DATETIME(6) NULL,
+				subject MEDIUMTEXT NULL,
+				provisioner MEDIUMTEXT NULL,
+				PRIMARY KEY (serial),
+				KEY x509_certs_not_after_idx (not_after),
+				KEY x509_certs_provisioner_idx (provisioner(191)),
+				KEY x509_certs_subject_idx (subject(191))
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS used_ott (
+				token_key VARBINARY(255) NOT NULL,
+				token MEDIUMBLOB NOT NULL,
+				PRIMARY KEY (token_key)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS revoked_x509_certs (
+				serial VARBINARY(64) NOT NULL,
+				provisioner_id MEDIUMTEXT NOT NULL,
+				reason_code INT NOT NULL,
+				reason MEDIUMTEXT NOT NULL,
+				revoked_at DATETIME(6) NULL,
+				revoked_at_ns INT NOT NULL DEFAULT 0,
+				expires_at DATETIME(6) NULL,
+				token_id MEDIUMTEXT NOT NULL,
+				mtls BOOLEAN NOT NULL,
+				acme BOOLEAN NOT NULL,
+				PRIMARY KEY (serial),
+				KEY revoked_x509_certs_expires_at_idx (expires_at)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+		},
+	}}
+}
+
+// latestVersion is the schema version this code reads and writes.
+func latestVersion() int {
+	m := migrations()
+	return m[len(m)-1].version
+}
+
+// lockTimeout bounds the wait for another CA's migration, in seconds.
+const lockTimeout = 60
+
+// migrationLock returns the GET_LOCK name that serialises migrations of
+// database (lock names are server-wide and at most 64 characters).
+func migrationLock(database string) string {
+	sum := sha256.Sum256([]byte(database))
+	return "mayfly_migrate_" + hex.EncodeToString(sum[:16])
+}
+
+// migrate brings the schema to latestVersion while holding the migration
+// lock, so that CAs starting together apply each migration once. A
+// read-only store only checks the version.
+func (s *Store) migrate(ctx context.Context, database string) error {
+	if s.readOnly {
+		return s.checkSchema(ctx)
+	}
+	conn, err := s.db.Conn(ctx) // GET_LOCK belongs to the session
+	if err != nil {
+		return s.fail("schema migration", err)
+	}
+	defer conn.Close()
+	lock := migrationLock(database)
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", lock, lockTimeout).Scan(&got); err != nil {
+		return s.fail("schema migration: take the migration lock", err)
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return errs.E(errs.Unavailable, "database unavailable",
+			fmt.Errorf("mysql database %s: schema migration: another process held the migration lock for %d s", s.name, lockTimeout))
+	}
+	defer func() {
+		// Releasing is a courtesy: the lock also ends with the session.
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "DO RELEASE_LOCK(?)", lock)
+	}()
+
+	if err := s.applyMigrations(ctx, conn); err != nil {
+		var v versionError
+		if errors.As(err, &v) {
+			return err
+		}
+		return s.fail("schema migration", err)
+	}
+	return nil
+}
+
+func (s *Store) applyMigrations(ctx context.Context, conn *sql.Conn) error {
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS mayfly_schema_migrations (
+		version INT NOT NULL PRIMARY KEY,
+		applied_at DATETIME(6) NOT NULL
+	) ENGINE=InnoDB`); err != nil {
+		return fmt.Errorf("create table mayfly_schema_migrations: %w", err)
+	}
+	current, err := schemaVersion(ctx, conn)
+	if err != nil {
+		return err
+	}
+	if err := s.checkVersion(current, false); err != nil {
+		return err
+	}
+	if current == 0 {
+		if err := s.refuseStepCALayout(ctx, conn); err != nil {
+			return err
+		}
+	}
+	for _, m := range migrations() {
+		if m.version <= current {
+			continue
+		}
+		for _, stmt := range m.stmts {
+			if _, err := conn.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migrate to version %d: %w", m.version, err)
+			}
+		}
+		if _, err := conn.ExecContext(ctx, "INSERT INTO mayfly_schema_migrations (version, applied_at) VALUES (?, UTC_TIMESTAMP(6))", m.version); err != nil {
+			return fmt.Errorf("record version %d: %w", m.version, err)
+		}
+	}
+	return nil
+}
+
+// checkSchema verifies, without DDL, that the schema is at latestVersion.
+func (s *Store) checkSchema(ctx context.Context) error {
+	current, err := schemaVersion(ctx, s.db)
+	if mysqlErrno(err) == 1146 { // ER_NO_SUCH_TABLE
+		current, err = 0, nil
+	}
+	if err != nil {
+		return s.fail("check schema version", err)
+	}
+	return s.checkVersion(current, true)
+}
+
+// versionError is a schema this code cannot use.
+type versionError struct{ msg string }
+
+func (e versionError) Error() string { return e.msg }
+
+func (s *Store) checkVersion(current int, readOnly bool) error {
+	latest := latestVersion()
+	switch {
+	case current > latest:
+		return versionError{fmt.Sprintf("mysql database %s has schema version %d, newer than this Mayfly's %d; upgrade Mayfly", s.name, current, latest)}
+	case readOnly && current < latest:
+		return versionError{fmt.Sprintf("mysql database %s has schema version %d, this Mayfly needs %d; a read-only store does not migrate, open it read-write once (on the primary) first", s.name, current, latest)}
+	}
+	return nil
+}
+
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func schemaVersion(ctx context.Context, q querier) (int, error) {
+	var v int
+	if err := q.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM mayfly_schema_migrations").Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}
+
+// refuseStepCALayout fails when the database already holds step-ca's own
+// x509_certs table (nkey/nvalue): Mayfly cannot use it in place.
+func (s *Store) refuseStepCALayout(ctx context.Context, conn *sql.Conn) error {
+	var n int
+	err := conn.QueryRowContext(ctx, `SELECT COUNT(*) FROM information_schema.columns
+		WHERE table_schema = DATABASE() AND table_name = 'x509_certs' AND column_name = 'nkey'`).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("inspect existing tables: %w", err)
+	}
+	if n > 0 {
+		return versionError{fmt.Sprintf("mysql database %s holds step-ca's tables (x509_certs with nkey/nvalue); Mayfly cannot use a step-ca database in place, point db.database at a new database", s.name)}
+	}
+	return nil
+}

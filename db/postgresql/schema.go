@@ -1,0 +1,182 @@
+package postgresql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// migration is one schema version: statements run in order, in the same
+// transaction as the version row that records them.
+type migration struct {
+	version int
+	stmts   []string
+}
+
+// migrations returns the schema history, oldest first. Never edit a
+// released migration: append a new one.
+//
+// Version 1 keeps the logical content of step-ca's authority tables
+// (wire-spec §6.3) in real columns: x509_certs holds x509_certs (der) and
+// x509_certs_data (data) plus the index columns; revoked_x509_certs has one
+// column per field of step-ca's revocation JSON. Keys stored as text are
+// checked (UTF-8, no NUL) before writing; used_ott.token_key is bytea, as
+// step-ca's nkey, because token reuse keys come from the token itself.
+// revoked_at keeps PostgreSQL's microseconds and revoked_at_ns the
+// nanoseconds below them, so a revocation time round-trips exactly.
+func migrations() []migration {
+	return []migration{{
+		version: 1,
+		stmts: []string{
+			`CREATE TABLE x509_certs (
+				serial varchar(64) PRIMARY KEY,
+				der bytea NOT NULL,
+				data bytea,
+				not_after timestamptz,
+				subject text,
+				provisioner text
+			)`,
+			`CREATE INDEX x509_certs_not_after_idx ON x509_certs (not_after)`,
+			`CREATE INDEX x509_certs_provisioner_idx ON x509_certs (provisioner)`,
+			`CREATE INDEX x509_certs_subject_idx ON x509_certs (subject)`,
+			`CREATE TABLE used_ott (
+				token_key bytea PRIMARY KEY CHECK (octet_length(token_key) <= 255),
+				token bytea NOT NULL
+			)`,
+			`CREATE TABLE revoked_x509_certs (
+				serial varchar(64) PRIMARY KEY,
+				provisioner_id text NOT NULL,
+				reason_code integer NOT NULL,
+				reason text NOT NULL,
+				revoked_at timestamptz,
+				revoked_at_ns integer NOT NULL DEFAULT 0,
+				expires_at timestamptz,
+				token_id text NOT NULL,
+				mtls boolean NOT NULL,
+				acme boolean NOT NULL
+			)`,
+			`CREATE INDEX revoked_x509_certs_expires_at_idx ON revoked_x509_certs (expires_at)`,
+		},
+	}}
+}
+
+// latestVersion is the schema version this code reads and writes.
+func latestVersion() int {
+	m := migrations()
+	return m[len(m)-1].version
+}
+
+// migrationLock is the pg_advisory_xact_lock key that serialises schema
+// migrations of one database ("mayfly" in ASCII, then 1).
+const migrationLock int64 = 0x6d61_7966_6c79_0001
+
+// migrate brings the schema to latestVersion in one transaction holding the
+// migration advisory lock, so that CAs starting together apply each
+// migration once. PostgreSQL's DDL is transactional: a failed migration
+// leaves nothing behind. A read-only store only checks the version.
+func (s *Store) migrate(ctx context.Context) error {
+	if s.readOnly {
+		return s.checkSchema(ctx)
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", migrationLock); err != nil {
+			return fmt.Errorf("take the migration lock: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS mayfly_schema_migrations (
+			version integer PRIMARY KEY,
+			applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return fmt.Errorf("create table mayfly_schema_migrations: %w", err)
+		}
+		current, err := schemaVersion(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := s.checkVersion(current, false); err != nil {
+			return err
+		}
+		if current == 0 {
+			if err := s.refuseStepCALayout(ctx, tx); err != nil {
+				return err
+			}
+		}
+		for _, m := range migrations() {
+			if m.version <= current {
+				continue
+			}
+			for _, stmt := range m.stmts {
+				if _, err := tx.Exec(ctx, stmt); err != nil {
+					return fmt.Errorf("migrate to version %d: %w", m.version, err)
+				}
+			}
+			if _, err := tx.Exec(ctx, "INSERT INTO mayfly_schema_migrations (version) VALUES ($1)", m.version); err != nil {
+				return fmt.Errorf("record version %d: %w", m.version, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		var v versionError
+		if errors.As(err, &v) {
+			return err
+		}
+		return s.fail("schema migration", err)
+	}
+	return nil
+}
+
+// checkSchema verifies, without DDL, that the schema is at latestVersion.
+func (s *Store) checkSchema(ctx context.Context) error {
+	current, err := schemaVersion(ctx, s.pool)
+	if sqlState(err) == "42P01" { // undefined_table
+		current, err = 0, nil
+	}
+	if err != nil {
+		return s.fail("check schema version", err)
+	}
+	return s.checkVersion(current, true)
+}
+
+// versionError is a schema version this code cannot use.
+type versionError struct{ msg string }
+
+func (e versionError) Error() string { return e.msg }
+
+func (s *Store) checkVersion(current int, readOnly bool) error {
+	latest := latestVersion()
+	switch {
+	case current > latest:
+		return versionError{fmt.Sprintf("postgresql database %s has schema version %d, newer than this Mayfly's %d; upgrade Mayfly", s.name, current, latest)}
+	case readOnly && current < latest:
+		return versionError{fmt.Sprintf("postgresql database %s has schema version %d, this Mayfly needs %d; a read-only store does not migrate, open it read-write once (on the primary) first", s.name, current, latest)}
+	}
+	return nil
+}
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func schemaVersion(ctx context.Context, q querier) (int, error) {
+	var v int
+	if err := q.QueryRow(ctx, "SELECT coalesce(max(version), 0) FROM mayfly_schema_migrations").Scan(&v); err != nil {
+		return 0, fmt.Errorf("read schema version: %w", err)
+	}
+	return v, nil
+}
+
+// refuseStepCALayout fails when the database already holds step-ca's own
+// x509_certs table (nkey/nvalue): Mayfly cannot use it in place.
+func (s *Store) refuseStepCALayout(ctx context.Context, tx pgx.Tx) error {
+	var found bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'x509_certs' AND column_name = 'nkey')`).Scan(&found)
+	if err != nil {
+		return fmt.Errorf("inspect existing tables: %w", err)
+	}
+	if found {
+		return versionError{fmt.Sprintf("postgresql database %s holds step-ca's tables (x509_certs with nkey/nvalue); Mayfly cannot use a step-ca database in place, point db.database at a new database", s.name)}
+	}
+	return nil
+}
