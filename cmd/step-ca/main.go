@@ -35,10 +35,17 @@ func main() {
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
+	if isDBCommand(os.Args) {
+		if err := runDB(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	app := &cli.App{
 		Name:      "step-ca",
 		Usage:     "an online certificate authority (Mayfly)",
-		UsageText: "step-ca [config-file] [--password-file FILE] [--validate-config]",
+		UsageText: "step-ca [config-file] [--password-file FILE] [--validate-config]\n   step-ca db import --from <type>:<dataSource> [--to ca.json]",
 		Version:   version.Version,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "password-file", Usage: "`FILE` with the password that decrypts the intermediate key"},

@@ -1,0 +1,222 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	mysqldrv "github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// haServer is a SQL server two CAs share.
+type haServer struct {
+	name     string // for messages
+	postgres bool
+	admin    string // DSN the test uses to drop its database
+	caDSN    string // ca.json db.dataSource
+	typ      string // ca.json db.type
+}
+
+var (
+	haPostgres = haServer{name: "PostgreSQL", postgres: true, typ: "postgresql",
+		admin: "postgresql://postgres@127.0.0.1:5432/test?sslmode=disable",
+		caDSN: "postgresql://postgres@127.0.0.1:5432/?sslmode=disable"}
+	haMySQL = haServer{name: "MariaDB", typ: "mysql",
+		admin: "root@tcp(127.0.0.1:3306)/test", caDSN: "root@tcp(127.0.0.1:3306)/"}
+)
+
+// open connects to the server's test database, skipping t when the server is
+// unreachable (failing it when CI=true).
+func (s haServer) open(t *testing.T) *sql.DB {
+	t.Helper()
+	var db *sql.DB
+	if s.postgres {
+		cfg, err := pgx.ParseConfig(s.admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db = stdlib.OpenDB(*cfg)
+	} else {
+		cfg, err := mysqldrv.ParseDSN(s.admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn, err := mysqldrv.NewConnector(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db = sql.OpenDB(conn)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s test server unreachable (CI=true): %v", s.name, err)
+		}
+		t.Skipf("%s test server unreachable, skipping: %v", s.name, err)
+	}
+	return db
+}
+
+// database returns a unique database name, dropped when t ends (after the
+// CAs started later have stopped: cleanups run last-registered first).
+func (s haServer) database(t *testing.T) string {
+	t.Helper()
+	admin := s.open(t)
+	b := make([]byte, 6)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	name := "mayfly_ha_" + hex.EncodeToString(b)
+	t.Cleanup(func() {
+		defer admin.Close()
+		drop := "DROP DATABASE IF EXISTS " + name
+		if s.postgres {
+			drop += " WITH (FORCE)"
+		}
+		if _, err := admin.ExecContext(context.Background(), drop); err != nil {
+			t.Errorf("drop test database %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+// copyTree copies the regular files and directories under src to dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(target, info.Mode().Perm())
+		}
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, b, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatalf("copy %s to %s: %v", src, dst, err)
+	}
+}
+
+// setAddress sets the "address" of the ca.json at path.
+func setAddress(t *testing.T, path, addr string) {
+	t.Helper()
+	var cfg map[string]any
+	if err := json.Unmarshal(readFile(t, path), &cfg); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	cfg["address"] = addr
+	b, err := json.MarshalIndent(cfg, "", "\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestHAPostgreSQL(t *testing.T) {
+	t.Parallel()
+	testHA(t, haPostgres)
+}
+
+func TestHAMySQL(t *testing.T) {
+	t.Parallel()
+	testHA(t, haMySQL)
+}
+
+// testHA runs two step-ca processes (A and B, one PKI, different addresses)
+// on one database of srv and checks that a token used on A is refused on B,
+// that a revocation made on A blocks renewal on B, and that each keeps
+// serving while the other restarts.
+func testHA(t *testing.T, srv haServer) {
+	needBinaries(t)
+	database := srv.database(t)
+	a := initPKI(t)
+	setDB(t, a.configPath(), map[string]any{"type": srv.typ, "dataSource": srv.caDSN, "database": database})
+
+	// B is a copy of A's STEPPATH, its paths and address changed.
+	bPath := filepath.Join(t.TempDir(), "ca")
+	copyTree(t, a.caPath, bPath)
+	bConfig := filepath.Join(bPath, "config", "ca.json")
+	text := strings.ReplaceAll(string(readFile(t, bConfig)), a.caPath, bPath)
+	if err := os.WriteFile(bConfig, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bAddr, bPort := freeAddr(t)
+	setAddress(t, bConfig, bAddr)
+	bURL := "https://localhost:" + bPort
+
+	caA := a.start(t)
+	caB := startCA(t, bPath, a.pwFile)
+	waitUntilAfterSecond(time.Now()) // tokens minted from now on postdate both starts
+	u := a.client(t)                 // bootstrapped with A's URL
+	pw := u.path("password.txt")
+
+	t.Run("a token used on A is refused on B", func(t *testing.T) {
+		tok := strings.TrimSpace(u.ok(t, "ca", "token", "tok.example.com", "--provisioner-password-file", pw).stdout)
+		u.ok(t, "ca", "certificate", "tok.example.com", u.path("tok.crt"), u.path("tok.key"), "--token", tok)
+		mark := caB.log.mark()
+		u.fails(t, "ca", "certificate", "tok.example.com", u.path("tok2.crt"), u.path("tok2.key"), "--token", tok, "--ca-url", bURL)
+		mustNotExist(t, u.path("tok2.crt"))
+		if !caB.log.contains(mark, "token already used") {
+			t.Fatalf("B did not log %q for the token used on A; its log:\n%s", "token already used", caB.log.tail(10))
+		}
+	})
+	t.Run("a revocation made on A blocks renewal on B", func(t *testing.T) {
+		crt, key := u.path("ren.crt"), u.path("ren.key")
+		u.ok(t, "ca", "certificate", "ren.example.com", crt, key, "--provisioner-password-file", pw)
+		u.ok(t, "ca", "renew", crt, key, "--force", "--ca-url", bURL) // B renews what A issued
+		sn := readCerts(t, crt)[0].SerialNumber
+		u.ok(t, "ca", "revoke", sn.String(), "--reasonCode", "KeyCompromise", "--provisioner-password-file", pw)
+		mark := caB.log.mark()
+		u.fails(t, "ca", "renew", crt, key, "--force", "--ca-url", bURL)
+		if !caB.log.contains(mark, "revoked") {
+			t.Fatalf("B refused the renewal, but not because the certificate is revoked; its log:\n%s", caB.log.tail(10))
+		}
+	})
+	t.Run("each serves while the other restarts", func(t *testing.T) {
+		caA.stop(t)
+		u.ok(t, "ca", "certificate", "b1.example.com", u.path("b1.crt"), u.path("b1.key"), "--provisioner-password-file", pw, "--ca-url", bURL)
+		caA = a.start(t)
+		waitUntilAfterSecond(time.Now())
+		u.ok(t, "ca", "certificate", "a1.example.com", u.path("a1.crt"), u.path("a1.key"), "--provisioner-password-file", pw)
+
+		caB.stop(t)
+		u.ok(t, "ca", "certificate", "a2.example.com", u.path("a2.crt"), u.path("a2.key"), "--provisioner-password-file", pw)
+		caB = startCA(t, bPath, a.pwFile)
+		waitUntilAfterSecond(time.Now())
+		u.ok(t, "ca", "certificate", "b2.example.com", u.path("b2.crt"), u.path("b2.key"), "--provisioner-password-file", pw, "--ca-url", bURL)
+		// The restarted B still sees what A did while it was down.
+		tok := strings.TrimSpace(u.ok(t, "ca", "token", "c.example.com", "--provisioner-password-file", pw).stdout)
+		u.ok(t, "ca", "certificate", "c.example.com", u.path("c.crt"), u.path("c.key"), "--token", tok)
+		u.fails(t, "ca", "certificate", "c.example.com", u.path("c2.crt"), u.path("c2.key"), "--token", tok, "--ca-url", bURL)
+	})
+}

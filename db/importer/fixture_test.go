@@ -1,0 +1,177 @@
+package importer
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/big"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/badger"
+)
+
+// fixture is a step-ca database's content: table → key → value.
+type fixture struct {
+	tables map[string]map[string][]byte
+	certs  []*store.Certificate // what x509_certs(+data) must import as
+	revs   []*store.Revocation
+	tokens map[string][]byte
+}
+
+// newFixture builds nCerts real certificates (every 7th without
+// x509_certs_data), revocations of the first nRevoked in step-ca's JSON,
+// one revocation of a serial without certificate, and nTokens used tokens.
+func newFixture(t testing.TB, nCerts, nRevoked, nTokens int) *fixture {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx := &fixture{tables: map[string]map[string][]byte{
+		tableCerts: {}, tableCertsData: {}, tableRevoked: {}, tableUsedOTT: {},
+	}, tokens: map[string][]byte{}}
+	base := time.Date(2026, 11, 22, 17, 0, 0, 0, time.UTC)
+	for i := range nCerts {
+		serial := new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), 120), big.NewInt(int64(i*7919)))
+		tmpl := &x509.Certificate{
+			SerialNumber: serial,
+			Subject:      pkix.Name{CommonName: fmt.Sprintf("host-%d.example.com", i)},
+			DNSNames:     []string{fmt.Sprintf("host-%d.example.com", i)},
+			NotBefore:    base,
+			NotAfter:     base.Add(time.Duration(i+1) * time.Hour),
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &store.Certificate{Serial: serial.String(), DER: der, NotAfter: tmpl.NotAfter, Subject: tmpl.Subject.CommonName}
+		fx.tables[tableCerts][c.Serial] = der
+		if i%7 != 3 {
+			prov := fmt.Sprintf("prov-%d", i%3)
+			c.Data = []byte(`{"provisioner":{"id":"` + prov + `:kid","name":"` + prov + `","type":"JWK"}}`)
+			c.Provisioner = prov
+			fx.tables[tableCertsData][c.Serial] = c.Data
+		}
+		fx.certs = append(fx.certs, c)
+	}
+	revoke := func(serial string, notAfter time.Time, i int) {
+		r := &store.Revocation{
+			Serial: serial, ProvisionerID: "admin:fZUCIwsA", ReasonCode: i % 10, Reason: "key compromised",
+			RevokedAt: base.Add(time.Duration(i)*time.Minute + 378133084), ExpiresAt: notAfter,
+			TokenID: fmt.Sprintf("%064x", i), MTLS: i%2 == 1,
+		}
+		// step-ca's encoding, written out rather than with encoding/json.
+		v := fmt.Sprintf(`{"Serial":%q,"ProvisionerID":%q,"ReasonCode":%d,"Reason":%q,"RevokedAt":%q,"ExpiresAt":%q,"TokenID":%q,"MTLS":%t,"ACME":false}`,
+			r.Serial, r.ProvisionerID, r.ReasonCode, r.Reason, r.RevokedAt.Format(time.RFC3339Nano),
+			r.ExpiresAt.Format(time.RFC3339Nano), r.TokenID, r.MTLS)
+		fx.tables[tableRevoked][serial] = []byte(v)
+		fx.revs = append(fx.revs, r)
+	}
+	for i := range nRevoked {
+		revoke(fx.certs[i].Serial, fx.certs[i].NotAfter, i)
+	}
+	revoke("99999999999999999999", time.Time{}, nRevoked) // no certificate, zero ExpiresAt
+	for i := range nTokens {
+		k := fmt.Sprintf("%064x", 1000+i)
+		tok := []byte(fmt.Sprintf("eyJhbGciOiJFUzI1NiJ9.eyJqdGkiOiIlZCJ9.sig-%d", i))
+		fx.tables[tableUsedOTT][k] = tok
+		fx.tokens[k] = tok
+	}
+	return fx
+}
+
+// openBadger opens a badger store in a new temporary directory.
+func openBadger(t testing.TB) (*badger.Store, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "db")
+	st, err := badger.Open(context.Background(), badger.Options{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st, dir
+}
+
+// checkImported verifies that st holds everything of fx.
+func checkImported(t testing.TB, st store.Store, fx *fixture) {
+	t.Helper()
+	ctx := context.Background()
+	for _, want := range fx.certs {
+		got, err := st.GetCertificate(ctx, want.Serial)
+		if err != nil {
+			t.Fatalf("certificate %s: %v", want.Serial, err)
+		}
+		if !bytes.Equal(got.DER, want.DER) || !bytes.Equal(got.Data, want.Data) {
+			t.Fatalf("certificate %s: DER or data differ: data %q, want %q", want.Serial, got.Data, want.Data)
+		}
+		if !got.NotAfter.Equal(want.NotAfter) || got.Subject != want.Subject || got.Provisioner != want.Provisioner {
+			t.Fatalf("certificate %s: index fields %v %q %q, want %v %q %q", want.Serial,
+				got.NotAfter, got.Subject, got.Provisioner, want.NotAfter, want.Subject, want.Provisioner)
+		}
+	}
+	for _, want := range fx.revs {
+		got, err := st.GetRevocation(ctx, want.Serial)
+		if err != nil {
+			t.Fatalf("revocation %s: %v", want.Serial, err)
+		}
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(want)
+		if !bytes.Equal(gj, wj) {
+			t.Fatalf("revocation %s:\n got %s\nwant %s", want.Serial, gj, wj)
+		}
+	}
+	for k := range fx.tokens {
+		if err := st.UseToken(ctx, k, []byte("x")); !errors.Is(err, store.ErrTokenUsed) {
+			t.Fatalf("used token %s: UseToken = %v, want ErrTokenUsed", k, err)
+		}
+	}
+}
+
+// checkStats compares the counts of a first (fresh) or second import.
+func checkStats(t testing.TB, got Stats, fx *fixture, second bool) {
+	t.Helper()
+	want := Stats{Certificates: len(fx.certs), Revocations: len(fx.revs), Tokens: len(fx.tokens)}
+	if second {
+		want = Stats{CertificatesPresent: len(fx.certs), RevocationsPresent: len(fx.revs), TokensPresent: len(fx.tokens)}
+	}
+	if got != want {
+		t.Fatalf("stats %+v, want %+v", got, want)
+	}
+}
+
+// importTwice imports from open() into a fresh badger store twice and checks
+// the content and the idempotence of the second run.
+func importTwice(t *testing.T, fx *fixture, open func() Source) {
+	t.Helper()
+	dst, _ := openBadger(t)
+	importTwiceInto(t, dst, fx, open)
+}
+
+// importTwiceInto is importTwice into dst.
+func importTwiceInto(t *testing.T, dst store.Store, fx *fixture, open func() Source) {
+	t.Helper()
+	for run, second := range []bool{false, true} {
+		src := open()
+		var progress bytes.Buffer
+		stats, err := Import(context.Background(), dst, src, Options{Progress: &progress, ProgressEvery: 500})
+		src.Close()
+		if err != nil {
+			t.Fatalf("import %d: %v", run+1, err)
+		}
+		checkStats(t, stats, fx, second)
+		if len(fx.certs) >= 500 && !bytes.Contains(progress.Bytes(), []byte("x509_certs: 500 records")) {
+			t.Fatalf("import %d: no progress line in %q", run+1, progress.String())
+		}
+		checkImported(t, dst, fx)
+	}
+}
