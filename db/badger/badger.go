@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"os"
 	"strings"
 	"sync"
@@ -198,7 +199,7 @@ func badgerOptions(opts Options) (badgerdb.Options, error) {
 // each start, in one durable transaction.
 func createTables(db *badgerdb.DB) error {
 	return db.Update(func(txn *badgerdb.Txn) error {
-		for _, t := range authorityTables() {
+		for _, t := range steplayout.AuthorityTables() {
 			if err := txn.Set(tableMarker(t), []byte{}); err != nil {
 				return fmt.Errorf("table %s: %w", t, err)
 			}
@@ -243,10 +244,10 @@ func (s *Store) GetCertificate(ctx context.Context, serial string) (*store.Certi
 	var der, data []byte
 	err := s.view(func(txn *badgerdb.Txn) error {
 		var err error
-		if der, err = get(txn, tableCerts, serial); err != nil {
+		if der, err = get(txn, steplayout.TableCerts, serial); err != nil {
 			return err
 		}
-		data, err = get(txn, tableCertsData, serial)
+		data, err = get(txn, steplayout.TableCertsData, serial)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
 		}
@@ -255,7 +256,7 @@ func (s *Store) GetCertificate(ctx context.Context, serial string) (*store.Certi
 	if err != nil {
 		return nil, fmt.Errorf("get certificate %s: %w", serial, err)
 	}
-	c, err := certificateFromRecords(serial, der, data)
+	c, err := steplayout.CertificateFromRecords(serial, der, data)
 	if err != nil {
 		return nil, fmt.Errorf("badger database %s: %w", s.dir, err)
 	}
@@ -273,7 +274,7 @@ func (s *Store) GetRevocation(ctx context.Context, serial string) (*store.Revoca
 	var raw []byte
 	err := s.view(func(txn *badgerdb.Txn) error {
 		var err error
-		raw, err = get(txn, tableRevokedCerts, serial)
+		raw, err = get(txn, steplayout.TableRevokedCerts, serial)
 		return err
 	})
 	if err != nil {
@@ -281,7 +282,7 @@ func (s *Store) GetRevocation(ctx context.Context, serial string) (*store.Revoca
 	}
 	var r store.Revocation
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, fmt.Errorf("badger database %s: table %s, serial %s: decode revocation: %w", s.dir, tableRevokedCerts, serial, err)
+		return nil, fmt.Errorf("badger database %s: table %s, serial %s: decode revocation: %w", s.dir, steplayout.TableRevokedCerts, serial, err)
 	}
 	return &r, nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
 
@@ -73,13 +74,13 @@ func (s *Store) useToken(ctx context.Context, key string, token []byte) (*op, er
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("use token: %w", err)
 	}
-	k := recordKey(tableUsedOTT, key)
+	k := recordKey(steplayout.TableUsedOTT, key)
 	v := bytes.Clone(token)
 	if v == nil {
 		v = []byte{}
 	}
 	used := func() error {
-		return fmt.Errorf("table %s, key %s: %w", tableUsedOTT, key, store.ErrTokenUsed)
+		return fmt.Errorf("table %s, key %s: %w", steplayout.TableUsedOTT, key, store.ErrTokenUsed)
 	}
 	o := &op{what: "use token", apply: func(txn *badgerdb.Txn) error { return txn.Set(k, v) }}
 	o.committed = func() {
@@ -150,7 +151,7 @@ func (s *Store) StoreCertificate(ctx context.Context, c *store.Certificate) erro
 	if err := checkValue("certificate data", len(c.Data)); err != nil {
 		return err
 	}
-	kc, kd := recordKey(tableCerts, c.Serial), recordKey(tableCertsData, c.Serial)
+	kc, kd := recordKey(steplayout.TableCerts, c.Serial), recordKey(steplayout.TableCertsData, c.Serial)
 	der, data := bytes.Clone(c.DER), bytes.Clone(c.Data)
 	if data == nil {
 		data = []byte{}
@@ -179,7 +180,7 @@ func (s *Store) Revoke(ctx context.Context, r *store.Revocation) error {
 	if err := checkValue("revocation", len(v)); err != nil {
 		return err
 	}
-	k := recordKey(tableRevokedCerts, r.Serial)
+	k := recordKey(steplayout.TableRevokedCerts, r.Serial)
 	serial := r.Serial
 	return s.submit(ctx, &op{what: "revoke " + serial, apply: func(txn *badgerdb.Txn) error {
 		found, err := exists(txn, k)
@@ -187,7 +188,7 @@ func (s *Store) Revoke(ctx context.Context, r *store.Revocation) error {
 			return err
 		}
 		if found {
-			return fmt.Errorf("table %s, serial %s: %w", tableRevokedCerts, serial, store.ErrAlreadyRevoked)
+			return fmt.Errorf("table %s, serial %s: %w", steplayout.TableRevokedCerts, serial, store.ErrAlreadyRevoked)
 		}
 		return txn.Set(k, v)
 	}})

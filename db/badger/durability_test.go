@@ -136,36 +136,43 @@ func TestKill9Durability(t *testing.T) {
 }
 
 // TestGroupCommitSharesCommits checks that concurrent writers share
-// transactions (and so syncs) instead of committing one by one.
+// transactions (and so syncs) instead of committing one by one. How writers
+// arrive depends on the scheduler: on a machine saturated by other processes
+// they can trickle in one at a time, so the check gets three tries and fails
+// only if the writes never shared commits.
 func TestGroupCommitSharesCommits(t *testing.T) {
 	t.Parallel()
 	s := openTest(t, t.TempDir())
 	defer s.Close()
 	const writers = 200
-	base := s.commits.Load()
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	errList := make([]error, writers)
-	for i := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-start
-			errList[i] = s.UseToken(context.Background(), "jti-"+strconv.Itoa(i), []byte("t"))
-		}()
-	}
-	close(start)
-	wg.Wait()
-	for i, err := range errList {
-		if err != nil {
-			t.Fatalf("UseToken %d: %v", i, err)
+	var commits int64
+	for try := 0; try < 3; try++ {
+		base := s.commits.Load()
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		errList := make([]error, writers)
+		for i := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				errList[i] = s.UseToken(context.Background(), "jti-"+strconv.Itoa(try)+"-"+strconv.Itoa(i), []byte("t"))
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errList {
+			if err != nil {
+				t.Fatalf("UseToken %d: %v", i, err)
+			}
+		}
+		commits = s.commits.Load() - base
+		t.Logf("try %d: %d concurrent writes, %d commits", try+1, writers, commits)
+		if commits <= writers/2 {
+			return
 		}
 	}
-	commits := s.commits.Load() - base
-	if commits > writers/2 {
-		t.Fatalf("%d concurrent writes used %d commits, want them shared (at most %d)", writers, commits, writers/2)
-	}
-	t.Logf("%d concurrent writes, %d commits", writers, commits)
+	t.Fatalf("%d concurrent writes used %d commits in each of 3 tries, want them shared (at most %d)", writers, commits, writers/2)
 }
 
 // TestLargeBatchesSplit stores records large enough that one group commit

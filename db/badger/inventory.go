@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"time"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
@@ -78,15 +79,15 @@ func (s *Store) ListCertificates(ctx context.Context, f store.CertificateFilter)
 
 // certificateInfo builds the listing record of one x509_certs entry.
 func (s *Store) certificateInfo(txn *badgerdb.Txn, serial string, der []byte) (*store.CertificateInfo, error) {
-	data, err := get(txn, tableCertsData, serial)
+	data, err := get(txn, steplayout.TableCertsData, serial)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	info, err := store.NewCertificateInfo(serial, der, provisionerName(data))
+	info, err := store.NewCertificateInfo(serial, der, steplayout.ProvisionerName(data))
 	if err != nil {
-		return nil, fmt.Errorf("table %s: %w", tableCerts, err)
+		return nil, fmt.Errorf("table %s: %w", steplayout.TableCerts, err)
 	}
-	raw, err := get(txn, tableRevokedCerts, serial)
+	raw, err := get(txn, steplayout.TableRevokedCerts, serial)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
@@ -94,7 +95,7 @@ func (s *Store) certificateInfo(txn *badgerdb.Txn, serial string, der []byte) (*
 	default:
 		var r store.Revocation
 		if err := json.Unmarshal(raw, &r); err != nil {
-			return nil, fmt.Errorf("table %s, serial %s: decode revocation: %w", tableRevokedCerts, serial, err)
+			return nil, fmt.Errorf("table %s, serial %s: decode revocation: %w", steplayout.TableRevokedCerts, serial, err)
 		}
 		info.SetRevocation(&r)
 	}
@@ -105,7 +106,7 @@ func (s *Store) certificateInfo(txn *badgerdb.Txn, serial string, der []byte) (*
 // ("" = from the start), in key order, until fn returns false or an error.
 // der is only valid during the call.
 func (s *Store) scanCerts(txn *badgerdb.Txn, after string, fn func(serial string, der []byte) (bool, error)) error {
-	prefix := tableMarker(tableCerts)
+	prefix := tableMarker(steplayout.TableCerts)
 	opts := badgerdb.DefaultIteratorOptions
 	opts.Prefix = prefix
 	opts.PrefetchSize = 64
@@ -113,7 +114,7 @@ func (s *Store) scanCerts(txn *badgerdb.Txn, after string, fn func(serial string
 	defer it.Close()
 	seek := prefix
 	if after != "" {
-		seek = recordKey(tableCerts, after)
+		seek = recordKey(steplayout.TableCerts, after)
 	}
 	for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
 		item := it.Item()
@@ -171,7 +172,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time, limit int) 
 			}
 			notAfter, err := notAfterOf(der)
 			if err != nil {
-				return false, fmt.Errorf("table %s, serial %s: %w", tableCerts, serial, err)
+				return false, fmt.Errorf("table %s, serial %s: %w", steplayout.TableCerts, serial, err)
 			}
 			if notAfter.Before(before) {
 				serials = append(serials, serial)
@@ -187,7 +188,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time, limit int) 
 	}
 	keys := make([][]byte, 0, 2*len(serials))
 	for _, sn := range serials {
-		keys = append(keys, recordKey(tableCerts, sn), recordKey(tableCertsData, sn))
+		keys = append(keys, recordKey(steplayout.TableCerts, sn), recordKey(steplayout.TableCertsData, sn))
 	}
 	err = s.submit(ctx, &op{what: fmt.Sprintf("delete %d expired certificates", len(serials)), apply: func(txn *badgerdb.Txn) error {
 		for _, k := range keys {

@@ -6,30 +6,6 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 
-// The authority tables step-ca creates at every start (wire-spec §6.3). Open
-// writes a marker for each of them so that step-ca tooling sees the same
-// layout.
-const (
-	tableCerts          = "x509_certs"
-	tableCertsData      = "x509_certs_data"
-	tableRevokedCerts   = "revoked_x509_certs"
-	tableCRL            = "x509_crl"
-	tableUsedOTT        = "used_ott"
-	tableSSHCerts       = "ssh_certs"
-	tableSSHHosts       = "ssh_hosts"
-	tableSSHUsers       = "ssh_users"
-	tableSSHPrincipals  = "ssh_host_principals"
-	tableRevokedSSHCert = "revoked_ssh_certs"
-)
-
-// authorityTables lists the tables whose markers Open writes, in step-ca's order.
-func authorityTables() []string {
-	return []string{
-		tableCerts, tableCertsData, tableRevokedCerts, tableCRL, tableUsedOTT,
-		tableSSHCerts, tableSSHHosts, tableSSHUsers, tableSSHPrincipals, tableRevokedSSHCert,
-	}
-}
-
 // maxKeyLen bounds the record keys (serials, token reuse keys) this store
 // accepts: 255 bytes, the nkey limit of step-ca's SQL tables, so every backend
 // agrees. step-ca's keys are decimal serials and jti/sha256-hex strings, far

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -95,7 +96,7 @@ func TestUseTokenOrderedDurableBeforeLaterAck(t *testing.T) {
 					return
 				}
 				err := s.db.View(func(txn *badgerdb.Txn) error {
-					_, err := txn.Get(recordKey(tableUsedOTT, key))
+					_, err := txn.Get(recordKey(steplayout.TableUsedOTT, key))
 					return err
 				})
 				if err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"time"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
@@ -25,7 +26,7 @@ const pruneBatch = 1000
 // a JWT with a numeric exp are kept.
 func (s *Store) pruneUsedTokens(ctx context.Context, before time.Time, limit int) (int, error) {
 	var keys [][]byte
-	prefix := tableMarker(tableUsedOTT)
+	prefix := tableMarker(steplayout.TableUsedOTT)
 	err := s.view(func(txn *badgerdb.Txn) error {
 		keys = keys[:0]
 		it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix, PrefetchValues: false})

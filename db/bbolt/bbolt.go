@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"os"
 	"path/filepath"
 	"sync"
@@ -127,7 +128,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 
 // createBuckets creates every authority bucket, as step-ca does at each start.
 func createBuckets(tx *bolt.Tx) error {
-	for _, t := range authorityTables() {
+	for _, t := range steplayout.AuthorityTables() {
 		if _, err := tx.CreateBucketIfNotExists([]byte(t)); err != nil {
 			return fmt.Errorf("bucket %s: %w", t, err)
 		}

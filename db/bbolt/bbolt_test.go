@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -127,7 +128,7 @@ func TestLayout(t *testing.T) {
 		"used_ott":           {"jti-1": []byte("raw.jwt.token")},
 	}
 	err = db.View(func(tx *bolt.Tx) error {
-		for _, name := range authorityTables() {
+		for _, name := range steplayout.AuthorityTables() {
 			b := tx.Bucket([]byte(name))
 			if b == nil {
 				t.Errorf("bucket %s is missing", name)
@@ -249,7 +250,7 @@ func TestGroupCommitSharesCommits(t *testing.T) {
 				mu.Lock()
 				txs[tx.ID()] = true
 				mu.Unlock()
-				b, err := bucket(tx, tableUsedOTT)
+				b, err := bucket(tx, steplayout.TableUsedOTT)
 				if err != nil {
 					return nil, err
 				}

@@ -2,6 +2,7 @@ package bbolt
 
 import (
 	"context"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -127,7 +128,7 @@ func BenchmarkBaselineUpdate(b *testing.B) {
 			v := make([]byte, 1024)
 			runBench(b, writers, func(i int64) {
 				err := s.db.Update(func(tx *bolt.Tx) error {
-					return tx.Bucket([]byte(tableCerts)).Put([]byte(strconv.FormatInt(i, 10)), v)
+					return tx.Bucket([]byte(steplayout.TableCerts)).Put([]byte(strconv.FormatInt(i, 10)), v)
 				})
 				if err != nil {
 					b.Fatalf("Update: %v", err)

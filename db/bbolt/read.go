@@ -3,10 +3,10 @@ package bbolt
 import (
 	"bytes"
 	"context"
-	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -28,19 +28,19 @@ func (s *Store) GetCertificate(ctx context.Context, serial string) (*store.Certi
 	err := s.view(what, func(tx *bolt.Tx) error {
 		var ok bool
 		var err error
-		if der, ok, err = get(tx, tableCerts, serial); err != nil {
+		if der, ok, err = get(tx, steplayout.TableCerts, serial); err != nil {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("%s: table %s: %w", what, tableCerts, store.ErrNotFound)
+			return fmt.Errorf("%s: table %s: %w", what, steplayout.TableCerts, store.ErrNotFound)
 		}
-		data, _, err = get(tx, tableCertsData, serial)
+		data, _, err = get(tx, steplayout.TableCertsData, serial)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	c, err := certificateFromRecords(serial, der, data)
+	c, err := steplayout.CertificateFromRecords(serial, der, data)
 	if err != nil {
 		return nil, fmt.Errorf("bbolt database %s: %w", s.path, err)
 	}
@@ -60,11 +60,11 @@ func (s *Store) GetRevocation(ctx context.Context, serial string) (*store.Revoca
 	err := s.view(what, func(tx *bolt.Tx) error {
 		var ok bool
 		var err error
-		if raw, ok, err = get(tx, tableRevokedCerts, serial); err != nil {
+		if raw, ok, err = get(tx, steplayout.TableRevokedCerts, serial); err != nil {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("%s: table %s: %w", what, tableRevokedCerts, store.ErrNotFound)
+			return fmt.Errorf("%s: table %s: %w", what, steplayout.TableRevokedCerts, store.ErrNotFound)
 		}
 		return nil
 	})
@@ -73,7 +73,7 @@ func (s *Store) GetRevocation(ctx context.Context, serial string) (*store.Revoca
 	}
 	var r store.Revocation
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return nil, fmt.Errorf("bbolt database %s: table %s, serial %s: decode revocation: %w", s.path, tableRevokedCerts, serial, err)
+		return nil, fmt.Errorf("bbolt database %s: table %s, serial %s: decode revocation: %w", s.path, steplayout.TableRevokedCerts, serial, err)
 	}
 	return &r, nil
 }
@@ -110,41 +110,4 @@ func get(tx *bolt.Tx, table, key string) ([]byte, bool, error) {
 		v = []byte{}
 	}
 	return v, true, nil
-}
-
-// certificateFromRecords rebuilds a store.Certificate from its x509_certs DER
-// and x509_certs_data JSON, re-deriving the index fields: NotAfter and
-// Subject (common name) from the DER, Provisioner from the data's
-// provisioner.name. A DER that does not parse is an error (the record is
-// corrupt); data that is not the expected JSON only leaves Provisioner empty,
-// since step-ca versions differ in what they put there.
-func certificateFromRecords(serial string, der, data []byte) (*store.Certificate, error) {
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, fmt.Errorf("table %s, serial %s: parse certificate: %w", tableCerts, serial, err)
-	}
-	return &store.Certificate{
-		Serial:      serial,
-		DER:         der,
-		Data:        data,
-		NotAfter:    cert.NotAfter,
-		Subject:     cert.Subject.CommonName,
-		Provisioner: provisionerName(data),
-	}, nil
-}
-
-// provisionerName returns provisioner.name of an x509_certs_data record, or "".
-func provisionerName(data []byte) string {
-	if len(data) == 0 {
-		return ""
-	}
-	var d struct {
-		Provisioner struct {
-			Name string `json:"name"`
-		} `json:"provisioner"`
-	}
-	if err := json.Unmarshal(data, &d); err != nil {
-		return ""
-	}
-	return d.Provisioner.Name
 }

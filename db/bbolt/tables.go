@@ -8,30 +8,6 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 
-// The authority tables step-ca creates at every start (wire-spec §6.3), one
-// bucket each. Open creates them all so that step-ca tooling sees the same
-// layout.
-const (
-	tableCerts          = "x509_certs"
-	tableCertsData      = "x509_certs_data"
-	tableRevokedCerts   = "revoked_x509_certs"
-	tableCRL            = "x509_crl"
-	tableUsedOTT        = "used_ott"
-	tableSSHCerts       = "ssh_certs"
-	tableSSHHosts       = "ssh_hosts"
-	tableSSHUsers       = "ssh_users"
-	tableSSHPrincipals  = "ssh_host_principals"
-	tableRevokedSSHCert = "revoked_ssh_certs"
-)
-
-// authorityTables lists the buckets Open creates, in step-ca's order.
-func authorityTables() []string {
-	return []string{
-		tableCerts, tableCertsData, tableRevokedCerts, tableCRL, tableUsedOTT,
-		tableSSHCerts, tableSSHHosts, tableSSHUsers, tableSSHPrincipals, tableRevokedSSHCert,
-	}
-}
-
 // bucket returns the named bucket, or an error if the file lacks it (Open
 // creates every bucket, so only a file changed behind the store's back can).
 func bucket(tx *bolt.Tx, name string) (*bolt.Bucket, error) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -30,12 +31,12 @@ func (s *Store) UseToken(ctx context.Context, key string, token []byte) error {
 		v = []byte{}
 	}
 	return s.write(ctx, "use token", func(tx *bolt.Tx) (error, error) {
-		b, err := bucket(tx, tableUsedOTT)
+		b, err := bucket(tx, steplayout.TableUsedOTT)
 		if err != nil {
 			return nil, err
 		}
 		if exists(b, k) {
-			return fmt.Errorf("table %s, key %s: %w", tableUsedOTT, key, store.ErrTokenUsed), nil
+			return fmt.Errorf("table %s, key %s: %w", steplayout.TableUsedOTT, key, store.ErrTokenUsed), nil
 		}
 		return nil, b.Put(k, v)
 	})
@@ -68,11 +69,11 @@ func (s *Store) StoreCertificate(ctx context.Context, c *store.Certificate) erro
 		data = []byte{}
 	}
 	return s.write(ctx, "store certificate "+c.Serial, func(tx *bolt.Tx) (error, error) {
-		certs, err := bucket(tx, tableCerts)
+		certs, err := bucket(tx, steplayout.TableCerts)
 		if err != nil {
 			return nil, err
 		}
-		certsData, err := bucket(tx, tableCertsData)
+		certsData, err := bucket(tx, steplayout.TableCertsData)
 		if err != nil {
 			return nil, err
 		}
@@ -104,12 +105,12 @@ func (s *Store) Revoke(ctx context.Context, r *store.Revocation) error {
 	}
 	k, serial := []byte(r.Serial), r.Serial
 	return s.write(ctx, "revoke "+serial, func(tx *bolt.Tx) (error, error) {
-		b, err := bucket(tx, tableRevokedCerts)
+		b, err := bucket(tx, steplayout.TableRevokedCerts)
 		if err != nil {
 			return nil, err
 		}
 		if exists(b, k) {
-			return fmt.Errorf("table %s, serial %s: %w", tableRevokedCerts, serial, store.ErrAlreadyRevoked), nil
+			return fmt.Errorf("table %s, serial %s: %w", steplayout.TableRevokedCerts, serial, store.ErrAlreadyRevoked), nil
 		}
 		return nil, b.Put(k, v)
 	})

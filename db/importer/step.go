@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 )
@@ -86,22 +87,8 @@ func decodeCertificate(serial string, der, data []byte) (*store.Certificate, err
 		Data:        data,
 		NotAfter:    cert.NotAfter,
 		Subject:     cert.Subject.CommonName,
-		Provisioner: provisionerName(data),
+		Provisioner: steplayout.ProvisionerName(data),
 	}, nil
-}
-
-// provisionerName returns provisioner.name of an x509_certs_data record, or
-// "" (step-ca versions differ in what they store there).
-func provisionerName(data []byte) string {
-	var d struct {
-		Provisioner struct {
-			Name string `json:"name"`
-		} `json:"provisioner"`
-	}
-	if len(data) == 0 || json.Unmarshal(data, &d) != nil {
-		return ""
-	}
-	return d.Provisioner.Name
 }
 
 // decodeRevocation decodes revoked_x509_certs[serial]: step-ca's JSON with

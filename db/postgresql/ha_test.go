@@ -194,20 +194,26 @@ func TestGroupCommitSharesCommits(t *testing.T) {
 	s := openTest(t, newSchema(t))
 	defer s.Close()
 	const writers = 200
-	base := s.commits.Load()
-	errList := concurrently(writers, func(i int) error {
-		return s.UseToken(context.Background(), "jti-"+strconv.Itoa(i), []byte("t"))
-	})
-	for i, err := range errList {
-		if err != nil {
-			t.Fatalf("UseToken %d: %v", i, err)
+	// Arrival depends on the scheduler (a saturated machine can feed writers
+	// one at a time): three tries, failing only if writes never shared.
+	var commits int64
+	for try := 0; try < 3; try++ {
+		base := s.commits.Load()
+		errList := concurrently(writers, func(i int) error {
+			return s.UseToken(context.Background(), "jti-"+strconv.Itoa(try)+"-"+strconv.Itoa(i), []byte("t"))
+		})
+		for i, err := range errList {
+			if err != nil {
+				t.Fatalf("UseToken %d: %v", i, err)
+			}
+		}
+		commits = s.commits.Load() - base
+		t.Logf("try %d: %d concurrent writes, %d commits", try+1, writers, commits)
+		if commits <= writers/2 {
+			return
 		}
 	}
-	commits := s.commits.Load() - base
-	if commits > writers/2 {
-		t.Fatalf("%d concurrent writes used %d commits, want them shared (at most %d)", writers, commits, writers/2)
-	}
-	t.Logf("%d concurrent writes, %d commits", writers, commits)
+	t.Fatalf("%d concurrent writes used %d commits in each of 3 tries, want them shared (at most %d)", writers, commits, writers/2)
 }
 
 // TestBatchIsolatesAFailingWrite hands the committer one batch in which a
