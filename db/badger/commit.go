@@ -88,12 +88,20 @@ func (s *Store) useToken(ctx context.Context, key string, token []byte) (*op, er
 		delete(s.reserved, key)
 		s.tokensMu.Unlock()
 	}
+	// Lock order: the store's read lock, then tokensMu, and the queue is fed
+	// without tokensMu held, so the committer (which takes tokensMu after a
+	// commit) can always drain the queue, even while Close waits.
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, s.errClosed()
+	}
 	s.tokensMu.Lock()
 	if _, ok := s.reserved[key]; ok {
 		s.tokensMu.Unlock()
 		return nil, used()
 	}
-	found, err := s.exists(k)
+	found, err := s.existsLocked(k)
 	if err != nil {
 		s.tokensMu.Unlock()
 		return nil, err
@@ -104,22 +112,20 @@ func (s *Store) useToken(ctx context.Context, key string, token []byte) (*op, er
 	}
 	s.reserved[key] = struct{}{}
 	s.tokensMu.Unlock()
-	if err := s.enqueue(ctx, o); err != nil {
+	o.done = make(chan error, 1)
+	select {
+	case s.ops <- o:
+		return o, nil
+	case <-ctx.Done():
 		s.tokensMu.Lock()
 		delete(s.reserved, key)
 		s.tokensMu.Unlock()
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", o.what, ctx.Err())
 	}
-	return o, nil
 }
 
-// exists reads k from the committed database.
-func (s *Store) exists(k []byte) (bool, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return false, s.errClosed()
-	}
+// existsLocked reads k from the committed database; the caller holds s.mu (read).
+func (s *Store) existsLocked(k []byte) (bool, error) {
 	var found bool
 	err := s.db.View(func(txn *badgerdb.Txn) error {
 		var err error

@@ -5,13 +5,18 @@
 // x509_certs_data[serial] = data JSON, revoked_x509_certs[serial] =
 // revocation JSON with Go field names, used_ott[key] = raw token.
 //
-// Durability. bbolt fsyncs (fdatasync) the file at every commit. Writes go
-// through db.Batch, which runs the updates of concurrent callers in one
-// transaction, so they share one commit and its syncs. db.Batch may run a
-// function more than once (when another function of the batch fails, the
-// batch is rolled back and run again), so every write function decides its
-// outcome inside the transaction, from the bucket, on every run: the
-// insert-if-absent of UseToken and Revoke stays exact.
+// Durability uses group commit. bbolt fsyncs (fdatasync) the file at every
+// commit. Every write is handed, through one queue, to one committer
+// goroutine (started by Open, stopped by Close), which applies all writes
+// waiting at that moment, in queue order, in one db.Update transaction (one
+// commit, one sync), then answers every waiter. Writes arriving while a
+// batch commits form the next batch, so concurrent writers share syncs
+// without a timer. Revoke decides its insert-if-absent inside the
+// transaction, from the bucket, so two revocations of one serial in one
+// batch see each other. UseToken decides at once, from an in-memory
+// reservation of the keys queued but not committed and a read of the
+// committed file (see useToken), which also lets UseTokenOrdered
+// (store.OrderedTokens) return before the commit.
 //
 // One process at a time: bbolt holds an exclusive lock (flock) on the file.
 // Open waits Options.LockTimeout for it and then fails with "locked by
@@ -43,48 +48,62 @@ type Options struct {
 	// LockTimeout bounds the wait for the file lock another process holds;
 	// 0 means 1 s.
 	LockTimeout time.Duration
-	// MaxBatchDelay is how long db.Batch waits for more writes before it
-	// commits; 0 means defaultMaxBatchDelay.
+	// MaxBatchDelay, if positive, makes the committer wait up to that long
+	// after the first write of a batch for more writes (until MaxBatchSize)
+	// before it commits. 0 (the default) does not wait: a batch is the
+	// writes queued when the committer is free, which under load are those
+	// that arrived during the previous commit.
 	MaxBatchDelay time.Duration
-	// MaxBatchSize commits a batch as soon as it holds that many writes; 0
-	// means 1000 (bbolt's default).
+	// MaxBatchSize bounds the writes committed in one transaction; 0 means
+	// 1000 (bbolt's db.Batch default).
 	MaxBatchSize int
 }
 
 const (
-	defaultLockTimeout = time.Second
-	// defaultMaxBatchDelay: bbolt's 10 ms default adds 10 ms to every lone
-	// write. A batch starts when its first write arrives and closes after
-	// the delay, so the delay only needs to cover the writes that arrive
-	// while the previous batch commits. BenchmarkBatchDelay on the
-	// reference machine: 1 ms was 2-3x faster than 10 ms and than 200 µs
-	// (too short: many small batches queue up) at 16 and 64 writers.
-	defaultMaxBatchDelay = time.Millisecond
-	defaultMaxBatchSize  = 1000
+	defaultLockTimeout  = time.Second
+	defaultMaxBatchSize = 1000
+	// opsQueue is the capacity of the committer's queue; writers block (and
+	// honour their context) when it is full.
+	opsQueue = 1024
 )
 
 // Store is a store.Store on a bbolt file.
 //
 // All methods are safe for concurrent use. Write methods return after their
-// transaction committed (the file is synced); reads see every write that
-// has returned. After Close every method returns an error of kind
-// errs.Unavailable.
+// transaction committed (the file is synced); UseTokenOrdered returns once
+// its write is queued. Reads see every write that has returned. After Close
+// every method returns an error of kind errs.Unavailable.
 type Store struct {
-	path string
-	db   *bolt.DB
+	path     string
+	db       *bolt.DB
+	maxBatch int
+	maxDelay time.Duration
 
-	// mu guards closed: every call holds it (read) while it uses db, Close
-	// (write) to shut down once they are done.
+	// mu guards closed and the send side of ops: readers and writers hold
+	// it (read) while they use db or enqueue, Close (write) to shut down.
 	mu     sync.RWMutex
 	closed bool
+	ops    chan *op
+	done   chan struct{} // closed when the committer has exited
 
-	runs atomic.Int64 // write functions run, re-runs included (tests)
+	// tokensMu guards reserved: used-token keys handed to the committer but
+	// not yet committed. With the file (read under tokensMu) it decides
+	// UseToken atomically without waiting for a commit.
+	tokensMu sync.Mutex
+	reserved map[string]struct{}
+
+	runs    atomic.Int64 // write functions run, re-runs included (tests)
+	commits atomic.Int64 // batch transactions committed (tests)
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.OrderedTokens = (*Store)(nil)
+)
 
-// Open opens (creating when missing) the bbolt file opts.Path and creates
-// step-ca's authority buckets. A file locked by another process fails after
+// Open opens (creating when missing) the bbolt file opts.Path, creates
+// step-ca's authority buckets, and starts the committer goroutine that Close
+// stops. A file locked by another process fails after
 // opts.LockTimeout with an error saying so. ctx is checked before the file
 // is opened; bbolt's open is not interruptible.
 func Open(ctx context.Context, opts Options) (*Store, error) {
@@ -111,19 +130,25 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("open bbolt database %s: %w", opts.Path, err))
 	}
-	db.MaxBatchDelay = opts.MaxBatchDelay
-	if db.MaxBatchDelay <= 0 {
-		db.MaxBatchDelay = defaultMaxBatchDelay
-	}
-	db.MaxBatchSize = opts.MaxBatchSize
-	if db.MaxBatchSize <= 0 {
-		db.MaxBatchSize = defaultMaxBatchSize
-	}
 	if err := db.Update(createBuckets); err != nil {
 		_ = db.Close()
 		return nil, unavailable(fmt.Errorf("open bbolt database %s: create buckets: %w", opts.Path, err))
 	}
-	return &Store{path: opts.Path, db: db}, nil
+	maxBatch := opts.MaxBatchSize
+	if maxBatch <= 0 {
+		maxBatch = defaultMaxBatchSize
+	}
+	s := &Store{
+		path:     opts.Path,
+		db:       db,
+		maxBatch: maxBatch,
+		maxDelay: max(opts.MaxBatchDelay, 0),
+		ops:      make(chan *op, opsQueue),
+		done:     make(chan struct{}),
+		reserved: map[string]struct{}{},
+	}
+	go s.run()
+	return s, nil
 }
 
 // createBuckets creates every authority bucket, as step-ca does at each start.
@@ -136,16 +161,20 @@ func createBuckets(tx *bolt.Tx) error {
 	return nil
 }
 
-// Close waits for the calls in progress (their writes commit), then closes
-// the file and releases its lock. A second Close returns an error of kind
-// errs.Unavailable.
+// Close stops accepting work, commits every write already queued (their
+// callers get their normal answers, a MaxBatchDelay wait is cut short),
+// stops the committer, then closes the file and releases its lock. A second
+// Close returns an error of kind errs.Unavailable.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closed {
+		s.mu.Unlock()
 		return s.errClosed()
 	}
 	s.closed = true
+	close(s.ops)
+	s.mu.Unlock()
+	<-s.done
 	if err := s.db.Close(); err != nil {
 		return unavailable(fmt.Errorf("close bbolt database %s: %w", s.path, err))
 	}

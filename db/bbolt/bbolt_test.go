@@ -158,24 +158,30 @@ func TestLayout(t *testing.T) {
 	}
 }
 
-// TestBatchReRunKeepsOutcomes makes db.Batch roll a batch back and run it
-// again (one of its functions fails): every write's outcome still comes from
-// the committed run, so of two UseToken calls of one key exactly one
-// succeeds.
+// TestBatchReRunKeepsOutcomes makes the committer roll a batch back and run
+// it again (one of its writes fails): every write's outcome still comes from
+// the committed run, so of two Revoke calls of one serial in one batch
+// exactly one gets ErrAlreadyRevoked, and the other writes commit.
 func TestBatchReRunKeepsOutcomes(t *testing.T) {
 	t.Parallel()
-	// The batch runs when its 4th write arrives, never on the timer.
+	// The batch is committed when its 5th write arrives, never on the timer.
 	path := filepath.Join(t.TempDir(), "step.db")
-	s, err := Open(context.Background(), Options{Path: path, MaxBatchSize: 4, MaxBatchDelay: time.Hour})
+	s, err := Open(context.Background(), Options{Path: path, MaxBatchSize: 5, MaxBatchDelay: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { s.Close() }()
 	ctx := context.Background()
 	failing := errors.New("injected failure")
+	r := &store.Revocation{Serial: "42", Reason: "test"}
+	// Queued first (UseTokenOrdered returns once queued), so the failing
+	// write is never the first of the batch and the rest is re-run.
+	if err := s.UseTokenOrdered(ctx, "first", []byte("0")); err != nil {
+		t.Fatal(err)
+	}
 	calls := []func() error{
-		func() error { return s.UseToken(ctx, "same", []byte("1")) },
-		func() error { return s.UseToken(ctx, "same", []byte("2")) },
+		func() error { return s.Revoke(ctx, r) },
+		func() error { return s.Revoke(ctx, r) },
 		func() error {
 			return s.write(ctx, "failing write", func(*bolt.Tx) (error, error) { return nil, failing })
 		},
@@ -191,24 +197,27 @@ func TestBatchReRunKeepsOutcomes(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if runs := s.runs.Load(); runs <= int64(len(calls)) {
+	if runs := s.runs.Load(); runs <= int64(len(calls))+1 {
 		t.Fatalf("%d write functions ran for %d writes: the batch was not re-run, the test proves nothing", runs, len(calls))
+	}
+	if n := s.commits.Load(); n != 1 {
+		t.Fatalf("%d transactions committed, want the one batch", n)
 	}
 	if !errors.Is(results[2], failing) || !errs.Is(results[2], errs.Unavailable) {
 		t.Fatalf("failing write: %v, want the injected failure", results[2])
 	}
-	used := 0
+	revoked := 0
 	for _, err := range results[:2] {
 		switch {
 		case err == nil:
-		case errors.Is(err, store.ErrTokenUsed):
-			used++
+		case errors.Is(err, store.ErrAlreadyRevoked):
+			revoked++
 		default:
-			t.Fatalf("UseToken(same): %v", err)
+			t.Fatalf("Revoke(42): %v", err)
 		}
 	}
-	if used != 1 {
-		t.Fatalf("two UseToken of one key in a re-run batch: %v, want exactly one ErrTokenUsed", results[:2])
+	if revoked != 1 {
+		t.Fatalf("two Revoke of one serial in a re-run batch: %v, want exactly one ErrAlreadyRevoked", results[:2])
 	}
 	if results[3] != nil {
 		t.Fatalf("UseToken(other): %v", results[3])
@@ -219,10 +228,39 @@ func TestBatchReRunKeepsOutcomes(t *testing.T) {
 		t.Fatal(err)
 	}
 	s = openTest(t, path)
-	for _, key := range []string{"same", "other"} {
+	for _, key := range []string{"first", "other"} {
 		if err := s.UseToken(ctx, key, []byte("t")); !errors.Is(err, store.ErrTokenUsed) {
 			t.Fatalf("UseToken(%s) afterwards: %v, want ErrTokenUsed", key, err)
 		}
+	}
+	if err := s.Revoke(ctx, r); !errors.Is(err, store.ErrAlreadyRevoked) {
+		t.Fatalf("Revoke(42) afterwards: %v, want ErrAlreadyRevoked", err)
+	}
+}
+
+// TestCloseCommitsQueued: Close cuts a MaxBatchDelay wait short and commits
+// what is queued; its callers get their normal answers.
+func TestCloseCommitsQueued(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "step.db")
+	s, err := Open(context.Background(), Options{Path: path, MaxBatchDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := s.UseTokenOrdered(ctx, "queued", []byte("t")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UseToken(ctx, "x", nil); !errs.Is(err, errs.Unavailable) {
+		t.Fatalf("UseToken after Close: %v, want kind %v", err, errs.Unavailable)
+	}
+	s = openTest(t, path)
+	defer s.Close()
+	if err := s.UseToken(ctx, "queued", []byte("t")); !errors.Is(err, store.ErrTokenUsed) {
+		t.Fatalf("UseToken(queued) after reopen: %v, want ErrTokenUsed", err)
 	}
 }
 

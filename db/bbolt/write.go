@@ -14,32 +14,104 @@ import (
 )
 
 // UseToken records used_ott[key] = token unless key is present, in which
-// case it returns store.ErrTokenUsed (wrapped). Concurrent calls share one
-// commit; two calls with one key in one batch see each other's write.
+// case it returns store.ErrTokenUsed (wrapped), and returns once the record
+// is durable. See useToken for how the check is made.
 func (s *Store) UseToken(ctx context.Context, key string, token []byte) error {
-	if err := ctxErr(ctx, "use token"); err != nil {
+	o, err := s.useToken(ctx, key, token)
+	if err != nil {
 		return err
+	}
+	select {
+	case err := <-o.done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%s: %w (the write may still complete)", o.what, ctx.Err())
+	}
+}
+
+// UseTokenOrdered is UseToken without waiting for the commit
+// (store.OrderedTokens): the write is queued before it returns, so any write
+// acknowledged afterwards is committed in the same or a later transaction.
+func (s *Store) UseTokenOrdered(ctx context.Context, key string, token []byte) error {
+	_, err := s.useToken(ctx, key, token)
+	return err
+}
+
+// useToken decides a token use at once: the key must be neither reserved
+// (queued, not yet committed) nor in the committed file. It is then
+// reserved and its write queued; the committer drops the reservation once
+// the write is committed (a failed write keeps it, so the key stays used in
+// this process). bbolt's flock keeps other processes from writing.
+//
+// Lock order: s.mu (read) before s.tokensMu. The committer takes only
+// tokensMu, and never while waiting for anything, so a writer blocked on a
+// full queue cannot deadlock with it or with Close.
+func (s *Store) useToken(ctx context.Context, key string, token []byte) (*op, error) {
+	if err := ctxErr(ctx, "use token"); err != nil {
+		return nil, err
 	}
 	if err := checkKey("token key", key); err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkValue("token", len(token)); err != nil {
-		return err
+		return nil, err
 	}
 	k, v := []byte(key), bytes.Clone(token)
 	if v == nil {
 		v = []byte{}
 	}
-	return s.write(ctx, "use token", func(tx *bolt.Tx) (error, error) {
+	used := func() error {
+		return fmt.Errorf("table %s, key %s: %w", steplayout.TableUsedOTT, key, store.ErrTokenUsed)
+	}
+	o := &op{what: "use token", apply: func(tx *bolt.Tx) (error, error) {
 		b, err := bucket(tx, steplayout.TableUsedOTT)
 		if err != nil {
 			return nil, err
 		}
-		if exists(b, k) {
-			return fmt.Errorf("table %s, key %s: %w", steplayout.TableUsedOTT, key, store.ErrTokenUsed), nil
-		}
 		return nil, b.Put(k, v)
+	}}
+	o.committed = func() {
+		s.tokensMu.Lock()
+		delete(s.reserved, key)
+		s.tokensMu.Unlock()
+	}
+
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, s.errClosed()
+	}
+	s.tokensMu.Lock()
+	if _, ok := s.reserved[key]; ok {
+		s.tokensMu.Unlock()
+		return nil, used()
+	}
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b, err := bucket(tx, steplayout.TableUsedOTT)
+		if err != nil {
+			return err
+		}
+		found = exists(b, k)
+		return nil
 	})
+	if err != nil {
+		s.tokensMu.Unlock()
+		return nil, unavailable(fmt.Errorf("bbolt database %s: use token: %w", s.path, err))
+	}
+	if found {
+		s.tokensMu.Unlock()
+		return nil, used()
+	}
+	s.reserved[key] = struct{}{}
+	s.tokensMu.Unlock()
+	if err := s.enqueueLocked(ctx, o); err != nil {
+		s.tokensMu.Lock()
+		delete(s.reserved, key)
+		s.tokensMu.Unlock()
+		return nil, err
+	}
+	return o, nil
 }
 
 // StoreCertificate writes x509_certs[serial] = DER and x509_certs_data[serial]
@@ -124,43 +196,18 @@ func exists(b *bolt.Bucket, key []byte) bool {
 }
 
 // writeFunc is one write. It returns the write's outcome (nil,
-// store.ErrTokenUsed, store.ErrAlreadyRevoked) and a failure. db.Batch may
-// call it several times, each time in a fresh transaction: it must decide
-// from the transaction alone and keep no state between calls.
+// store.ErrTokenUsed, store.ErrAlreadyRevoked) and a failure. The committer
+// may call it more than once, each time in a fresh transaction (when
+// another write of its batch fails, the batch is rolled back and run
+// again): it must decide from the transaction alone and keep no state
+// between calls.
 type writeFunc func(tx *bolt.Tx) (error, error)
 
-// write runs fn through db.Batch and returns the outcome of its committed
-// run. The batch runs on its own goroutine so that the caller can stop
-// waiting when ctx ends (the write may still commit); that goroutine holds
-// the store's read lock until the batch is done, so Close waits for it.
+// write hands fn to the committer and returns the outcome of its committed
+// run once the batch is durable, or ctx's error if ctx ends first (the
+// write may still commit).
 func (s *Store) write(ctx context.Context, what string, fn writeFunc) error {
-	s.mu.RLock()
-	if s.closed {
-		s.mu.RUnlock()
-		return s.errClosed()
-	}
-	done := make(chan error, 1)
-	go func() {
-		defer s.mu.RUnlock()
-		var outcome error
-		err := s.db.Batch(func(tx *bolt.Tx) error {
-			s.runs.Add(1)
-			var failure error
-			outcome, failure = fn(tx)
-			return failure
-		})
-		if err != nil {
-			done <- unavailable(fmt.Errorf("bbolt database %s: %s: %w", s.path, what, err))
-			return
-		}
-		done <- outcome
-	}()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("%s: %w (the write may still complete)", what, ctx.Err())
-	}
+	return s.submit(ctx, &op{what: what, apply: fn})
 }
 
 // ctxErr returns ctx's error wrapped with what, or nil.

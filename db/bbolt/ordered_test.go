@@ -1,0 +1,115 @@
+package bbolt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/dbtest"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
+)
+
+func openOrdered(t *testing.T) *Store {
+	t.Helper()
+	s := openTest(t, filepath.Join(t.TempDir(), "step.db"))
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// TestUseTokenOrderedExactlyOnce: UseToken and UseTokenOrdered racing for one
+// key, and a second use after the first is committed, all agree.
+func TestUseTokenOrderedExactlyOnce(t *testing.T) {
+	t.Parallel()
+	s := openOrdered(t)
+	ctx := context.Background()
+	for round := range 20 {
+		key := fmt.Sprintf("jti-%d", round)
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for g := range 40 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				var err error
+				if g%2 == 0 {
+					err = s.UseTokenOrdered(ctx, key, []byte("tok"))
+				} else {
+					err = s.UseToken(ctx, key, []byte("tok"))
+				}
+				switch {
+				case err == nil:
+					wins.Add(1)
+				case !errors.Is(err, store.ErrTokenUsed):
+					t.Errorf("unexpected error: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if n := wins.Load(); n != 1 {
+			t.Fatalf("round %d: %d successes, want exactly 1", round, n)
+		}
+	}
+	// Once committed (a durable write acknowledged after it), both refuse it.
+	if err := s.UseTokenOrdered(ctx, "late", []byte("t")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UseToken(ctx, "other", []byte("t")); err != nil {
+		t.Fatal(err)
+	}
+	for _, use := range []func(context.Context, string, []byte) error{s.UseToken, s.UseTokenOrdered} {
+		if err := use(ctx, "late", []byte("t")); !errors.Is(err, store.ErrTokenUsed) {
+			t.Fatalf("reuse after commit: %v, want ErrTokenUsed", err)
+		}
+	}
+}
+
+// TestUseTokenOrderedDurableBeforeLaterAck: once a write queued after
+// UseTokenOrdered is acknowledged, the token is committed (visible to a fresh
+// read of the file), for concurrent sign-like sequences.
+func TestUseTokenOrderedDurableBeforeLaterAck(t *testing.T) {
+	t.Parallel()
+	s := openOrdered(t)
+	certs := dbtest.NewCertificates(t)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 20 {
+				key := fmt.Sprintf("tok-%d-%d", g, i)
+				if err := s.UseTokenOrdered(ctx, key, []byte("raw")); err != nil {
+					t.Errorf("UseTokenOrdered: %v", err)
+					return
+				}
+				if err := s.StoreCertificate(ctx, certs.New(t, fmt.Sprintf("%d%03d", g+1, i))); err != nil {
+					t.Errorf("StoreCertificate: %v", err)
+					return
+				}
+				var found bool
+				err := s.db.View(func(tx *bolt.Tx) error {
+					found = exists(tx.Bucket([]byte(steplayout.TableUsedOTT)), []byte(key))
+					return nil
+				})
+				if err != nil || !found {
+					t.Errorf("token %s not committed after a later write was acknowledged (err %v)", key, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	s.tokensMu.Lock()
+	left := len(s.reserved)
+	s.tokensMu.Unlock()
+	if left != 0 {
+		t.Fatalf("%d reservations left after every write committed", left)
+	}
+}
