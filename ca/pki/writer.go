@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
 	"github.com/mayfly-pki/mayfly/internal/fileutil"
 )
@@ -30,7 +31,9 @@ func checkTargets(files []plannedFile, force bool) error {
 	for _, f := range files {
 		fi, err := os.Lstat(f.path)
 		switch {
-		case errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.ENOTDIR):
+			// ENOTDIR: a parent is a regular file; the writability check
+			// below names it.
 			continue
 		case err != nil:
 			return fmt.Errorf("checking %s: %w", f.path, err)
@@ -84,7 +87,7 @@ func nearestExisting(dir string) (string, error) {
 			return d, nil
 		case err == nil:
 			return "", fmt.Errorf("%s is not a directory", d)
-		case !errors.Is(err, fs.ErrNotExist):
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
 			return "", fmt.Errorf("checking %s: %w", d, err)
 		}
 		if parent := filepath.Dir(d); parent == d {

@@ -3,7 +3,6 @@ package steppath
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -45,7 +44,7 @@ func ReadContexts() (Contexts, error) {
 	path := filepath.Join(base, ContextsFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		if notExist(err) {
 			return nil, fmt.Errorf("%s does not exist: %w", path, ErrNoContexts)
 		}
 		return nil, fmt.Errorf("reading %s: %w", path, err)
@@ -97,7 +96,7 @@ func ReadCurrentName() (string, error) {
 	path := filepath.Join(base, CurrentContextFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		if notExist(err) {
 			return "", nil
 		}
 		return "", fmt.Errorf("reading %s: %w", path, err)

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // Environment variables read by this package.
@@ -67,7 +68,7 @@ func ContextsEnabled() (bool, error) {
 	switch {
 	case err == nil:
 		return true, nil
-	case errors.Is(err, os.ErrNotExist):
+	case notExist(err):
 		return false, nil
 	default:
 		return false, fmt.Errorf("checking %s: %w", filepath.Join(base, ContextsFile), err)
@@ -132,3 +133,10 @@ func ProfileDefaultsFile() (string, error) {
 
 // RootFile returns the default root certificate path, Path()/certs/root_ca.crt.
 func RootFile() (string, error) { return Join("certs", "root_ca.crt") }
+
+// notExist reports whether err means the file is not there: it does not
+// exist, or a parent in its path is a regular file (STEPPATH=/some/file/x),
+// where it cannot exist either. The command then reports the path itself.
+func notExist(err error) bool {
+	return errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}

@@ -141,3 +141,18 @@ func TestMalformedFiles(t *testing.T) {
 		t.Fatalf("malformed current-context.json: want error")
 	}
 }
+
+// TestStepPathUnderAFile: a STEPPATH below a regular file has no contexts
+// (the file cannot exist there); commands then report the path themselves.
+func TestStepPathUnderAFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "afile")
+	write(t, file, "x")
+	t.Setenv("STEPPATH", filepath.Join(file, "sub"))
+	enabled, err := ContextsEnabled()
+	if err != nil || enabled {
+		t.Fatalf("ContextsEnabled = %v, %v; want false, nil", enabled, err)
+	}
+	if p, err := Path(); err != nil || p != filepath.Join(file, "sub") {
+		t.Fatalf("Path = %q, %v", p, err)
+	}
+}

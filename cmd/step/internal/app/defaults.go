@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 
 	"github.com/urfave/cli/v2"
 
@@ -112,7 +113,7 @@ func loadDefaults(configFile string) (defaultsFile, error) {
 func readDefaultsInto(file string, m map[string]any, mustExist bool) error {
 	b, err := os.ReadFile(file)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) && !mustExist {
+		if (errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)) && !mustExist { // ENOTDIR: the step path lies under a regular file
 			return nil
 		}
 		return fmt.Errorf("reading defaults %s: %w", file, errors.Unwrap(err))
