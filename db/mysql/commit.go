@@ -23,6 +23,7 @@ type op struct {
 	done     chan error // buffered 1; receives exactly one answer
 
 	outcome error // set by each transaction attempt
+	rows    int64 // rows affected, set by each attempt; read after submit returned nil
 }
 
 // submit runs o as an autocommit statement or, with committers, hands it
@@ -77,6 +78,7 @@ func (s *Store) exec(ctx context.Context, o *op) error {
 		}
 		if err == nil {
 			s.commits.Add(1)
+			o.rows = n
 			if o.conflict != nil && n == 0 {
 				if lost {
 					return s.fail(o.what, errors.New("outcome unknown: the connection was lost during a first attempt"))
@@ -190,7 +192,7 @@ func (s *Store) tryCommit(ctx context.Context, ops []*op) attempt {
 			_ = tx.Rollback()
 			return attempt{err: err, lost: connectionLost(err)}
 		}
-		o.outcome = nil
+		o.outcome, o.rows = nil, n
 		if o.conflict != nil && n == 0 {
 			o.outcome = o.conflict
 		}

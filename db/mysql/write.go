@@ -32,6 +32,7 @@ const (
 // connection that runs it.
 type statements struct {
 	useToken, storeCertificate, revoke, getCertificate, getRevocation *sql.Stmt
+	deleteExpired                                                     *sql.Stmt
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -44,6 +45,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.revoke, sqlRevoke},
 		{&s.stmts.getCertificate, sqlGetCertificate},
 		{&s.stmts.getRevocation, sqlGetRevocation},
+		{&s.stmts.deleteExpired, sqlDeleteExpired},
 	} {
 		if s.readOnly && p.sql != sqlGetCertificate && p.sql != sqlGetRevocation {
 			continue
@@ -59,7 +61,7 @@ func (s *Store) prepare(ctx context.Context) error {
 }
 
 func (st *statements) close() {
-	for _, stmt := range []*sql.Stmt{st.useToken, st.storeCertificate, st.revoke, st.getCertificate, st.getRevocation} {
+	for _, stmt := range []*sql.Stmt{st.useToken, st.storeCertificate, st.revoke, st.getCertificate, st.getRevocation, st.deleteExpired} {
 		if stmt != nil {
 			_ = stmt.Close()
 		}

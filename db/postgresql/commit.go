@@ -23,6 +23,7 @@ type op struct {
 	done     chan error // buffered 1; receives exactly one answer
 
 	outcome error // set by each transaction attempt
+	rows    int64 // rows affected, set by each transaction attempt; read after done answers nil
 }
 
 // submit hands o to the committers and waits for its answer. A ctx that
@@ -151,7 +152,7 @@ func (s *Store) tryCommit(ctx context.Context, ops []*op) attempt {
 			err = execErr
 			break
 		}
-		o.outcome = nil
+		o.outcome, o.rows = nil, tag.RowsAffected()
 		if o.conflict != nil && tag.RowsAffected() == 0 {
 			o.outcome = o.conflict
 		}
