@@ -23,7 +23,7 @@ run: build
 			--provisioner-password-file "$(DEMO)/password.txt" ; \
 	fi
 	@echo "CA URL:           https://localhost:$(lastword $(subst :, ,$(DEMO_ADDR)))"
-	@echo "Root fingerprint: $$(openssl x509 -in $(DEMO)/steppath/certs/root_ca.crt -outform DER | sha256sum | cut -d' ' -f1)"
+	@echo "Root fingerprint: $$($(BIN)/step certificate fingerprint $(DEMO)/steppath/certs/root_ca.crt)"
 	@echo "Password file:    $(DEMO)/password.txt (CA keys and the 'admin' provisioner)"
 	STEPPATH="$(DEMO)/steppath" exec $(BIN)/step-ca "$(DEMO)/steppath/config/ca.json" --password-file "$(DEMO)/password.txt"
 
