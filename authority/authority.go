@@ -266,3 +266,12 @@ func EncodePEM(der []byte) string {
 	b.WriteString(end)
 	return b.String()
 }
+
+// expectWrite announces a request that is going to write to a store that
+// groups writes (store.WriteHinter); call the result when the request ends.
+func (a *Authority) expectWrite() func() {
+	if h, ok := a.store.(store.WriteHinter); ok {
+		return h.ExpectWrite()
+	}
+	return func() {}
+}

@@ -44,6 +44,7 @@ func (a *Authority) Rekey(ctx context.Context, cert *x509.Certificate, csr *x509
 }
 
 func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509.CertificateRequest) (*Issued, error) {
+	defer a.expectWrite()()
 	serial := cert.SerialNumber.String()
 	if err := a.checkNotRevoked(ctx, serial); err != nil {
 		return nil, err

@@ -43,6 +43,7 @@ func NormalizeSerial(s string) (string, error) {
 
 // Revoke records a passive revocation (wire-spec §3.4 POST /revoke).
 func (a *Authority) Revoke(ctx context.Context, req *RevokeRequest) (*Revoked, error) {
+	defer a.expectWrite()()
 	serial, err := NormalizeSerial(req.Serial)
 	if err != nil {
 		return nil, err

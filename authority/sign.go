@@ -46,6 +46,7 @@ func (i *Issued) Serial() string { return i.Template.SerialNumber.String() }
 // Sign authorizes req's token, checks the CSR against it and issues a
 // certificate (wire-spec §3.4 POST /sign, §5.1).
 func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error) {
+	defer a.expectWrite()()
 	if req.CSR == nil {
 		return nil, errs.E(errs.BadRequest, "missing csr", nil)
 	}

@@ -32,6 +32,10 @@ type Options struct {
 	// BadgerFileLoadingMode is "", "FileIO" or "MemoryMap"; accepted for
 	// compatibility, without effect on Badger v4.
 	BadgerFileLoadingMode string `json:"badgerFileLoadingMode,omitempty"`
+	// ReadOnly opens a SQL database for a hot standby: no database
+	// creation, no migrations, every write refused (errs.Unavailable).
+	// Only mysql and postgresql support it.
+	ReadOnly bool `json:"readOnly,omitempty"`
 }
 
 // Open returns the store described by o: the in-memory store when o is nil
@@ -46,7 +50,11 @@ func Open(ctx context.Context, o *Options, log logrus.FieldLogger) (store.Store,
 	if o == nil {
 		return memory.New(), nil
 	}
-	switch t := strings.ToLower(o.Type); t {
+	t := strings.ToLower(o.Type)
+	if o.ReadOnly && t != "mysql" && t != "postgresql" {
+		return nil, fmt.Errorf("database type %q cannot be opened read-only: db.readOnly (step-ca --read-only) is for a mysql or postgresql hot standby", o.Type)
+	}
+	switch t {
 	case "badger", "badgerv1", "badgerv2", "badgerv4":
 		if o.DataSource == "" {
 			return nil, fmt.Errorf("database type %q: db.dataSource is empty, want the database directory", o.Type)
@@ -71,13 +79,13 @@ func Open(ctx context.Context, o *Options, log logrus.FieldLogger) (store.Store,
 		}
 		return s, nil
 	case "mysql":
-		s, err := mysql.Open(ctx, mysql.Options{DataSource: o.DataSource, Database: o.Database, Logger: log})
+		s, err := mysql.Open(ctx, mysql.Options{DataSource: o.DataSource, Database: o.Database, Logger: log, ReadOnly: o.ReadOnly})
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
 	case "postgresql":
-		s, err := postgresql.Open(ctx, postgresql.Options{DataSource: o.DataSource, Database: o.Database})
+		s, err := postgresql.Open(ctx, postgresql.Options{DataSource: o.DataSource, Database: o.Database, ReadOnly: o.ReadOnly})
 		if err != nil {
 			return nil, err
 		}

@@ -50,6 +50,8 @@ func TestOpen(t *testing.T) {
 		}, "", "invalid badgerFileLoadingMode"},
 		{"bbolt", func(d string) *Options { return &Options{Type: "bbolt", DataSource: d} }, "bbolt", ""},
 		{"bbolt without dataSource", func(string) *Options { return &Options{Type: "BBolt"} }, "", `database type "BBolt": db.dataSource is empty`},
+		{"badger read-only", func(d string) *Options { return &Options{Type: "badger", DataSource: d, ReadOnly: true} }, "", `database type "badger" cannot be opened read-only`},
+		{"bbolt read-only", func(d string) *Options { return &Options{Type: "bbolt", DataSource: d, ReadOnly: true} }, "", `database type "bbolt" cannot be opened read-only`},
 		// The SQL backends' own tests use the real servers; here only
 		// errors that need none (nothing listens on 127.0.0.1:1).
 		{"mysql", func(string) *Options {

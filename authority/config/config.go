@@ -179,6 +179,10 @@ type DB struct {
 	// than this are pruned by a background job. Nil (the default) keeps
 	// them forever.
 	Retention *provisioner.Duration `json:"retention,omitempty"`
+	// ReadOnly is Mayfly's: open a MySQL/PostgreSQL database without DDL
+	// or writes, for a hot standby that serves reads (step-ca --read-only
+	// sets it too). Issuing, renewing and revoking then fail with 503.
+	ReadOnly bool `json:"readOnly,omitempty"`
 }
 
 // Monitoring is the "monitoring" block.

@@ -85,3 +85,12 @@ type Store interface {
 type OrderedTokens interface {
 	UseTokenOrdered(ctx context.Context, key string, token []byte) error
 }
+
+// WriteHinter is implemented by stores that group concurrent writes into one
+// sync and hold a batch open while more writes are announced (Badger,
+// bbolt). The authority calls ExpectWrite when a request that will write
+// (sign, renew, rekey, revoke) starts and the returned function when it
+// ends, whether or not it wrote. A store without it commits what is queued.
+type WriteHinter interface {
+	ExpectWrite() (done func())
+}

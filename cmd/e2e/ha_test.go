@@ -219,4 +219,49 @@ func testHA(t *testing.T, srv haServer) {
 		u.ok(t, "ca", "certificate", "c.example.com", u.path("c.crt"), u.path("c.key"), "--token", tok)
 		u.fails(t, "ca", "certificate", "c.example.com", u.path("c2.crt"), u.path("c2.key"), "--token", tok, "--ca-url", bURL)
 	})
+	t.Run("a read-only standby serves reads and refuses writes", func(t *testing.T) {
+		// A and B were restarted by the previous subtest, which stopped them
+		// when it ended: A comes back as the primary, B as a standby.
+		caB.kill()
+		caA.kill()
+		a.start(t)
+		standby := launchCA(t, t, bPath, bConfig, "--password-file", a.pwFile, "--read-only")
+		standby.waitLog(t, 0, "Serving HTTPS on")
+		if !standby.log.contains(0, "read-only (hot standby)") {
+			t.Fatalf("the standby did not say it is read-only; its log:\n%s", standby.log.tail(10))
+		}
+		u.ok(t, "ca", "health", "--ca-url", bURL)
+		u.ok(t, "ca", "roots", u.path("roots.pem"), "--ca-url", bURL)
+		mark := standby.log.mark()
+		u.fails(t, "ca", "certificate", "s.example.com", u.path("s.crt"), u.path("s.key"), "--provisioner-password-file", pw, "--ca-url", bURL)
+		mustNotExist(t, u.path("s.crt"))
+		if !standby.log.contains(mark, "read-only") {
+			t.Fatalf("the standby refused the certificate, but not because it is read-only; its log:\n%s", standby.log.tail(10))
+		}
+		// The primary keeps issuing.
+		u.ok(t, "ca", "certificate", "p.example.com", u.path("p.crt"), u.path("p.key"), "--provisioner-password-file", pw)
+		standby.stop(t)
+
+		// A standby never creates a database or tables: pointed at a
+		// database that does not exist, it refuses to start.
+		missing := database + "_missing"
+		setDB(t, bConfig, map[string]any{"type": srv.typ, "dataSource": srv.caDSN, "database": missing})
+		r := u.stepCA(bConfig, "--password-file", a.pwFile, "--read-only")
+		if r.code != 1 || len(r.errorLines()) != 1 {
+			t.Fatalf("read-only start on a missing database: want exit 1 and one error line, got %s", r)
+		}
+		var n int
+		q := "SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?"
+		if srv.postgres {
+			q = "SELECT count(*) FROM pg_database WHERE datname = $1"
+		}
+		admin := srv.open(t)
+		defer admin.Close()
+		if err := admin.QueryRowContext(context.Background(), q, missing).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatalf("the read-only start created database %s", missing)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -23,10 +24,24 @@ type listedCert struct {
 
 // TestInventory issues three certificates from a running CA (one revoked,
 // one short-lived) and lists them with `step ca certificates list` in every
-// format and with each filter, while the CA keeps running.
+// format and with each filter, while the CA keeps running; on the default
+// Badger store and on bbolt (SQL inventory is covered by db/dbtest against
+// the real servers).
 func TestInventory(t *testing.T) {
 	t.Parallel()
-	p := initPKI(t)
+	t.Run("badger", func(t *testing.T) {
+		t.Parallel()
+		testInventory(t, initPKI(t))
+	})
+	t.Run("bbolt", func(t *testing.T) {
+		t.Parallel()
+		p := initPKI(t)
+		setDB(t, p.configPath(), map[string]any{"type": "bbolt", "dataSource": filepath.Join(p.caPath, "db", "ca.db")})
+		testInventory(t, p)
+	})
+}
+
+func testInventory(t *testing.T, p *testPKI) {
 	ca := p.start(t) // stopped when t ends
 	u := p.client(t)
 	pw := u.path("password.txt")

@@ -58,6 +58,7 @@ func dbOptions(cfg *config.Config) *db.Options {
 	return &db.Options{
 		Type: cfg.DB.Type, DataSource: cfg.DB.DataSource, ValueDir: cfg.DB.ValueDir,
 		Database: cfg.DB.Database, BadgerFileLoadingMode: cfg.DB.BadgerFileLoadingMode,
+		ReadOnly: cfg.DB.ReadOnly,
 	}
 }
 
@@ -74,7 +75,11 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 	if cfg.DB == nil {
 		stdLog.Println("WARNING: No database is configured. Revocation is disabled and used tokens are remembered only until restart.")
 	}
-	d.retention = newRetention(cfg, st, d.storeName, d.logger)
+	if cfg.DB != nil && cfg.DB.ReadOnly {
+		stdLog.Printf("WARNING: The %s database is open read-only (hot standby): certificates cannot be issued, renewed or revoked until step-ca restarts without --read-only (db.readOnly).", d.storeName)
+	} else {
+		d.retention = newRetention(cfg, st, d.storeName, d.logger)
+	}
 	snap, err := buildSnapshot(cfg, buildDeps{password: password, store: st, storeName: d.storeName, startTime: start, logger: d.logger})
 	if err != nil {
 		d.close()
@@ -108,7 +113,8 @@ func storeName(cfg *config.Config) string {
 }
 
 // newRetention builds the background job for db.retention (pruning) and the
-// store's maintenance (Badger value-log GC), or nil when neither applies.
+// store's maintenance (pruning of expired used tokens on every backend, and
+// Badger's value-log GC), or nil when neither applies.
 // The job follows the configuration at start: db changes need a restart.
 func newRetention(cfg *config.Config, st store.Store, name string, log logrus.FieldLogger) *ca.Retention {
 	o := ca.RetentionOptions{Logger: log}

@@ -58,6 +58,7 @@ func main() {
 			&cli.StringFlag{Name: "context", EnvVars: []string{"STEP_CA_CONTEXT"}, Usage: "the step context `NAME` whose configuration to use"},
 			&cli.StringFlag{Name: "pidfile", Usage: "write the process id to `FILE`"},
 			&cli.BoolFlag{Name: "validate-config", Usage: "check the configuration (including unknown keys) and exit"},
+			&cli.BoolFlag{Name: "read-only", EnvVars: []string{"STEP_CA_READ_ONLY"}, Usage: "open the mysql or postgresql database read-only, as a hot standby: no DDL, no writes (as db.readOnly in ca.json)"},
 			&cli.StringFlag{Name: "pprof", EnvVars: []string{"STEP_CA_PPROF"}, Usage: "serve Go's pprof profiles on this loopback `ADDRESS` (e.g. 127.0.0.1:6060)"},
 		},
 		Action:          run,
@@ -151,6 +152,12 @@ func run(c *cli.Context) error {
 		}
 		fmt.Fprintf(os.Stderr, "%s is valid\n", path)
 		return nil
+	}
+	if c.Bool("read-only") {
+		if cfg.DB == nil {
+			return errors.New("--read-only: ca.json has no db block; a hot standby needs the primary's mysql or postgresql database")
+		}
+		cfg.DB.ReadOnly = true
 	}
 	if c.String("token") != "" || (cfg.Authority != nil && cfg.Authority.DeploymentType == "linked") {
 		return errors.New("linked deployments are not supported")

@@ -25,16 +25,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/linger"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 
@@ -57,6 +59,10 @@ type Options struct {
 	MemTableSize int64
 	// MaxBatch bounds the writes applied in one group commit; 0 means 256.
 	MaxBatch int
+	// CommitWindow bounds how long a group commit waits for the writes of
+	// requests announced through ExpectWrite: 0 means linger.DefaultWindow,
+	// a negative value never waits.
+	CommitWindow time.Duration
 }
 
 const (
@@ -91,6 +97,7 @@ type Store struct {
 	done   chan struct{} // closed when the committer has exited
 
 	commits atomic.Int64 // transactions committed (read by tests and benchmarks)
+	gate    *linger.Gate // announced writers; the committer lingers for them
 
 	// tokensMu guards reserved: used-token keys handed to the committer but
 	// not yet committed. With the database (read under tokensMu) it decides
@@ -102,6 +109,7 @@ type Store struct {
 var (
 	_ store.Store         = (*Store)(nil)
 	_ store.OrderedTokens = (*Store)(nil)
+	_ store.WriteHinter   = (*Store)(nil)
 )
 
 // Open opens (creating when missing) the badger database in opts.Dir, writes
@@ -144,6 +152,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		dir:      opts.Dir,
 		db:       db,
 		maxBatch: maxBatch,
+		gate:     linger.New(opts.CommitWindow),
 		ops:      make(chan *op, opsQueue),
 		done:     make(chan struct{}),
 		reserved: map[string]struct{}{},

@@ -6,11 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/linger"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 
@@ -23,6 +24,9 @@ type op struct {
 	what  string // "use token", "store certificate", "revoke": for messages
 	apply func(txn *badgerdb.Txn) error
 	done  chan error // buffered 1; receives exactly one answer
+	// waited: a caller blocks on done (UseToken, submit), as opposed to
+	// UseTokenOrdered; the committer's linger.Gate counts these.
+	waited bool
 
 	outcome error // set by commit, sent once the batch is durable
 	// committed, if set, runs on the committer once the op's write is durable.
@@ -39,7 +43,7 @@ func isOutcome(err error) bool {
 // it returns store.ErrTokenUsed (wrapped), and returns once the record is
 // durable. See useToken for how the check is made.
 func (s *Store) UseToken(ctx context.Context, key string, token []byte) error {
-	o, err := s.useToken(ctx, key, token)
+	o, err := s.useToken(ctx, key, token, true)
 	if err != nil {
 		return err
 	}
@@ -55,7 +59,7 @@ func (s *Store) UseToken(ctx context.Context, key string, token []byte) error {
 // (store.OrderedTokens): the write is queued before it returns, so any write
 // acknowledged afterwards is committed in the same or a later transaction.
 func (s *Store) UseTokenOrdered(ctx context.Context, key string, token []byte) error {
-	_, err := s.useToken(ctx, key, token)
+	_, err := s.useToken(ctx, key, token, false)
 	return err
 }
 
@@ -64,7 +68,7 @@ func (s *Store) UseTokenOrdered(ctx context.Context, key string, token []byte) e
 // its write queued; the committer drops the reservation once the write is
 // committed (a failed commit keeps it, so the key stays used in this
 // process). Badger holds the directory lock, so no other process writes.
-func (s *Store) useToken(ctx context.Context, key string, token []byte) (*op, error) {
+func (s *Store) useToken(ctx context.Context, key string, token []byte, waited bool) (*op, error) {
 	if err := checkKey("token key", key); err != nil {
 		return nil, err
 	}
@@ -82,7 +86,7 @@ func (s *Store) useToken(ctx context.Context, key string, token []byte) (*op, er
 	used := func() error {
 		return fmt.Errorf("table %s, key %s: %w", steplayout.TableUsedOTT, key, store.ErrTokenUsed)
 	}
-	o := &op{what: "use token", apply: func(txn *badgerdb.Txn) error { return txn.Set(k, v) }}
+	o := &op{what: "use token", waited: waited, apply: func(txn *badgerdb.Txn) error { return txn.Set(k, v) }}
 	o.committed = func() {
 		s.tokensMu.Lock()
 		delete(s.reserved, key)
@@ -227,6 +231,7 @@ func (s *Store) submit(ctx context.Context, o *op) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("%s: %w", o.what, err)
 	}
+	o.waited = true
 	if err := s.enqueue(ctx, o); err != nil {
 		return err
 	}
@@ -255,25 +260,15 @@ func (s *Store) enqueue(ctx context.Context, o *op) error {
 }
 
 // run is the committer: it takes the first waiting op, adds every op queued
-// behind it (up to maxBatch), commits them together, answers them, and
-// repeats until Close closes the queue and it is drained.
+// behind it and, while announced writers (ExpectWrite) have not queued
+// theirs, those arriving within the linger window (up to maxBatch), commits
+// them together, answers them, and repeats until Close closes the queue and
+// it is drained.
 func (s *Store) run() {
 	defer close(s.done)
 	batch := make([]*op, 0, s.maxBatch)
 	for o := range s.ops {
-		batch = append(batch[:0], o)
-	fill:
-		for len(batch) < s.maxBatch {
-			select {
-			case o, ok := <-s.ops:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, o)
-			default:
-				break fill
-			}
-		}
+		batch = linger.Fill(s.gate, s.ops, append(batch[:0], o), s.maxBatch, opWaited)
 		s.commit(batch)
 		clear(batch)
 	}
@@ -328,3 +323,10 @@ func (s *Store) finish(txn *badgerdb.Txn, pending []*op) {
 		o.done <- o.outcome
 	}
 }
+
+func opWaited(o *op) bool { return o.waited }
+
+// ExpectWrite implements store.WriteHinter: the committer holds a batch open
+// (up to Options.CommitWindow) while announced requests have not queued
+// their write.
+func (s *Store) ExpectWrite() func() { return s.gate.Expect() }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/dbtest"
@@ -254,5 +255,55 @@ func TestRecordLimits(t *testing.T) {
 	}
 	if err := s.UseToken(ctx, strings.Repeat("k", maxKeyLen), []byte("t")); err != nil {
 		t.Fatalf("UseToken with a key of the maximum length: %v", err)
+	}
+}
+
+// TestCommitWindowWaitsForAnnouncedWriters announces eight writers
+// (store.WriteHinter), lets them store their certificates one after the
+// other, and checks that the committer held the first write until the last
+// arrived: one commit for all. The window is an hour, so a committer that
+// did not wait would commit eight times and one that ignored the count would
+// hang the test.
+func TestCommitWindowWaitsForAnnouncedWriters(t *testing.T) {
+	t.Parallel()
+	s, err := Open(context.Background(), Options{Dir: t.TempDir(), MemTableSize: testMemTableSize, CommitWindow: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	f := dbtest.NewCertificates(t)
+	const n = 8
+	dones := make([]func(), n)
+	for i := range dones {
+		dones[i] = s.ExpectWrite()
+	}
+	base := s.commits.Load()
+	var wg sync.WaitGroup
+	errList := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer dones[i]()
+			time.Sleep(time.Duration(i) * 2 * time.Millisecond)
+			errList[i] = s.StoreCertificate(context.Background(), f.New(t, dbtest.Serial(i)))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errList {
+		if err != nil {
+			t.Fatalf("StoreCertificate %d: %v", i, err)
+		}
+	}
+	if c := s.commits.Load() - base; c != 1 {
+		t.Fatalf("%d announced writers used %d commits, want 1", n, c)
+	}
+	// A lone announced writer is not held: its write commits alone (this
+	// would hang for the hour-long window otherwise).
+	done := s.ExpectWrite()
+	err = s.StoreCertificate(context.Background(), f.New(t, dbtest.Serial(n)))
+	done()
+	if err != nil {
+		t.Fatal(err)
 	}
 }

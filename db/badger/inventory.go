@@ -6,12 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"time"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 

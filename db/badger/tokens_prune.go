@@ -1,15 +1,13 @@
 package badger
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"time"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
+
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 )
 
 // usedTokenGrace is how long after its exp a used token's record is kept.
@@ -38,7 +36,7 @@ func (s *Store) pruneUsedTokens(ctx context.Context, before time.Time, limit int
 			item := it.Item()
 			var exp int64
 			var ok bool
-			if err := item.Value(func(v []byte) error { exp, ok = tokenExpiry(v); return nil }); err != nil {
+			if err := item.Value(func(v []byte) error { exp, ok = steplayout.TokenExpiry(v); return nil }); err != nil {
 				return err
 			}
 			if ok && time.Unix(exp, 0).Before(before) {
@@ -74,29 +72,4 @@ func (s *Store) pruneAllUsedTokens(ctx context.Context, before time.Time) (int, 
 			return total, err
 		}
 	}
-}
-
-// tokenExpiry reads the exp claim of a compact JWS without verifying it.
-func tokenExpiry(raw []byte) (int64, bool) {
-	first := bytes.IndexByte(raw, '.')
-	if first < 0 {
-		return 0, false
-	}
-	rest := raw[first+1:]
-	second := bytes.IndexByte(rest, '.')
-	if second < 0 {
-		return 0, false
-	}
-	payload := make([]byte, base64.RawURLEncoding.DecodedLen(second))
-	n, err := base64.RawURLEncoding.Decode(payload, rest[:second])
-	if err != nil {
-		return 0, false
-	}
-	var claims struct {
-		Exp *float64 `json:"exp"`
-	}
-	if json.Unmarshal(payload[:n], &claims) != nil || claims.Exp == nil {
-		return 0, false
-	}
-	return int64(*claims.Exp), true
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/dbtest"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 )
 
 // fakeJWT returns a compact JWS-shaped token with the given exp.
@@ -74,12 +76,18 @@ func TestPruneUsedTokens(t *testing.T) {
 
 func TestTokenExpiry(t *testing.T) {
 	t.Parallel()
-	if exp, ok := tokenExpiry(fakeJWT(1795370526)); !ok || exp != 1795370526 {
+	if exp, ok := steplayout.TokenExpiry(fakeJWT(1795370526)); !ok || exp != 1795370526 {
 		t.Fatalf("tokenExpiry = %d, %v", exp, ok)
 	}
 	for _, bad := range []string{"", "a.b", "a.!!!.c", "a." + base64.RawURLEncoding.EncodeToString([]byte(`{"jti":"x"}`)) + ".c"} {
-		if _, ok := tokenExpiry([]byte(bad)); ok {
-			t.Fatalf("tokenExpiry(%q) accepted", bad)
+		if _, ok := steplayout.TokenExpiry([]byte(bad)); ok {
+			t.Fatalf("steplayout.TokenExpiry(%q) accepted", bad)
 		}
 	}
+}
+
+// TestTokenPruningConformance runs the suite every backend's pruning passes.
+func TestTokenPruningConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunTokenPruning(t, func(t *testing.T) dbtest.MaintainerStore { return openTest(t, t.TempDir()) })
 }

@@ -27,7 +27,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"os"
 	"path/filepath"
 	"sync"
@@ -37,6 +36,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/linger"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 
@@ -57,6 +58,10 @@ type Options struct {
 	// MaxBatchSize bounds the writes committed in one transaction; 0 means
 	// 1000 (bbolt's db.Batch default).
 	MaxBatchSize int
+	// CommitWindow bounds how long a batch waits for the writes of requests
+	// announced through ExpectWrite (when MaxBatchDelay is 0): 0 means
+	// linger.DefaultWindow, a negative value never waits.
+	CommitWindow time.Duration
 }
 
 const (
@@ -78,6 +83,7 @@ type Store struct {
 	db       *bolt.DB
 	maxBatch int
 	maxDelay time.Duration
+	gate     *linger.Gate // announced writers; the committer lingers for them
 
 	// mu guards closed and the send side of ops: readers and writers hold
 	// it (read) while they use db or enqueue, Close (write) to shut down.
@@ -99,6 +105,7 @@ type Store struct {
 var (
 	_ store.Store         = (*Store)(nil)
 	_ store.OrderedTokens = (*Store)(nil)
+	_ store.WriteHinter   = (*Store)(nil)
 )
 
 // Open opens (creating when missing) the bbolt file opts.Path, creates
@@ -143,6 +150,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db:       db,
 		maxBatch: maxBatch,
 		maxDelay: max(opts.MaxBatchDelay, 0),
+		gate:     linger.New(opts.CommitWindow),
 		ops:      make(chan *op, opsQueue),
 		done:     make(chan struct{}),
 		reserved: map[string]struct{}{},

@@ -2,7 +2,6 @@ package bbolt
 
 import (
 	"context"
-	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mayfly-pki/mayfly/db/dbtest"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 )
 
 // benchParallelism × GOMAXPROCS goroutines write in the parallel benchmarks

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/mayfly-pki/mayfly/db/internal/linger"
 )
 
 // op is one write waiting for the committer.
@@ -14,6 +16,9 @@ type op struct {
 	what  string    // "use token", "store certificate 12", "revoke 12": for messages
 	apply writeFunc // runs on the committer inside the batch transaction
 	done  chan error
+	// waited: a caller blocks on done (UseToken, submit), as opposed to
+	// UseTokenOrdered; the committer's linger.Gate counts these.
+	waited bool
 
 	outcome error // set by the committed run, sent once the batch is durable
 	// committed, if set, runs on the committer once the op's write is durable.
@@ -26,6 +31,7 @@ var errRollback = errors.New("batch rolled back")
 // submit hands o to the committer and waits for its answer. A ctx that ends
 // first returns ctx's error; the write may still be applied.
 func (s *Store) submit(ctx context.Context, o *op) error {
+	o.waited = true
 	s.mu.RLock()
 	err := s.enqueueLocked(ctx, o)
 	s.mu.RUnlock()
@@ -72,8 +78,12 @@ func (s *Store) run() {
 
 // fill adds queued ops to batch: those already waiting, then, when maxDelay
 // is set, those arriving within maxDelay of the first, until batch holds
-// maxBatch ops or the queue is closed.
+// maxBatch ops or the queue is closed. Without maxDelay, it waits (up to the
+// commit window) only for the writes of requests announced by ExpectWrite.
 func (s *Store) fill(batch []*op) []*op {
+	if s.maxDelay <= 0 {
+		return linger.Fill(s.gate, s.ops, batch, s.maxBatch, opWaited)
+	}
 	var timeout <-chan time.Time
 	if s.maxDelay > 0 {
 		timer := time.NewTimer(s.maxDelay)
@@ -149,3 +159,10 @@ func (s *Store) commit(batch []*op) {
 		return
 	}
 }
+
+func opWaited(o *op) bool { return o.waited }
+
+// ExpectWrite implements store.WriteHinter: without MaxBatchDelay, the
+// committer holds a batch open (up to Options.CommitWindow) while announced
+// requests have not queued their write.
+func (s *Store) ExpectWrite() func() { return s.gate.Expect() }

@@ -6,11 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 )
 
 // GetCertificate returns the x509_certs and x509_certs_data records of serial

@@ -5,11 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 
@@ -17,7 +17,7 @@ import (
 // case it returns store.ErrTokenUsed (wrapped), and returns once the record
 // is durable. See useToken for how the check is made.
 func (s *Store) UseToken(ctx context.Context, key string, token []byte) error {
-	o, err := s.useToken(ctx, key, token)
+	o, err := s.useToken(ctx, key, token, true)
 	if err != nil {
 		return err
 	}
@@ -33,7 +33,7 @@ func (s *Store) UseToken(ctx context.Context, key string, token []byte) error {
 // (store.OrderedTokens): the write is queued before it returns, so any write
 // acknowledged afterwards is committed in the same or a later transaction.
 func (s *Store) UseTokenOrdered(ctx context.Context, key string, token []byte) error {
-	_, err := s.useToken(ctx, key, token)
+	_, err := s.useToken(ctx, key, token, false)
 	return err
 }
 
@@ -46,7 +46,7 @@ func (s *Store) UseTokenOrdered(ctx context.Context, key string, token []byte) e
 // Lock order: s.mu (read) before s.tokensMu. The committer takes only
 // tokensMu, and never while waiting for anything, so a writer blocked on a
 // full queue cannot deadlock with it or with Close.
-func (s *Store) useToken(ctx context.Context, key string, token []byte) (*op, error) {
+func (s *Store) useToken(ctx context.Context, key string, token []byte, waited bool) (*op, error) {
 	if err := ctxErr(ctx, "use token"); err != nil {
 		return nil, err
 	}
@@ -63,7 +63,7 @@ func (s *Store) useToken(ctx context.Context, key string, token []byte) (*op, er
 	used := func() error {
 		return fmt.Errorf("table %s, key %s: %w", steplayout.TableUsedOTT, key, store.ErrTokenUsed)
 	}
-	o := &op{what: "use token", apply: func(tx *bolt.Tx) (error, error) {
+	o := &op{what: "use token", waited: waited, apply: func(tx *bolt.Tx) (error, error) {
 		b, err := bucket(tx, steplayout.TableUsedOTT)
 		if err != nil {
 			return nil, err

@@ -7,7 +7,8 @@
 //
 // Run covers the whole port; RunWithoutRevocation covers a backend without
 // revocation (the in-memory store); RunPersistent adds restart checks for
-// backends that keep data on disk.
+// backends that keep data on disk. RunInventory and RunTokenPruning cover
+// the optional store.Inventory and store.Maintainer (used-token pruning).
 //
 // Beyond store.Store's documented contract the suite requires: records are
 // copied (callers may reuse their buffers), StoreCertificate of an existing
@@ -48,10 +49,7 @@ func RunWithoutRevocation(t *testing.T, open Opener) {
 }
 
 func run(t *testing.T, open Opener, revocation bool) {
-	tests := []struct {
-		name string
-		fn   func(t *testing.T, s store.Store)
-	}{
+	tests := []suiteTest[store.Store]{
 		{"StoreAndGetCertificate", testStoreAndGetCertificate},
 		{"GetCertificateNotFound", testGetCertificateNotFound},
 		{"StoreCertificateOverwrites", testStoreCertificateOverwrites},
@@ -62,21 +60,32 @@ func run(t *testing.T, open Opener, revocation bool) {
 		{"CancelledContext", testCancelledContext},
 	}
 	if revocation {
-		tests = append(tests, []struct {
-			name string
-			fn   func(t *testing.T, s store.Store)
-		}{
+		tests = append(tests, []suiteTest[store.Store]{
 			{"RevokeAndGetRevocation", testRevokeAndGet},
 			{"GetRevocationNotFound", testGetRevocationNotFound},
 			{"RevokeTwice", testRevokeTwice},
 			{"RevokeConcurrentSameSerial", testRevokeConcurrent},
 		}...)
 	} else {
-		tests = append(tests, struct {
-			name string
-			fn   func(t *testing.T, s store.Store)
-		}{"RevocationNotImplemented", testRevocationNotImplemented})
+		tests = append(tests, suiteTest[store.Store]{"RevocationNotImplemented", testRevocationNotImplemented})
 	}
+	runEach(t, tests, open)
+	t.Run("UseAfterClose", func(t *testing.T) {
+		t.Parallel()
+		testUseAfterClose(t, open(t))
+	})
+}
+
+// suiteTest is one test of a suite, run on a store of type S.
+type suiteTest[S store.Store] struct {
+	name string
+	fn   func(t *testing.T, s S)
+}
+
+// runEach runs every test in a parallel subtest on a store of its own from
+// open, which it closes afterwards.
+func runEach[S store.Store](t *testing.T, tests []suiteTest[S], open func(t *testing.T) S) {
+	t.Helper()
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -85,10 +94,6 @@ func run(t *testing.T, open Opener, revocation bool) {
 			tc.fn(t, s)
 		})
 	}
-	t.Run("UseAfterClose", func(t *testing.T) {
-		t.Parallel()
-		testUseAfterClose(t, open(t))
-	})
 }
 
 func mustClose(t *testing.T, s store.Store) {
@@ -177,9 +182,9 @@ func testUseTokenOnce(t *testing.T, s store.Store) {
 	}
 }
 
-// concurrently runs fn(i) for i in [0, n) on n goroutines released together,
+// Concurrently runs fn(i) for i in [0, n) on n goroutines released together,
 // and returns the errors by i.
-func concurrently(n int, fn func(i int) error) []error {
+func Concurrently(n int, fn func(i int) error) []error {
 	results := make([]error, n)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
@@ -214,7 +219,7 @@ func exactlyOne(errList []error, want error) error {
 }
 
 func testUseTokenConcurrentSameKey(t *testing.T, s store.Store) {
-	errList := concurrently(50, func(i int) error {
+	errList := Concurrently(50, func(i int) error {
 		return s.UseToken(context.Background(), "same-jti", []byte("token-"+strconv.Itoa(i)))
 	})
 	if err := exactlyOne(errList, store.ErrTokenUsed); err != nil {
@@ -227,7 +232,7 @@ func testUseTokenConcurrentSameKey(t *testing.T, s store.Store) {
 
 func testUseTokenConcurrentManyKeys(t *testing.T, s store.Store) {
 	const keys, callers = 10, 20
-	errList := concurrently(keys*callers, func(i int) error {
+	errList := Concurrently(keys*callers, func(i int) error {
 		return s.UseToken(context.Background(), "jti-"+strconv.Itoa(i%keys), []byte("t"))
 	})
 	for k := range keys {
@@ -248,7 +253,7 @@ func testStoreCertificateConcurrent(t *testing.T, s store.Store) {
 	for i := range certs {
 		certs[i] = f.New(t, Serial(100+i))
 	}
-	errList := concurrently(writers, func(w int) error {
+	errList := Concurrently(writers, func(w int) error {
 		for i := w * perWriter; i < (w+1)*perWriter; i++ {
 			if err := s.StoreCertificate(context.Background(), certs[i]); err != nil {
 				return err

@@ -73,7 +73,7 @@ func testRevokeTwice(t *testing.T, s store.Store) {
 }
 
 func testRevokeConcurrent(t *testing.T, s store.Store) {
-	errList := concurrently(50, func(i int) error {
+	errList := Concurrently(50, func(i int) error {
 		r := NewRevocation(Serial(40), true)
 		r.Reason = "caller " + strconv.Itoa(i)
 		return s.Revoke(context.Background(), r)

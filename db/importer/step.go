@@ -5,9 +5,9 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 )
 
 // step-ca's authority tables (wire-spec §6.3) that Import reads.

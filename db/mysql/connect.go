@@ -10,8 +10,6 @@ import (
 
 	mysqldrv "github.com/go-sql-driver/mysql"
 	"github.com/sirupsen/logrus"
-
-	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 
 // defaultDialTimeout applies when the DSN sets no timeout, so that an
@@ -54,7 +52,7 @@ func (s *Store) connect(ctx context.Context, cfg *mysqldrv.Config, log logrus.Fi
 	cfg.Logger = driverLogger{log}
 	db, err := openDB(cfg)
 	if err != nil {
-		return nil, s.fail("open", err)
+		return nil, s.db.Fail("open", err)
 	}
 	err = db.PingContext(ctx)
 	if mysqlErrno(err) == 1049 && !s.readOnly { // ER_BAD_DB_ERROR
@@ -65,9 +63,9 @@ func (s *Store) connect(ctx context.Context, cfg *mysqldrv.Config, log logrus.Fi
 	if err != nil {
 		db.Close()
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("open mysql database %s: %w", s.name, ctx.Err())
+			return nil, fmt.Errorf("open mysql database %s: %w", s.db.Name, ctx.Err())
 		}
-		return nil, s.fail("open", err)
+		return nil, s.db.Fail("open", err)
 	}
 	return db, nil
 }
@@ -115,34 +113,6 @@ func redactDSN(dsn, msg string) string {
 		msg = strings.ReplaceAll(msg, userinfo[colon+1:], "xxxxx")
 	}
 	return msg
-}
-
-// redacted wraps an error whose text may contain the password: Error
-// replaces it (and makes the text one line); Unwrap keeps the chain.
-type redacted struct {
-	err      error
-	password string
-}
-
-func (e redacted) Error() string {
-	msg := e.err.Error()
-	if e.password != "" {
-		msg = strings.ReplaceAll(msg, e.password, "xxxxx")
-	}
-	return strings.Join(strings.Fields(msg), " ")
-}
-
-func (e redacted) Unwrap() error { return e.err }
-
-// fail wraps a backend error of operation what: one line naming the
-// database, without the password, of kind errs.Unavailable unless the
-// server refused the data or statement (see dataError).
-func (s *Store) fail(what string, err error) error {
-	e := fmt.Errorf("mysql database %s: %s: %w", s.name, what, redacted{err, s.password})
-	if dataError(err) {
-		return e
-	}
-	return errs.E(errs.Unavailable, "database unavailable", e)
 }
 
 // driverLogger routes the driver's log lines to logrus at warning level.

@@ -2,12 +2,8 @@ package mysql
 
 import (
 	"errors"
-	"strings"
-	"unicode/utf8"
 
 	mysqldrv "github.com/go-sql-driver/mysql"
-
-	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 
 // mysqlErrno returns the server error number in err's chain, or 0.
@@ -63,63 +59,4 @@ func connectionLost(err error) bool {
 		return true
 	}
 	return false
-}
-
-// Column limits of the schema (schema.go).
-const (
-	maxSerialLen   = 64        // VARBINARY(64)
-	maxTokenKeyLen = 255       // VARBINARY(255), step-ca's nkey limit
-	maxValueLen    = 512 << 10 // every stored blob or text, as in the badger backend
-)
-
-// checkKey validates a record key; the error has kind errs.BadRequest.
-func checkKey(what, key string, limit int) error {
-	if key == "" {
-		return errs.Errorf(errs.BadRequest, "invalid %s: empty", what)
-	}
-	if len(key) > limit {
-		return errs.Errorf(errs.BadRequest, "invalid %s: %d bytes long, the limit is %d", what, len(key), limit)
-	}
-	return nil
-}
-
-// checkText validates a value stored in a text column: valid UTF-8 without
-// NUL bytes (the PostgreSQL backend's rule, kept here so that every SQL
-// backend accepts the same records). The error has kind errs.BadRequest.
-func checkText(what, v string) error {
-	if !utf8.ValidString(v) {
-		return errs.Errorf(errs.BadRequest, "invalid %s: not valid UTF-8", what)
-	}
-	if strings.IndexByte(v, 0) >= 0 {
-		return errs.Errorf(errs.BadRequest, "invalid %s: contains a NUL byte", what)
-	}
-	return nil
-}
-
-func checkValue(what string, n int) error {
-	if n > maxValueLen {
-		return errs.Errorf(errs.BadRequest, "invalid %s: %d bytes long, the limit is %d", what, n, maxValueLen)
-	}
-	return nil
-}
-
-// maxIndexText bounds the derived index columns (subject, provisioner):
-// an index entry must stay well below the database's key size limits
-// (PostgreSQL's B-tree accepts about 2700 bytes).
-const maxIndexText = 1024
-
-// indexText makes a derived index value (subject, provisioner name)
-// storable in a utf8mb4 column: invalid UTF-8 becomes U+FFFD, NUL bytes are dropped and
-// the value is cut to maxIndexText bytes at a character boundary. The
-// certificate's DER keeps the full value.
-func indexText(v string) string {
-	v = strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", "")
-	if len(v) <= maxIndexText {
-		return v
-	}
-	cut := maxIndexText
-	for cut > 0 && !utf8.RuneStart(v[cut]) {
-		cut--
-	}
-	return v[:cut]
 }

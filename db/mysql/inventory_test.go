@@ -1,49 +1,17 @@
 package mysql
 
 import (
-	"context"
-	"slices"
 	"testing"
-	"time"
-
-	"github.com/mayfly-pki/mayfly/authority/store"
 
 	"github.com/mayfly-pki/mayfly/db/dbtest"
-	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/db/internal/sqltest"
 )
 
 func TestInventory(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name       string
-		committers int
-	}{{"autocommit", 0}, {"batched", 2}} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			dbtest.RunInventory(t, func(t *testing.T) dbtest.InventoryStore {
-				opts := testOptions(newDatabase(t))
-				opts.Committers = tc.committers
-				return openWith(t, opts)
-			}, true)
-		})
-	}
-}
-
-// TestDeleteExpiredReadOnly checks that a read-only store refuses to prune.
-func TestDeleteExpiredReadOnly(t *testing.T) {
-	t.Parallel()
-	name := newDatabase(t)
-	rw := openTest(t, name)
-	if err := rw.Close(); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	opts := testOptions(name)
-	opts.ReadOnly = true
-	ro := openWith(t, opts)
-	defer ro.Close()
-	if _, err := ro.DeleteExpired(context.Background(), time.Now(), 10); !errs.Is(err, errs.Unavailable) {
-		t.Fatalf("DeleteExpired on a read-only store: %v, want kind unavailable", err)
-	}
+	eachDesign(t, func(t *testing.T, committers int) {
+		dbtest.RunInventory(t, func(t *testing.T) dbtest.InventoryStore { return openFresh(t, committers) }, true)
+	})
 }
 
 // TestInventoryNullNotAfter checks that a record stored without NotAfter
@@ -52,35 +20,5 @@ func TestInventoryNullNotAfter(t *testing.T) {
 	t.Parallel()
 	s := openTest(t, newDatabase(t))
 	defer s.Close()
-	ctx := context.Background()
-	f := dbtest.NewCertificates(t)
-	now := time.Now().UTC().Truncate(time.Second)
-	for i, na := range []time.Time{now.Add(-time.Hour), now.Add(time.Hour)} {
-		c := f.NewCertificate(t, dbtest.Serial(i+1), "cn", nil, "p", na)
-		c.NotAfter = time.Time{}
-		if err := s.StoreCertificate(ctx, c); err != nil {
-			t.Fatalf("StoreCertificate: %v", err)
-		}
-	}
-	tests := []struct {
-		f    store.CertificateFilter
-		want []string
-	}{
-		{store.CertificateFilter{ExpiringBefore: now}, []string{dbtest.Serial(1)}},
-		{store.CertificateFilter{ExpiringAfter: now}, []string{dbtest.Serial(2)}},
-		{store.CertificateFilter{}, []string{dbtest.Serial(1), dbtest.Serial(2)}},
-	}
-	for _, tc := range tests {
-		page, next, err := s.ListCertificates(ctx, tc.f)
-		var got []string
-		for _, c := range page {
-			got = append(got, c.Serial)
-		}
-		if err != nil || next != "" || !slices.Equal(got, tc.want) {
-			t.Fatalf("ListCertificates(%+v) = %v, %q, %v; want %v", tc.f, got, next, err, tc.want)
-		}
-	}
-	if n, err := s.DeleteExpired(ctx, now.Add(time.Hour), 10); err != nil || n != 0 {
-		t.Fatalf("DeleteExpired with NULL not_after = %d, %v; want 0", n, err)
-	}
+	sqltest.InventoryNullNotAfter(t, s)
 }

@@ -4,8 +4,8 @@
 // Schema. Real InnoDB tables with indexes, created by versioned migrations
 // (schema.go): x509_certs (serial, der, data, not_after, subject,
 // provisioner; indexed on not_after, provisioner and subject), used_ott
-// (token_key, token) and revoked_x509_certs (one column per field of
-// step-ca's revocation JSON). They keep the logical content of step-ca's
+// (token_key, token, expires_at; indexed on expires_at) and
+// revoked_x509_certs (one column per field of step-ca's revocation JSON). They keep the logical content of step-ca's
 // tables of the same names (wire-spec §6.3), not its nkey/nvalue layout.
 //
 // Writes. UseToken and Revoke are INSERT ... ON DUPLICATE KEY UPDATE
@@ -19,11 +19,11 @@
 // Durable writes at low cost. By default each write is one autocommit
 // statement on its own pooled connection: InnoDB already shares one redo log
 // flush between transactions committing together (its group commit).
-// Options.Committers > 0 selects batching instead: writes are queued for
-// that many goroutines; each takes every write waiting, sorts them by table
-// and key (one lock order for every transaction of every CA, so batches
-// cannot deadlock each other), runs them in one transaction and commits
-// once. bench_test.go (BenchmarkDesign) compares both on MariaDB 10.11: on
+// Options.Committers > 0 selects batching (db/internal/sqlcommit) instead:
+// writes are queued for that many goroutines; each takes every write
+// waiting, sorts them by table and key (one lock order for every
+// transaction of every CA, so batches cannot deadlock each other), runs
+// them in one transaction and commits once. bench_test.go (BenchmarkDesign) compares both on MariaDB 10.11: on
 // the 2-vCPU reference machine autocommit was 25-50% faster at 16 and 64
 // writers while the machine was otherwise quiet, and about 20% slower than
 // two committers while other work saturated its CPUs (a batch runs its
@@ -37,20 +37,24 @@
 // is retried once (nothing was committed).
 // Backend failures have kind errs.Unavailable and name the database as
 // "mysql database host:port/name"; the DSN's password never appears.
+//
+// Housekeeping. Maintain (store.Maintainer) deletes the used_ott rows of
+// tokens that expired more than sqlstore.UsedTokenGrace ago, by their
+// indexed expires_at column; rows written before schema version 2 have no
+// expires_at and are kept.
 package mysql
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
-	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
-	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/db/internal/sqlcommit"
+	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 )
 
 // Options configure Open.
@@ -95,26 +99,21 @@ const (
 // Store or any other sharing the database. After Close every method returns
 // an error of kind errs.Unavailable.
 type Store struct {
-	name     string // host:port/database, for messages
-	password string // redacted from every error text
-	db       *sql.DB
+	db       sqlstore.DB // names the database in errors
+	sqlDB    *sql.DB
 	stmts    statements
 	readOnly bool
-	maxBatch int
-	timeout  time.Duration
-
-	// mu guards closed and the send side of ops: writers and readers hold
-	// it (read) while enqueueing or running a statement, Close (write) to
-	// shut down.
-	mu      sync.RWMutex
-	closed  bool
-	ops     chan *op
-	workers sync.WaitGroup
-
-	commits atomic.Int64 // transactions committed (read by tests and benchmarks)
+	// w runs the writes (autocommit or group commit) and guards the
+	// lifecycle: reads and writes hold off Close.
+	w      *sqlcommit.Committer[*sql.Stmt]
+	writer sqlstore.Writer[*sql.Stmt]
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store      = (*Store)(nil)
+	_ store.Inventory  = (*Store)(nil)
+	_ store.Maintainer = (*Store)(nil)
+)
 
 // Open connects to the database (creating it when missing), brings the
 // schema up to date under a named lock (so CAs starting together do not
@@ -127,80 +126,57 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
-		name:     cfg.Addr + "/" + cfg.DBName,
-		password: cfg.Passwd,
+		db: sqlstore.DB{
+			Backend:   "mysql",
+			Name:      cfg.Addr + "/" + cfg.DBName,
+			Password:  cfg.Passwd,
+			DataError: dataError,
+		},
 		readOnly: opts.ReadOnly,
-		maxBatch: opts.MaxBatch,
-		timeout:  opts.WriteTimeout,
-	}
-	if opts.Committers > 0 {
-		s.ops = make(chan *op, opsQueue)
-	}
-	if s.maxBatch <= 0 {
-		s.maxBatch = defaultMaxBatch
-	}
-	if s.timeout <= 0 {
-		s.timeout = defaultWriteTimeout
 	}
 	maxConns := opts.MaxConns
 	if maxConns <= 0 {
 		maxConns = defaultMaxConns
 	}
-	if s.db, err = s.connect(ctx, cfg, opts.Logger); err != nil {
+	if s.sqlDB, err = s.connect(ctx, cfg, opts.Logger); err != nil {
 		return nil, err
 	}
-	s.db.SetMaxOpenConns(maxConns)
-	s.db.SetMaxIdleConns(maxConns)
+	s.sqlDB.SetMaxOpenConns(maxConns)
+	s.sqlDB.SetMaxIdleConns(maxConns)
 	if err := s.migrate(ctx, cfg.DBName); err != nil {
-		s.db.Close()
+		s.sqlDB.Close()
 		return nil, err
 	}
 	if err := s.prepare(ctx); err != nil {
-		s.db.Close()
+		s.sqlDB.Close()
 		return nil, err
 	}
-	for range opts.Committers {
-		s.workers.Add(1)
-		go s.run()
-	}
+	d := dialect{s.db, s.sqlDB}
+	s.w = sqlcommit.New[*sql.Stmt](d, sqlcommit.Options[*sql.Stmt]{
+		Committers: max(opts.Committers, 0),
+		Direct:     d,
+		MaxBatch:   cmp.Or(max(opts.MaxBatch, 0), defaultMaxBatch),
+		Timeout:    cmp.Or(max(opts.WriteTimeout, 0), defaultWriteTimeout),
+		ReadOnly:   opts.ReadOnly,
+		Queue:      opsQueue,
+	})
+	s.writer = sqlstore.Writer[*sql.Stmt]{C: s.w, UseToken: s.stmts.useToken, StoreCertificate: s.stmts.storeCertificate,
+		Revoke: s.stmts.revoke, Serial: func(serial string) any { return []byte(serial) }}
+	s.w.Start()
 	return s, nil
 }
 
 // Close stops accepting work, waits for the writes in progress and commits
 // every write already queued (their callers get their normal answers),
-// stops the committers and closes the connections. A second Close returns an error of kind errs.Unavailable.
+// stops the committers and closes the connections. A second Close returns
+// an error of kind errs.Unavailable.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return s.errClosed()
+	if err := s.w.Close(); err != nil {
+		return err
 	}
-	s.closed = true
-	if s.ops != nil {
-		close(s.ops)
-	}
-	s.mu.Unlock()
-	s.workers.Wait()
 	s.stmts.close()
-	if err := s.db.Close(); err != nil {
-		return s.fail("close", err)
-	}
-	return nil
-}
-
-func (s *Store) errClosed() error {
-	return errs.E(errs.Unavailable, "database closed", fmt.Errorf("mysql database %s is closed", s.name))
-}
-
-func (s *Store) errReadOnly(what string) error {
-	return errs.E(errs.Unavailable, "database is read-only",
-		fmt.Errorf("mysql database %s: %s: the store was opened read-only", s.name, what))
-}
-
-// ctxErr returns ctx's error wrapped with what, or nil.
-func ctxErr(ctx context.Context, what string) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
+	if err := s.sqlDB.Close(); err != nil {
+		return s.db.Fail("close", err)
 	}
 	return nil
 }

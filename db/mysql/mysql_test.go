@@ -1,12 +1,10 @@
 package mysql
 
 import (
+	"cmp"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/dbtest"
+	"github.com/mayfly-pki/mayfly/db/internal/sqltest"
 )
 
 // The test server: the machine's MariaDB (root without password, database
@@ -22,12 +21,7 @@ import (
 // mayfly_test_<random>, dropped when the test ends.
 const defaultTestDSN = "root@tcp(127.0.0.1:3306)/test"
 
-func testDSN() string {
-	if v := os.Getenv("MAYFLY_TEST_MYSQL_DSN"); v != "" {
-		return v
-	}
-	return defaultTestDSN
-}
+func testDSN() string { return cmp.Or(os.Getenv("MAYFLY_TEST_MYSQL_DSN"), defaultTestDSN) }
 
 // adminDB connects to the test server. An unreachable server skips the
 // test, or fails it when CI=true.
@@ -47,10 +41,7 @@ func adminDB(t testing.TB) *sql.DB {
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("MySQL test server unreachable (CI=true): %v", err)
-		}
-		t.Skipf("MySQL test server unreachable, skipping: %v", err)
+		sqltest.Unreachable(t, "MySQL", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
@@ -61,7 +52,7 @@ func adminDB(t testing.TB) *sql.DB {
 func newDatabase(t testing.TB) string {
 	t.Helper()
 	admin := adminDB(t)
-	name := "mayfly_test_" + randomHex(t, 8)
+	name := sqltest.RandomName(t)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -72,19 +63,45 @@ func newDatabase(t testing.TB) string {
 	return name
 }
 
-func randomHex(t testing.TB, n int) string {
+// displayName is how a store on the test server names database name in
+// errors: host:port/name.
+func displayName(t testing.TB, name string) string {
 	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
+	cfg, err := mysqldrv.ParseDSN(testDSN())
+	if err != nil {
+		t.Fatalf("test DSN: %v", err)
 	}
-	return hex.EncodeToString(b)
+	return cfg.Addr + "/" + name
 }
 
 // testOptions are the options of a test store on database name, with few
 // connections so that many test stores fit in max_connections.
 func testOptions(name string) Options {
 	return Options{DataSource: testDSN(), Database: name, MaxConns: 4}
+}
+
+// eachDesign runs fn in a parallel subtest for each write design: one
+// autocommit statement per write (committers 0, the default) and group
+// commit (committers 2).
+func eachDesign(t *testing.T, fn func(t *testing.T, committers int)) {
+	t.Helper()
+	for _, d := range []struct {
+		name       string
+		committers int
+	}{{"autocommit", 0}, {"batched", 2}} {
+		t.Run(d.name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, d.committers)
+		})
+	}
+}
+
+// openFresh opens a store on a new database with committers.
+func openFresh(t testing.TB, committers int) *Store {
+	t.Helper()
+	opts := testOptions(newDatabase(t))
+	opts.Committers = committers
+	return openWith(t, opts)
 }
 
 func openTest(t testing.TB, name string) *Store {
@@ -129,32 +146,18 @@ func TestConformance(t *testing.T) {
 // TestConformanceBatched runs the suite with group commit (Committers > 0).
 func TestConformanceBatched(t *testing.T) {
 	t.Parallel()
-	dbtest.Run(t, func(t *testing.T) store.Store {
-		opts := testOptions(newDatabase(t))
-		opts.Committers = 2
-		return openWith(t, opts)
-	})
+	dbtest.Run(t, func(t *testing.T) store.Store { return openFresh(t, 2) })
 }
 
 func TestConformancePersistent(t *testing.T) {
 	t.Parallel()
 	// "Close and reopen" is a new pool on the same database: the suite's
 	// directory names the database.
-	var (
-		mu      sync.Mutex
-		names   = map[string]string{}
-		reopens atomic.Int64
-	)
+	database := sqltest.PerDir(newDatabase)
+	var reopens atomic.Int64
 	dbtest.RunPersistent(t, func(t *testing.T, dir string) store.Store {
-		mu.Lock()
-		name, ok := names[dir]
-		if !ok {
-			name = newDatabase(t)
-			names[dir] = name
-		}
-		mu.Unlock()
 		// Alternate the designs across reopens of one database.
-		opts := testOptions(name)
+		opts := testOptions(database(t, dir))
 		opts.Committers = int(reopens.Add(1) % 2)
 		return openWith(t, opts)
 	})

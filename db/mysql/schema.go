@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 
@@ -15,13 +16,23 @@ import (
 type migration struct {
 	version int
 	stmts   []string
+	// guarded are statements run only when their check finds nothing, for
+	// DDL that MySQL cannot make idempotent (it has no ADD COLUMN IF NOT
+	// EXISTS).
+	guarded []guarded
+}
+
+// guarded is a statement run unless check (a SELECT COUNT(*)) finds rows.
+type guarded struct {
+	check, stmt string
 }
 
 // migrations returns the schema history, oldest first. Never edit a
 // released migration: append a new one. MySQL commits DDL implicitly, so a
 // migration cannot be atomic: every statement must be idempotent (IF NOT
-// EXISTS, indexes inside CREATE TABLE) so that a migration interrupted half
-// way is completed by the next start.
+// EXISTS, indexes inside CREATE TABLE, or guarded by a check of
+// information_schema) so that a migration interrupted half way is
+// completed by the next start.
 //
 // Version 1 keeps the logical content of step-ca's authority tables
 // (wire-spec §6.3): x509_certs holds x509_certs (der) and x509_certs_data
@@ -67,6 +78,21 @@ func migrations() []migration {
 				KEY revoked_x509_certs_expires_at_idx (expires_at)
 			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 		},
+	}, {
+		// Version 2 gives used_ott the expiry of each token (its exp
+		// claim), indexed, so that Maintain deletes expired rows with one
+		// indexed DELETE. Rows written before it have no expiry and are
+		// never pruned.
+		version: 2,
+		guarded: []guarded{{
+			check: `SELECT COUNT(*) FROM information_schema.columns
+				WHERE table_schema = DATABASE() AND table_name = 'used_ott' AND column_name = 'expires_at'`,
+			stmt: `ALTER TABLE used_ott ADD COLUMN expires_at DATETIME(6) NULL`,
+		}, {
+			check: `SELECT COUNT(*) FROM information_schema.statistics
+				WHERE table_schema = DATABASE() AND table_name = 'used_ott' AND index_name = 'used_ott_expires_at_idx'`,
+			stmt: `ALTER TABLE used_ott ADD KEY used_ott_expires_at_idx (expires_at)`,
+		}},
 	}}
 }
 
@@ -93,19 +119,19 @@ func (s *Store) migrate(ctx context.Context, database string) error {
 	if s.readOnly {
 		return s.checkSchema(ctx)
 	}
-	conn, err := s.db.Conn(ctx) // GET_LOCK belongs to the session
+	conn, err := s.sqlDB.Conn(ctx) // GET_LOCK belongs to the session
 	if err != nil {
-		return s.fail("schema migration", err)
+		return s.db.Fail("schema migration", err)
 	}
 	defer conn.Close()
 	lock := migrationLock(database)
 	var got sql.NullInt64
 	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", lock, lockTimeout).Scan(&got); err != nil {
-		return s.fail("schema migration: take the migration lock", err)
+		return s.db.Fail("schema migration: take the migration lock", err)
 	}
 	if !got.Valid || got.Int64 != 1 {
 		return errs.E(errs.Unavailable, "database unavailable",
-			fmt.Errorf("mysql database %s: schema migration: another process held the migration lock for %d s", s.name, lockTimeout))
+			fmt.Errorf("mysql database %s: schema migration: another process held the migration lock for %d s", s.db.Name, lockTimeout))
 	}
 	defer func() {
 		// Releasing is a courtesy: the lock also ends with the session.
@@ -113,11 +139,11 @@ func (s *Store) migrate(ctx context.Context, database string) error {
 	}()
 
 	if err := s.applyMigrations(ctx, conn); err != nil {
-		var v versionError
+		var v sqlstore.VersionError
 		if errors.As(err, &v) {
 			return err
 		}
-		return s.fail("schema migration", err)
+		return s.db.Fail("schema migration", err)
 	}
 	return nil
 }
@@ -133,7 +159,7 @@ func (s *Store) applyMigrations(ctx context.Context, conn *sql.Conn) error {
 	if err != nil {
 		return err
 	}
-	if err := s.checkVersion(current, false); err != nil {
+	if err := s.db.CheckVersion(current, latestVersion(), false); err != nil {
 		return err
 	}
 	if current == 0 {
@@ -150,6 +176,18 @@ func (s *Store) applyMigrations(ctx context.Context, conn *sql.Conn) error {
 				return fmt.Errorf("migrate to version %d: %w", m.version, err)
 			}
 		}
+		for _, g := range m.guarded {
+			var found int
+			if err := conn.QueryRowContext(ctx, g.check).Scan(&found); err != nil {
+				return fmt.Errorf("migrate to version %d: %w", m.version, err)
+			}
+			if found > 0 {
+				continue
+			}
+			if _, err := conn.ExecContext(ctx, g.stmt); err != nil {
+				return fmt.Errorf("migrate to version %d: %w", m.version, err)
+			}
+		}
 		if _, err := conn.ExecContext(ctx, "INSERT INTO mayfly_schema_migrations (version, applied_at) VALUES (?, UTC_TIMESTAMP(6))", m.version); err != nil {
 			return fmt.Errorf("record version %d: %w", m.version, err)
 		}
@@ -159,30 +197,14 @@ func (s *Store) applyMigrations(ctx context.Context, conn *sql.Conn) error {
 
 // checkSchema verifies, without DDL, that the schema is at latestVersion.
 func (s *Store) checkSchema(ctx context.Context) error {
-	current, err := schemaVersion(ctx, s.db)
+	current, err := schemaVersion(ctx, s.sqlDB)
 	if mysqlErrno(err) == 1146 { // ER_NO_SUCH_TABLE
 		current, err = 0, nil
 	}
 	if err != nil {
-		return s.fail("check schema version", err)
+		return s.db.Fail("check schema version", err)
 	}
-	return s.checkVersion(current, true)
-}
-
-// versionError is a schema this code cannot use.
-type versionError struct{ msg string }
-
-func (e versionError) Error() string { return e.msg }
-
-func (s *Store) checkVersion(current int, readOnly bool) error {
-	latest := latestVersion()
-	switch {
-	case current > latest:
-		return versionError{fmt.Sprintf("mysql database %s has schema version %d, newer than this Mayfly's %d; upgrade Mayfly", s.name, current, latest)}
-	case readOnly && current < latest:
-		return versionError{fmt.Sprintf("mysql database %s has schema version %d, this Mayfly needs %d; a read-only store does not migrate, open it read-write once (on the primary) first", s.name, current, latest)}
-	}
-	return nil
+	return s.db.CheckVersion(current, latestVersion(), true)
 }
 
 type querier interface {
@@ -207,7 +229,7 @@ func (s *Store) refuseStepCALayout(ctx context.Context, conn *sql.Conn) error {
 		return fmt.Errorf("inspect existing tables: %w", err)
 	}
 	if n > 0 {
-		return versionError{fmt.Sprintf("mysql database %s holds step-ca's tables (x509_certs with nkey/nvalue); Mayfly cannot use a step-ca database in place, point db.database at a new database", s.name)}
+		return s.db.StepCALayout()
 	}
 	return nil
 }

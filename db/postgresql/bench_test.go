@@ -2,21 +2,15 @@ package postgresql
 
 import (
 	"context"
-	"runtime"
 	"strconv"
-	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/dbtest"
+	"github.com/mayfly-pki/mayfly/db/internal/sqltest"
 )
-
-// benchParallelism × GOMAXPROCS goroutines write in the parallel benchmarks
-// (32 on a 2-CPU machine).
-const benchParallelism = 16
-
-var benchToken = []byte("eyJhbGciOiJFUzI1NiIsImtpZCI6IngifQ.eyJqdGkiOiJ4In0.c2lnbmF0dXJl")
 
 // benchStore opens a store on a fresh schema with a pool large enough for
 // every design compared below.
@@ -28,59 +22,36 @@ func benchStore(b *testing.B, committers int) *Store {
 	return openWith(b, opts)
 }
 
-// runBench runs op serially (writers 0) or from writers goroutines and
-// reports writes per commit.
-func runBench(b *testing.B, s *Store, writers int, op func(i int64)) {
-	b.Helper()
-	var next atomic.Int64
-	commits := s.commits.Load()
-	b.ResetTimer()
-	if writers > 0 {
-		b.SetParallelism(max(1, writers/runtime.GOMAXPROCS(0)))
-		b.RunParallel(func(pb *testing.PB) {
-			for pb.Next() {
-				op(next.Add(1))
-			}
-		})
-	} else {
-		for b.Loop() {
-			op(next.Add(1))
-		}
-	}
-	b.StopTimer()
-	if c := s.commits.Load() - commits; c > 0 {
-		b.ReportMetric(float64(b.N)/float64(c), "writes/commit")
-	}
+func commits(s *Store) int64 { return s.w.Commits() }
+
+// BenchmarkStoreCertificate measures one committed StoreCertificate (a
+// ~400 B DER and its data JSON) with the default options, from one writer
+// and from sqltest.BenchParallelism×GOMAXPROCS writers.
+func BenchmarkStoreCertificate(b *testing.B) {
+	sqltest.BenchWrite(b, func(b *testing.B) *Store { return benchStore(b, 0) }, commits, sqltest.StoreCertificates)
 }
 
-// storeCertificate and useToken are the two writes measured, through the
-// store (committers > 0) or, for the autocommit design, directly on a
-// pooled connection per writer.
-func storeCertificate(b *testing.B, s *Store, autocommit bool) func(int64) {
+// BenchmarkUseToken measures one committed UseToken of a new key.
+func BenchmarkUseToken(b *testing.B) {
+	sqltest.BenchWrite(b, func(b *testing.B) *Store { return benchStore(b, 0) }, commits, sqltest.UseTokens)
+}
+
+// autocommit returns the op of the autocommit design: the write's statement
+// run directly on a pooled connection by each writer.
+func autocommit(b *testing.B, s *Store, write string) func(int64) {
 	tmpl := dbtest.NewCertificates(b).New(b, dbtest.Serial(0))
 	return func(i int64) {
-		c := *tmpl
-		c.Serial = strconv.FormatInt(i, 10)
-		if autocommit {
-			exec(b, s.pool, sqlStoreCertificate, c.Serial, c.DER, c.Data, c.NotAfter, c.Subject, c.Provisioner)
-			return
+		var (
+			sql  string
+			args []any
+		)
+		switch n := strconv.FormatInt(i, 10); write {
+		case "StoreCertificate":
+			sql, args = sqlStoreCertificate, []any{n, tmpl.DER, tmpl.Data, tmpl.NotAfter, tmpl.Subject, tmpl.Provisioner}
+		default:
+			sql, args = sqlUseToken, []any{[]byte("jti-" + n), sqltest.BenchToken, nil}
 		}
-		if err := s.StoreCertificate(context.Background(), &c); err != nil {
-			b.Fatalf("StoreCertificate: %v", err)
-		}
-	}
-}
-
-func useToken(b *testing.B, s *Store, autocommit bool) func(int64) {
-	return func(i int64) {
-		key := "jti-" + strconv.FormatInt(i, 10)
-		if autocommit {
-			exec(b, s.pool, sqlUseToken, []byte(key), benchToken)
-			return
-		}
-		if err := s.UseToken(context.Background(), key, benchToken); err != nil {
-			b.Fatalf("UseToken: %v", err)
-		}
+		exec(b, s.pool, sql, args...)
 	}
 }
 
@@ -91,36 +62,6 @@ func exec(b *testing.B, pool *pgxpool.Pool, sql string, args ...any) {
 	}
 }
 
-// BenchmarkStoreCertificate measures one committed StoreCertificate (a
-// ~400 B DER and its data JSON) with the default options, from one writer
-// and from benchParallelism×GOMAXPROCS writers.
-func BenchmarkStoreCertificate(b *testing.B) {
-	for _, tc := range []struct {
-		name    string
-		writers int
-	}{{"serial", 0}, {"parallel", benchParallelism * runtime.GOMAXPROCS(0)}} {
-		b.Run(tc.name, func(b *testing.B) {
-			s := benchStore(b, 0)
-			defer s.Close()
-			runBench(b, s, tc.writers, storeCertificate(b, s, false))
-		})
-	}
-}
-
-// BenchmarkUseToken measures one committed UseToken of a new key.
-func BenchmarkUseToken(b *testing.B) {
-	for _, tc := range []struct {
-		name    string
-		writers int
-	}{{"serial", 0}, {"parallel", benchParallelism * runtime.GOMAXPROCS(0)}} {
-		b.Run(tc.name, func(b *testing.B) {
-			s := benchStore(b, 0)
-			defer s.Close()
-			runBench(b, s, tc.writers, useToken(b, s, false))
-		})
-	}
-}
-
 // BenchmarkDesign compares, at 16 and 64 concurrent writers, the group
 // commit with 1, 2 and 4 committers against autocommit writes on one pooled
 // connection per writer (which relies on PostgreSQL sharing WAL flushes
@@ -128,8 +69,8 @@ func BenchmarkUseToken(b *testing.B) {
 func BenchmarkDesign(b *testing.B) {
 	ops := []struct {
 		name string
-		op   func(*testing.B, *Store, bool) func(int64)
-	}{{"StoreCertificate", storeCertificate}, {"UseToken", useToken}}
+		op   func(*testing.B, store.Store) func(int64)
+	}{{"StoreCertificate", sqltest.StoreCertificates}, {"UseToken", sqltest.UseTokens}}
 	designs := []struct {
 		name       string
 		committers int // 0: autocommit
@@ -140,7 +81,11 @@ func BenchmarkDesign(b *testing.B) {
 				b.Run(o.name+"/writers="+strconv.Itoa(writers)+"/"+d.name, func(b *testing.B) {
 					s := benchStore(b, max(1, d.committers))
 					defer s.Close()
-					runBench(b, s, writers, o.op(b, s, d.committers == 0))
+					op := o.op(b, s)
+					if d.committers == 0 {
+						op = autocommit(b, s, o.name)
+					}
+					sqltest.RunBench(b, s.w.Commits, writers, op)
 				})
 			}
 		}

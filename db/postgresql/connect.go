@@ -12,8 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 
 const (
@@ -64,7 +62,7 @@ func displayName(host string, port uint16, database string) string {
 func (s *Store) connect(ctx context.Context, cfg *pgxpool.Config) (*pgxpool.Pool, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
-		return nil, s.fail("open", err)
+		return nil, s.db.Fail("open", err)
 	}
 	err = pool.Ping(ctx)
 	if err != nil && sqlState(err) == "3D000" && !s.readOnly {
@@ -75,9 +73,9 @@ func (s *Store) connect(ctx context.Context, cfg *pgxpool.Config) (*pgxpool.Pool
 	if err != nil {
 		pool.Close()
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("open postgresql database %s: %w", s.name, ctx.Err())
+			return nil, fmt.Errorf("open postgresql database %s: %w", s.db.Name, ctx.Err())
 		}
-		return nil, s.fail("open", err)
+		return nil, s.db.Fail("open", err)
 	}
 	return pool, nil
 }
@@ -125,32 +123,4 @@ func redactDSN(dsn, msg string) string {
 		}
 	}
 	return msg
-}
-
-// redacted wraps an error whose text may contain the DSN's password: Error
-// replaces it (and makes the text one line); Unwrap keeps the chain.
-type redacted struct {
-	err      error
-	password string
-}
-
-func (e redacted) Error() string {
-	msg := e.err.Error()
-	if e.password != "" {
-		msg = strings.ReplaceAll(msg, e.password, "xxxxx")
-	}
-	return strings.Join(strings.Fields(msg), " ")
-}
-
-func (e redacted) Unwrap() error { return e.err }
-
-// fail wraps a backend error of operation what: one line naming the
-// database, without the password, of kind errs.Unavailable unless the error
-// is about the data rather than the backend (see dataError).
-func (s *Store) fail(what string, err error) error {
-	e := fmt.Errorf("postgresql database %s: %s: %w", s.name, what, redacted{err, s.password})
-	if dataError(err) {
-		return e
-	}
-	return errs.E(errs.Unavailable, "database unavailable", e)
 }

@@ -2,180 +2,47 @@ package postgresql
 
 import (
 	"context"
-	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 )
 
-var _ store.Inventory = (*Store)(nil)
+// listSQL orders serials by octet_length and byte order (the "C"
+// collation), which is store.CompareSerials order.
+var listSQL = sqlstore.ListSQL{
+	Placeholder:  func(n int) string { return "$" + strconv.Itoa(n) },
+	SerialLength: "octet_length(c.serial)",
+	Serial:       `c.serial COLLATE "C"`,
+	Cursor:       func(cursor string) any { return cursor },
+}
 
-// ListCertificates implements store.Inventory with one SELECT on a pooled
-// connection (a statement snapshot: writers are not blocked).
-//
-// SQL does the selective work: ExpiringBefore/ExpiringAfter on the
-// not_after column, Provisioner on the provisioner column (exact, after
-// indexText), Revoked with a LEFT JOIN on revoked_x509_certs, and the order
-// (octet_length(serial), serial in byte order), which is
-// store.CompareSerials order, with the cursor as "serials after it". The
-// Subject filter is applied in Go: SANs have no column, so every row passing
-// the SQL filters is parsed and matched on its DER's common name and SANs;
-// such a call reads at most store.MaxListScan rows and may return a short
-// page with a cursor. Rows whose not_after is NULL are kept by the SQL time
-// filters and judged on their DER's NotAfter. The record fields (SANs,
-// NotBefore, NotAfter, Subject) come from the DER, Provisioner from the
-// column. The sort is not served by an index: every call sorts the rows
-// passing the filters.
+// ListCertificates implements store.Inventory with one SELECT
+// (sqlstore.ListQuery) on a pooled connection: a statement snapshot, so
+// writers are not blocked.
 func (s *Store) ListCertificates(ctx context.Context, f store.CertificateFilter) ([]*store.CertificateInfo, string, error) {
 	const what = "list certificates"
-	if err := ctxErr(ctx, what); err != nil {
+	if err := sqlstore.CheckFilter(ctx, what, f); err != nil {
 		return nil, "", err
 	}
-	if f.Cursor != "" {
-		if err := checkKey("cursor", f.Cursor, maxSerialLen); err != nil {
-			return nil, "", err
-		}
-		if err := checkText("cursor", f.Cursor); err != nil {
-			return nil, "", err
-		}
-	}
-	if f.Provisioner != "" {
-		if err := checkText("provisioner filter", f.Provisioner); err != nil {
-			return nil, "", err
-		}
-	}
-	limit := f.PageSize()
-	fetch := limit + 1
-	if f.Subject != "" {
-		fetch = store.MaxListScan
-	}
-	query, args := listQuery(f, fetch)
-	var (
-		page    []*store.CertificateInfo
-		next    string
-		scanned int
-	)
+	p := sqlstore.NewPage(f)
+	query, args := sqlstore.ListQuery(listSQL, f, p.Fetch())
 	err := s.read(ctx, what, func(conn *pgxpool.Conn) error {
-		page, next, scanned = nil, "", 0
 		rows, err := conn.Query(ctx, query, args...)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
-		last := ""
-		for rows.Next() {
-			var (
-				serial, provisioner *string
-				der                 []byte
-				notAfter, revokedAt *time.Time
-				reason, revokedNs   *int32
-			)
-			if err := rows.Scan(&serial, &der, &provisioner, &notAfter, &reason, &revokedAt, &revokedNs); err != nil {
-				return err
-			}
-			scanned++
-			last = *serial
-			info, err := listInfo(*serial, der, provisioner, reason, revokedAt, revokedNs)
-			if err != nil {
-				return err
-			}
-			if !goMatch(f, info, notAfter == nil) {
-				continue
-			}
-			if len(page) == limit {
-				next = page[len(page)-1].Serial
-				return nil
-			}
-			page = append(page, info)
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		if scanned == fetch && next == "" {
-			// The query was cut by its LIMIT: more rows may follow.
-			next = last
-		}
-		return nil
+		return p.Read(rows)
 	})
 	if err != nil {
 		return nil, "", err
 	}
+	page, next := p.Result()
 	return page, next, nil
-}
-
-// listQuery builds the SELECT of ListCertificates, reading at most fetch
-// rows.
-func listQuery(f store.CertificateFilter, fetch int) (string, []any) {
-	var (
-		where []string
-		args  []any
-	)
-	arg := func(v any) string {
-		args = append(args, v)
-		return "$" + strconv.Itoa(len(args))
-	}
-	if !f.ExpiringBefore.IsZero() {
-		where = append(where, "(c.not_after IS NULL OR c.not_after < "+arg(f.ExpiringBefore.UTC())+")")
-	}
-	if !f.ExpiringAfter.IsZero() {
-		where = append(where, "(c.not_after IS NULL OR c.not_after > "+arg(f.ExpiringAfter.UTC())+")")
-	}
-	if f.Provisioner != "" {
-		where = append(where, "c.provisioner = "+arg(indexText(f.Provisioner)))
-	}
-	if f.Revoked != nil {
-		if *f.Revoked {
-			where = append(where, "r.serial IS NOT NULL")
-		} else {
-			where = append(where, "r.serial IS NULL")
-		}
-	}
-	if f.Cursor != "" {
-		n, c := arg(len(f.Cursor)), arg(f.Cursor)
-		where = append(where, fmt.Sprintf(`(octet_length(c.serial) > %s OR (octet_length(c.serial) = %s AND c.serial COLLATE "C" > %s))`, n, n, c))
-	}
-	q := `SELECT c.serial, c.der, c.provisioner, c.not_after, r.reason_code, r.revoked_at, r.revoked_at_ns
-		FROM x509_certs c LEFT JOIN revoked_x509_certs r ON r.serial = c.serial`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += ` ORDER BY octet_length(c.serial), c.serial COLLATE "C" LIMIT ` + arg(fetch)
-	return q, args
-}
-
-// listInfo builds one listing record from a row of listQuery.
-func listInfo(serial string, der []byte, provisioner *string, reason *int32, revokedAt *time.Time, revokedNs *int32) (*store.CertificateInfo, error) {
-	prov := ""
-	if provisioner != nil {
-		prov = *provisioner
-	}
-	info, err := store.NewCertificateInfo(serial, der, prov)
-	if err != nil {
-		return nil, fmt.Errorf("table x509_certs: %w", err)
-	}
-	if reason != nil {
-		ns := 0
-		if revokedNs != nil {
-			ns = int(*revokedNs)
-		}
-		info.Revoked, info.RevokedAt, info.ReasonCode = true, joinNanos(revokedAt, ns), int(*reason)
-	}
-	return info, nil
-}
-
-// goMatch applies the filters SQL could not: the subject (common name and
-// SANs, from the DER) and, for a row without a not_after column, the time
-// filters on the DER's NotAfter.
-func goMatch(f store.CertificateFilter, info *store.CertificateInfo, noNotAfter bool) bool {
-	g := store.CertificateFilter{Subject: f.Subject}
-	if noNotAfter {
-		g.ExpiringBefore, g.ExpiringAfter = f.ExpiringBefore, f.ExpiringAfter
-	}
-	return g.Match(info)
 }
 
 // sqlDeleteExpired removes up to $2 rows expired before $1, oldest first;
@@ -190,20 +57,30 @@ const sqlDeleteExpired = `DELETE FROM x509_certs WHERE serial IN (
 // not_after is NULL are never deleted. Revocations are kept. A read-only
 // store refuses with errs.Unavailable.
 func (s *Store) DeleteExpired(ctx context.Context, before time.Time, limit int) (int, error) {
-	if err := ctxErr(ctx, "delete expired certificates"); err != nil {
-		return 0, err
-	}
 	if limit <= 0 {
 		limit = store.MaxListLimit
 	}
-	o := &op{
-		what:  "delete expired certificates",
-		table: "x509_certs",
-		sql:   sqlDeleteExpired,
-		args:  []any{before.UTC(), limit},
+	return s.w.Delete(ctx, "delete expired certificates", "x509_certs", sqlDeleteExpired, before.UTC(), limit)
+}
+
+// sqlPruneUsedTokens removes up to $2 used_ott rows whose token expired
+// before $1 (by the expires_at index), skipping rows another transaction
+// holds.
+const sqlPruneUsedTokens = `DELETE FROM used_ott WHERE token_key IN (
+	SELECT token_key FROM used_ott WHERE expires_at < $1 ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED)`
+
+// Maintain implements store.Maintainer: it deletes the used_ott rows of
+// tokens whose exp is more than sqlstore.UsedTokenGrace in the past, in
+// DELETEs of at most sqlstore.PruneBatch rows through the committers,
+// until none is left or ctx ends. Rows without expires_at (tokens without
+// a numeric exp, rows written before schema version 2) are kept. A
+// read-only store (hot standby) does nothing. After Close it returns an
+// error of kind errs.Unavailable.
+func (s *Store) Maintain(ctx context.Context) error {
+	if s.readOnly {
+		return s.w.Read(func() error { return nil })
 	}
-	if err := s.submit(ctx, o); err != nil {
-		return 0, err
-	}
-	return int(o.rows), nil
+	return sqlstore.PruneUsedTokens(time.Now(), func(before time.Time, limit int) (int, error) {
+		return s.w.Delete(ctx, "delete expired used tokens", "used_ott", sqlPruneUsedTokens, before, limit)
+	})
 }

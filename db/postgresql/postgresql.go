@@ -3,8 +3,8 @@
 //
 // Schema. Real tables with indexes, created by versioned migrations (see
 // schema.go): x509_certs (serial, der, data, not_after, subject, provisioner;
-// indexed on not_after, provisioner and subject), used_ott (token_key, token)
-// and revoked_x509_certs (one column per field of step-ca's revocation JSON).
+// indexed on not_after, provisioner and subject), used_ott (token_key, token,
+// expires_at; indexed on expires_at) and revoked_x509_certs (one column per field of step-ca's revocation JSON).
 // They keep the logical content of step-ca's tables of the same names
 // (wire-spec §6.3), not its generic nkey/nvalue layout, so step-ca data can be
 // imported but a step-ca database cannot be used in place.
@@ -16,12 +16,12 @@
 // as the server makes commits (synchronous_commit=on, the default, flushes
 // the WAL first).
 //
-// Group commit. Every write goes to a queue drained by Options.Committers
-// goroutines; each takes every write waiting, sorts them by table and key (so
-// that concurrent transactions, here or in another CA, lock rows in one order
-// and cannot deadlock) and sends them as one pipelined transaction
-// (BEGIN + all statements in one round trip), then COMMIT: one WAL flush for
-// the whole batch. bench_test.go compares this with one autocommit
+// Group commit (db/internal/sqlcommit). Every write goes to a queue drained
+// by Options.Committers goroutines; each takes every write waiting, sorts
+// them by table and key (so that concurrent transactions, here or in another
+// CA, lock rows in one order and cannot deadlock) and sends them as one
+// pipelined transaction (BEGIN + all statements in one round trip), then
+// COMMIT: one WAL flush for the whole batch. bench_test.go compares this with one autocommit
 // connection per writer; batching won at 16-64 writers (see defaultCommitters).
 //
 // Failures. A batch whose connection broke before COMMIT was sent is
@@ -32,19 +32,23 @@
 // Backend failures have kind errs.Unavailable (the API answers 503) and name
 // the database as "postgresql database host:port/name"; the DSN's password
 // never appears in an error.
+//
+// Housekeeping. Maintain (store.Maintainer) deletes the used_ott rows of
+// tokens that expired more than sqlstore.UsedTokenGrace ago, by their
+// indexed expires_at column; rows written before schema version 2 have no
+// expires_at and are kept.
 package postgresql
 
 import (
+	"cmp"
 	"context"
-	"fmt"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
-	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/db/internal/sqlcommit"
+	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 )
 
 // Options configure Open.
@@ -91,24 +95,20 @@ const (
 // Store or any other sharing the database. After Close every method returns
 // an error of kind errs.Unavailable.
 type Store struct {
-	name     string // host:port/database, for messages
-	password string // redacted from every error text
+	db       sqlstore.DB // names the database in errors
 	pool     *pgxpool.Pool
 	readOnly bool
-	maxBatch int
-	timeout  time.Duration
-
-	// mu guards closed and the send side of ops: writers hold it (read)
-	// while enqueueing, Close (write) to shut down.
-	mu      sync.RWMutex
-	closed  bool
-	ops     chan *op
-	workers sync.WaitGroup
-
-	commits atomic.Int64 // transactions committed (read by tests and benchmarks)
+	// w runs the writes (group commit) and guards the lifecycle: reads
+	// and writes hold off Close.
+	w      *sqlcommit.Committer[string]
+	writer sqlstore.Writer[string]
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store      = (*Store)(nil)
+	_ store.Inventory  = (*Store)(nil)
+	_ store.Maintainer = (*Store)(nil)
+)
 
 // Open connects to the database (creating it when missing), brings the
 // schema up to date under an advisory lock (so CAs starting together do not
@@ -121,18 +121,14 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{
-		name:     displayName(cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database),
-		password: cfg.ConnConfig.Password,
+		db: sqlstore.DB{
+			Backend:      "postgresql",
+			Name:         displayName(cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.Database),
+			Password:     cfg.ConnConfig.Password,
+			DataError:    dataError,
+			ReadOnlyNote: " (hot standby)",
+		},
 		readOnly: opts.ReadOnly,
-		maxBatch: opts.MaxBatch,
-		timeout:  opts.WriteTimeout,
-		ops:      make(chan *op, opsQueue),
-	}
-	if s.maxBatch <= 0 {
-		s.maxBatch = defaultMaxBatch
-	}
-	if s.timeout <= 0 {
-		s.timeout = defaultWriteTimeout
 	}
 	if s.pool, err = s.connect(ctx, cfg); err != nil {
 		return nil, err
@@ -141,14 +137,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		s.pool.Close()
 		return nil, err
 	}
-	committers := opts.Committers
-	if committers <= 0 {
-		committers = defaultCommitters
-	}
-	for range committers {
-		s.workers.Add(1)
-		go s.run()
-	}
+	s.w = sqlcommit.New[string](dialect{s.db, s.pool}, sqlcommit.Options[string]{
+		Committers: cmp.Or(max(opts.Committers, 0), defaultCommitters),
+		MaxBatch:   cmp.Or(max(opts.MaxBatch, 0), defaultMaxBatch),
+		Timeout:    cmp.Or(max(opts.WriteTimeout, 0), defaultWriteTimeout),
+		ReadOnly:   opts.ReadOnly,
+		Queue:      opsQueue,
+	})
+	s.writer = sqlstore.Writer[string]{C: s.w, UseToken: sqlUseToken, StoreCertificate: sqlStoreCertificate,
+		Revoke: sqlRevoke, Serial: func(serial string) any { return serial }}
+	s.w.Start()
 	return s, nil
 }
 
@@ -156,39 +154,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 // callers get their normal answers), stops the committers and closes the
 // pool. A second Close returns an error of kind errs.Unavailable.
 func (s *Store) Close() error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return s.errClosed()
+	if err := s.w.Close(); err != nil {
+		return err
 	}
-	s.closed = true
-	close(s.ops)
-	s.mu.Unlock()
-	s.workers.Wait()
 	s.pool.Close()
-	return nil
-}
-
-func (s *Store) errClosed() error {
-	return errs.E(errs.Unavailable, "database closed", fmt.Errorf("postgresql database %s is closed", s.name))
-}
-
-func (s *Store) errReadOnly(what string) error {
-	return errs.E(errs.Unavailable, "database is read-only",
-		fmt.Errorf("postgresql database %s: %s: the store was opened read-only (hot standby)", s.name, what))
-}
-
-// isClosed reports whether Close has begun.
-func (s *Store) isClosed() bool {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.closed
-}
-
-// ctxErr returns ctx's error wrapped with what, or nil.
-func ctxErr(ctx context.Context, what string) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
 	return nil
 }

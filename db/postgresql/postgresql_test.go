@@ -3,11 +3,8 @@ package postgresql
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/dbtest"
+	"github.com/mayfly-pki/mayfly/db/internal/sqltest"
 )
 
 // The test server: the machine's PostgreSQL (trust auth, user postgres,
@@ -23,12 +21,7 @@ import (
 // database, mayfly_test_<random>, dropped when the test ends.
 const defaultTestDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
-func testDSN() string {
-	if v := os.Getenv("MAYFLY_TEST_POSTGRESQL_DSN"); v != "" {
-		return v
-	}
-	return defaultTestDSN
-}
+func testDSN() string { return cmp.Or(os.Getenv("MAYFLY_TEST_POSTGRESQL_DSN"), defaultTestDSN) }
 
 // withParam adds key=value to a URL or key=value connection string.
 func withParam(dsn, key, value string) string {
@@ -49,10 +42,7 @@ func adminConn(t testing.TB) *pgx.Conn {
 	defer cancel()
 	conn, err := pgx.Connect(ctx, testDSN())
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("PostgreSQL test server unreachable (CI=true): %v", err)
-		}
-		t.Skipf("PostgreSQL test server unreachable, skipping: %v", err)
+		sqltest.Unreachable(t, "PostgreSQL", err)
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
 	return conn
@@ -71,7 +61,7 @@ type target struct {
 func newSchema(t testing.TB) target {
 	t.Helper()
 	admin := adminConn(t)
-	name := "mayfly_test_" + randomHex(t, 8)
+	name := sqltest.RandomName(t)
 	if _, err := admin.Exec(context.Background(), "CREATE SCHEMA "+name); err != nil {
 		t.Fatalf("create test schema %s: %v", name, err)
 	}
@@ -90,7 +80,7 @@ func newSchema(t testing.TB) target {
 func newDatabase(t testing.TB) target {
 	t.Helper()
 	admin := adminConn(t)
-	name := "mayfly_test_" + randomHex(t, 8)
+	name := sqltest.RandomName(t)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -99,15 +89,6 @@ func newDatabase(t testing.TB) target {
 		}
 	})
 	return target{dsn: testDSN(), database: name}
-}
-
-func randomHex(t testing.TB, n int) string {
-	t.Helper()
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		t.Fatal(err)
-	}
-	return hex.EncodeToString(b)
 }
 
 // options are the options of a test store on tg: a small pool, so that
@@ -170,18 +151,6 @@ func TestConformancePersistent(t *testing.T) {
 	t.Parallel()
 	// "Close and reopen" is a new pool on the same schema: the suite's
 	// directory names the schema.
-	var (
-		mu      sync.Mutex
-		targets = map[string]target{}
-	)
-	dbtest.RunPersistent(t, func(t *testing.T, dir string) store.Store {
-		mu.Lock()
-		tg, ok := targets[dir]
-		if !ok {
-			tg = newSchema(t)
-			targets[dir] = tg
-		}
-		mu.Unlock()
-		return openTest(t, tg)
-	})
+	schema := sqltest.PerDir(newSchema)
+	dbtest.RunPersistent(t, func(t *testing.T, dir string) store.Store { return openTest(t, schema(t, dir)) })
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 )
 
 const (
@@ -18,101 +18,54 @@ const (
 		token_id, mtls, acme FROM revoked_x509_certs WHERE serial = $1`
 )
 
+var reader = sqlstore.Reader{NoRows: pgx.ErrNoRows}
+
 // GetCertificate returns the x509_certs record of serial, or
-// store.ErrNotFound (wrapped). Data is nil when the record has none; the
-// index fields are the stored columns (NotAfter in UTC, zero when NULL).
+// store.ErrNotFound (wrapped); see sqlstore.Reader.Certificate.
 func (s *Store) GetCertificate(ctx context.Context, serial string) (*store.Certificate, error) {
-	what := "get certificate " + serial
-	if err := ctxErr(ctx, what); err != nil {
-		return nil, err
-	}
-	if err := checkSerial(serial); err != nil {
-		return nil, err
-	}
-	c := &store.Certificate{Serial: serial}
-	var (
-		notAfter             *time.Time
-		subject, provisioner *string
-	)
-	err := s.read(ctx, what, func(conn *pgxpool.Conn) error {
-		return conn.QueryRow(ctx, sqlGetCertificate, serial).Scan(&c.DER, &c.Data, &notAfter, &subject, &provisioner)
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%s: table x509_certs: %w", what, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if notAfter != nil {
-		c.NotAfter = notAfter.UTC()
-	}
-	if subject != nil {
-		c.Subject = *subject
-	}
-	if provisioner != nil {
-		c.Provisioner = *provisioner
-	}
-	return c, nil
+	return reader.Certificate(ctx, serial, s.row(ctx, sqlGetCertificate, serial))
 }
 
 // GetRevocation returns the revoked_x509_certs record of serial, or
-// store.ErrNotFound (wrapped). Times are in UTC; NULL times are zero.
+// store.ErrNotFound (wrapped); see sqlstore.Reader.Revocation.
 func (s *Store) GetRevocation(ctx context.Context, serial string) (*store.Revocation, error) {
-	what := "get revocation " + serial
-	if err := ctxErr(ctx, what); err != nil {
-		return nil, err
+	return reader.Revocation(ctx, serial, s.row(ctx, sqlGetRevocation, serial))
+}
+
+// row returns the sqlstore.Row running query with args through read.
+func (s *Store) row(ctx context.Context, query string, args ...any) sqlstore.Row {
+	return func(what string, dest ...any) error {
+		return s.read(ctx, what, func(conn *pgxpool.Conn) error {
+			return conn.QueryRow(ctx, query, args...).Scan(dest...)
+		})
 	}
-	if err := checkSerial(serial); err != nil {
-		return nil, err
-	}
-	r := &store.Revocation{Serial: serial}
-	var (
-		revokedAt, expiresAt *time.Time
-		revokedNs            int
-	)
-	err := s.read(ctx, what, func(conn *pgxpool.Conn) error {
-		return conn.QueryRow(ctx, sqlGetRevocation, serial).Scan(&r.ProvisionerID, &r.ReasonCode, &r.Reason,
-			&revokedAt, &revokedNs, &expiresAt, &r.TokenID, &r.MTLS, &r.ACME)
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("%s: table revoked_x509_certs: %w", what, store.ErrNotFound)
-	}
-	if err != nil {
-		return nil, err
-	}
-	r.RevokedAt = joinNanos(revokedAt, revokedNs)
-	r.ExpiresAt = joinNanos(expiresAt, 0)
-	return r, nil
 }
 
 // read runs fn on a pooled connection unless the store is closed. A read
 // that fails because its connection broke is retried once after resetting
 // the pool (reads are idempotent). pgx.ErrNoRows is returned as is; other
-// errors are classified by fail.
+// errors are classified by Fail.
 func (s *Store) read(ctx context.Context, what string, fn func(conn *pgxpool.Conn) error) error {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return s.errClosed()
-	}
-	var err error
-	for try := range 2 {
-		var lost bool
-		lost, err = s.readOnce(ctx, fn)
-		if err == nil || errors.Is(err, pgx.ErrNoRows) {
-			return err
+	return s.w.Read(func() error {
+		var err error
+		for try := range 2 {
+			var lost bool
+			lost, err = s.readOnce(ctx, fn)
+			if err == nil || errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+			if ctx.Err() != nil {
+				return fmt.Errorf("%s: %w", what, ctx.Err())
+			}
+			if !lost {
+				break
+			}
+			if try == 0 {
+				s.pool.Reset()
+			}
 		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", what, ctx.Err())
-		}
-		if !lost {
-			break
-		}
-		if try == 0 {
-			s.pool.Reset()
-		}
-	}
-	return s.fail(what, err)
+		return s.db.Fail(what, err)
+	})
 }
 
 // readOnce runs fn once; lost reports that the connection broke (or none

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 )
 
 // migration is one schema version: statements run in order, in the same
@@ -59,6 +61,18 @@ func migrations() []migration {
 			)`,
 			`CREATE INDEX revoked_x509_certs_expires_at_idx ON revoked_x509_certs (expires_at)`,
 		},
+	}, {
+		// Version 2 gives used_ott the expiry of each token (its exp
+		// claim), indexed, so that Maintain deletes expired rows with one
+		// indexed DELETE. Rows written before it have no expiry and are
+		// never pruned. Adding a nullable column rewrites nothing; the
+		// index is built under the migration lock, blocking writes to
+		// used_ott meanwhile.
+		version: 2,
+		stmts: []string{
+			`ALTER TABLE used_ott ADD COLUMN expires_at timestamptz`,
+			`CREATE INDEX used_ott_expires_at_idx ON used_ott (expires_at)`,
+		},
 	}}
 }
 
@@ -93,7 +107,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := s.checkVersion(current, false); err != nil {
+		if err := s.db.CheckVersion(current, latestVersion(), false); err != nil {
 			return err
 		}
 		if current == 0 {
@@ -117,11 +131,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		return nil
 	})
 	if err != nil {
-		var v versionError
+		var v sqlstore.VersionError
 		if errors.As(err, &v) {
 			return err
 		}
-		return s.fail("schema migration", err)
+		return s.db.Fail("schema migration", err)
 	}
 	return nil
 }
@@ -133,25 +147,9 @@ func (s *Store) checkSchema(ctx context.Context) error {
 		current, err = 0, nil
 	}
 	if err != nil {
-		return s.fail("check schema version", err)
+		return s.db.Fail("check schema version", err)
 	}
-	return s.checkVersion(current, true)
-}
-
-// versionError is a schema version this code cannot use.
-type versionError struct{ msg string }
-
-func (e versionError) Error() string { return e.msg }
-
-func (s *Store) checkVersion(current int, readOnly bool) error {
-	latest := latestVersion()
-	switch {
-	case current > latest:
-		return versionError{fmt.Sprintf("postgresql database %s has schema version %d, newer than this Mayfly's %d; upgrade Mayfly", s.name, current, latest)}
-	case readOnly && current < latest:
-		return versionError{fmt.Sprintf("postgresql database %s has schema version %d, this Mayfly needs %d; a read-only store does not migrate, open it read-write once (on the primary) first", s.name, current, latest)}
-	}
-	return nil
+	return s.db.CheckVersion(current, latestVersion(), true)
 }
 
 type querier interface {
@@ -176,7 +174,7 @@ func (s *Store) refuseStepCALayout(ctx context.Context, tx pgx.Tx) error {
 		return fmt.Errorf("inspect existing tables: %w", err)
 	}
 	if found {
-		return versionError{fmt.Sprintf("postgresql database %s holds step-ca's tables (x509_certs with nkey/nvalue); Mayfly cannot use a step-ca database in place, point db.database at a new database", s.name)}
+		return s.db.StepCALayout()
 	}
 	return nil
 }

@@ -1,17 +1,15 @@
 package postgresql
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"time"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
-	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 
+// The writes, in sqlstore.Writer's argument order. UseToken and Revoke
+// affect no row on a duplicate key.
 const (
-	sqlUseToken = `INSERT INTO used_ott (token_key, token) VALUES ($1, $2)
+	sqlUseToken = `INSERT INTO used_ott (token_key, token, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (token_key) DO NOTHING`
 	sqlStoreCertificate = `INSERT INTO x509_certs (serial, der, data, not_after, subject, provisioner)
 		VALUES ($1, $2, $3, $4, $5, $6)
@@ -23,129 +21,20 @@ const (
 		ON CONFLICT (serial) DO NOTHING`
 )
 
-// UseToken inserts used_ott(key, token) unless key is present, in which
-// case it returns store.ErrTokenUsed (wrapped). The outcome is the insert's
-// affected-row count, so it is exact across CAs sharing the database and
-// between two writes of the same key in one batch.
+// UseToken records key unless it is present (store.ErrTokenUsed, wrapped);
+// see sqlstore.Writer.Token.
 func (s *Store) UseToken(ctx context.Context, key string, token []byte) error {
-	if err := ctxErr(ctx, "use token"); err != nil {
-		return err
-	}
-	if err := checkKey("token key", key, maxTokenKeyLen); err != nil {
-		return err
-	}
-	if err := checkValue("token", len(token)); err != nil {
-		return err
-	}
-	v := bytes.Clone(token)
-	if v == nil {
-		v = []byte{}
-	}
-	return s.submit(ctx, &op{
-		what:     "use token",
-		table:    "used_ott",
-		key:      key,
-		sql:      sqlUseToken,
-		args:     []any{[]byte(key), v},
-		conflict: fmt.Errorf("table used_ott, key %s: %w", key, store.ErrTokenUsed),
-	})
+	return s.writer.Token(ctx, key, token)
 }
 
-// StoreCertificate upserts x509_certs[c.Serial] with the DER, the data JSON
-// and the index columns (an existing record is replaced, as step-ca does).
-// Subject and Provisioner are stored as indexText makes them.
+// StoreCertificate upserts x509_certs[c.Serial]; see
+// sqlstore.Writer.Certificate.
 func (s *Store) StoreCertificate(ctx context.Context, c *store.Certificate) error {
-	if err := ctxErr(ctx, "store certificate"); err != nil {
-		return err
-	}
-	if c == nil {
-		return errs.Errorf(errs.BadRequest, "store certificate: no certificate")
-	}
-	if err := checkSerial(c.Serial); err != nil {
-		return err
-	}
-	if len(c.DER) == 0 {
-		return errs.Errorf(errs.BadRequest, "store certificate %s: empty DER", c.Serial)
-	}
-	if err := checkValue("certificate DER", len(c.DER)); err != nil {
-		return err
-	}
-	if err := checkValue("certificate data", len(c.Data)); err != nil {
-		return err
-	}
-	return s.submit(ctx, &op{
-		what:  "store certificate " + c.Serial,
-		table: "x509_certs",
-		key:   c.Serial,
-		sql:   sqlStoreCertificate,
-		args: []any{c.Serial, bytes.Clone(c.DER), bytes.Clone(c.Data), nullTime(c.NotAfter),
-			indexText(c.Subject), indexText(c.Provisioner)},
-	})
+	return s.writer.Certificate(ctx, c)
 }
 
-// Revoke inserts revoked_x509_certs[r.Serial] unless the serial is already
-// revoked (store.ErrAlreadyRevoked, wrapped); exact across CAs sharing the
-// database.
+// Revoke records a revocation unless the serial is already revoked
+// (store.ErrAlreadyRevoked, wrapped); see sqlstore.Writer.Revocation.
 func (s *Store) Revoke(ctx context.Context, r *store.Revocation) error {
-	if err := ctxErr(ctx, "revoke"); err != nil {
-		return err
-	}
-	if r == nil {
-		return errs.Errorf(errs.BadRequest, "revoke: no revocation")
-	}
-	if err := checkSerial(r.Serial); err != nil {
-		return err
-	}
-	for _, f := range []struct{ what, v string }{
-		{"provisioner ID", r.ProvisionerID}, {"revocation reason", r.Reason}, {"token ID", r.TokenID},
-	} {
-		if err := checkText(f.what, f.v); err != nil {
-			return err
-		}
-		if err := checkValue(f.what, len(f.v)); err != nil {
-			return err
-		}
-	}
-	revokedAt, revokedNs := splitNanos(r.RevokedAt)
-	return s.submit(ctx, &op{
-		what:  "revoke " + r.Serial,
-		table: "revoked_x509_certs",
-		key:   r.Serial,
-		sql:   sqlRevoke,
-		args: []any{r.Serial, r.ProvisionerID, r.ReasonCode, r.Reason, revokedAt, revokedNs,
-			nullTime(r.ExpiresAt), r.TokenID, r.MTLS, r.ACME},
-		conflict: fmt.Errorf("table revoked_x509_certs, serial %s: %w", r.Serial, store.ErrAlreadyRevoked),
-	})
-}
-
-func checkSerial(serial string) error {
-	if err := checkKey("serial", serial, maxSerialLen); err != nil {
-		return err
-	}
-	return checkText("serial", serial)
-}
-
-// nullTime returns t in UTC, or nil (SQL NULL) for the zero time.
-func nullTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UTC()
-}
-
-// splitNanos splits t into what a timestamptz keeps (microseconds; nil for
-// the zero time) and the nanoseconds below it.
-func splitNanos(t time.Time) (any, int) {
-	if t.IsZero() {
-		return nil, 0
-	}
-	return t.UTC().Truncate(time.Microsecond), t.Nanosecond() % 1000
-}
-
-// joinNanos is the inverse of splitNanos; a NULL time is the zero time.
-func joinNanos(t *time.Time, ns int) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.UTC().Add(time.Duration(ns))
+	return s.writer.Revocation(ctx, r)
 }

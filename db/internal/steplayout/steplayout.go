@@ -4,7 +4,9 @@
 package steplayout
 
 import (
+	"bytes"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 
@@ -68,4 +70,29 @@ func ProvisionerName(data []byte) string {
 		return ""
 	}
 	return d.Provisioner.Name
+}
+
+// TokenExpiry reads the exp claim of a compact JWS without verifying it.
+func TokenExpiry(raw []byte) (int64, bool) {
+	first := bytes.IndexByte(raw, '.')
+	if first < 0 {
+		return 0, false
+	}
+	rest := raw[first+1:]
+	second := bytes.IndexByte(rest, '.')
+	if second < 0 {
+		return 0, false
+	}
+	payload := make([]byte, base64.RawURLEncoding.DecodedLen(second))
+	n, err := base64.RawURLEncoding.Decode(payload, rest[:second])
+	if err != nil {
+		return 0, false
+	}
+	var claims struct {
+		Exp *float64 `json:"exp"`
+	}
+	if json.Unmarshal(payload[:n], &claims) != nil || claims.Exp == nil {
+		return 0, false
+	}
+	return int64(*claims.Exp), true
 }
