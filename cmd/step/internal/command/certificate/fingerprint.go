@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,12 +25,13 @@ certificate (of its DER), lower-case hex by default.
 
     $ step certificate fingerprint ./certificate.crt
     $ step certificate fingerprint https://smallstep.com --bundle
-    $ step certificate fingerprint --format base64-url ./certificate.crt`,
+    $ step certificate fingerprint --format base64-url ./certificate.crt
+    $ step certificate fingerprint --format emoji ./certificate.crt`,
 		Flags: []cli.Flag{
 			flags.Bundle("Print all the fingerprints of the certificates in the bundle, one a line."),
 			flags.Roots(""),
 			flags.ServerName(),
-			flags.Format("hex", "The `format` of the fingerprint: hex (default), base64, base64-url, base64-raw, base64-url-raw."),
+			flags.Format("hex", "The `format` of the fingerprint: hex (default), base64, base64-url, base64-raw, base64-url-raw, or emoji (emojisum, one emoji a byte)."),
 			&cli.BoolFlag{Name: "sha1", Usage: "Use the SHA-1 hash algorithm (requires --insecure)."},
 			&cli.BoolFlag{Name: "insecure", Usage: "Use an insecure client to retrieve a remote peer certificate; allow --sha1."},
 		},
@@ -81,7 +83,8 @@ func fingerprintAction(c *cli.Context) error {
 
 // fingerprintEncoder returns the encoder for a --format value.
 func fingerprintEncoder(format string) (func([]byte) string, error) {
-	switch format {
+	// Like step, the value is case-insensitive and surrounding spaces are ignored.
+	switch strings.ToLower(strings.TrimSpace(format)) {
 	case "", "hex":
 		return hex.EncodeToString, nil
 	case "base64":
@@ -90,10 +93,10 @@ func fingerprintEncoder(format string) (func([]byte) string, error) {
 		return base64.URLEncoding.EncodeToString, nil
 	case "base64-raw", "base64raw":
 		return base64.RawStdEncoding.EncodeToString, nil
-	case "base64-url-raw", "base64urlraw":
+	case "base64-url-raw", "base64url-raw", "base64urlraw":
 		return base64.RawURLEncoding.EncodeToString, nil
 	case "emoji", "emojisum":
-		return nil, fmt.Errorf("fingerprint format '%s' is not supported by this version of step", format)
+		return emojiEncode, nil
 	}
-	return nil, fmt.Errorf("invalid value '%s' for flag '--format'; options are hex, base64, base64-url, base64-raw, or base64-url-raw", format)
+	return nil, fmt.Errorf("invalid value '%s' for flag '--format'; options are hex, base64, base64-url, base64-raw, base64-url-raw, or emoji", format)
 }

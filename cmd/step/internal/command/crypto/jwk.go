@@ -21,7 +21,7 @@ func jwkCommand() *cli.Command {
 		Name:        "jwk",
 		Usage:       "create JWKs (JSON Web Keys) and manage JWK Key Sets",
 		UsageText:   "**step crypto jwk** <subcommand> [arguments] [global-flags] [subcommand-flags]",
-		Subcommands: []*cli.Command{jwkCreateCommand(), jwkPublicCommand(), jwkThumbprintCommand()},
+		Subcommands: []*cli.Command{jwkCreateCommand(), jwkKeysetCommand(), jwkPublicCommand(), jwkThumbprintCommand()},
 	}
 }
 
