@@ -24,6 +24,7 @@ func (h *Handler) sign(w http.ResponseWriter, r *http.Request, a *authority.Auth
 	// authority.Sign checks the CSR signature, then reports a missing ott.
 	iss, err := a.Sign(r.Context(), &authority.SignRequest{
 		CSR: csr, OTT: body.OTT, NotBefore: body.NotBefore, NotAfter: body.NotAfter,
+		TemplateData: body.TemplateData,
 	})
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net"
 	"net/url"
 	"slices"
@@ -23,6 +24,7 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/timeutil"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
+	"github.com/mayfly-pki/mayfly/templates"
 )
 
 // SignRequest is one X.509 sign request.
@@ -31,6 +33,9 @@ type SignRequest struct {
 	OTT       string
 	NotBefore timeutil.TimeDuration
 	NotAfter  timeutil.TimeDuration
+	// TemplateData is the request's templateData (step ca certificate --set):
+	// .Insecure.User for a provisioner with a template, ignored otherwise.
+	TemplateData json.RawMessage
 }
 
 // Issued is a signed and persisted certificate.
@@ -68,6 +73,13 @@ func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error)
 	if err := checkCSR(req.CSR, auth); err != nil {
 		return nil, err
 	}
+	// Then the template (wire-spec §3.4), whose validity the CA's replaces.
+	var tmpl *x509.Certificate
+	if auth.Template != nil {
+		if tmpl, err = renderTemplate(req, auth); err != nil {
+			return nil, err
+		}
+	}
 	now := a.now()
 	notBefore, notAfter, err := a.validity(now, req.NotBefore, req.NotAfter, auth.Claims)
 	if err != nil {
@@ -80,7 +92,22 @@ func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error)
 	if err != nil {
 		return nil, errs.E(errs.BadRequest, "invalid csr", err)
 	}
-	tmpl := &x509.Certificate{
+	if tmpl != nil {
+		tmpl.NotBefore, tmpl.NotAfter = notBefore, notAfter
+		if len(tmpl.SubjectKeyId) == 0 {
+			tmpl.SubjectKeyId = ski
+		}
+		if !auth.DisableExtension {
+			ext, err := provisioner.NewExtension(auth.Info)
+			if err != nil {
+				return nil, err
+			}
+			tmpl.ExtraExtensions = setProvisionerExtension(tmpl.ExtraExtensions, ext)
+		}
+		return a.issueWith(ctx, true, tmpl, req.CSR.PublicKey, p.Info(), nil)
+	}
+	// The default leaf, built directly: no text/template on this path.
+	tmpl = &x509.Certificate{
 		Subject:      pkix.Name{CommonName: auth.Subject},
 		NotBefore:    notBefore,
 		NotAfter:     notAfter,
@@ -105,7 +132,19 @@ func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error)
 // issue signs tmpl for pub and stores it; data is the x509_certs_data JSON (nil
 // to derive it from info).
 func (a *Authority) issue(ctx context.Context, tmpl *x509.Certificate, pub any, info provisioner.Info, data []byte) (*Issued, error) {
-	der, err := a.issuer.Sign(tmpl, pub)
+	return a.issueWith(ctx, false, tmpl, pub, info, data)
+}
+
+// issueWith is issue; templated certificates are signed with the issuer's
+// SignTemplate, which takes any shape a template describes.
+func (a *Authority) issueWith(ctx context.Context, templated bool, tmpl *x509.Certificate, pub any, info provisioner.Info, data []byte) (*Issued, error) {
+	var der []byte
+	var err error
+	if templated {
+		der, err = a.issuer.SignTemplate(tmpl, pub)
+	} else {
+		der, err = a.issuer.Sign(tmpl, pub)
+	}
 	if err != nil {
 		return nil, errs.E(errs.Internal, "authority.Sign", err)
 	}
@@ -127,6 +166,64 @@ func certData(info provisioner.Info) []byte {
 		"id": info.ID, "name": info.Name, "type": info.Type.String(),
 	}})
 	return b
+}
+
+// renderTemplate renders the provisioner's template for req (wire-spec §3.4)
+// and returns the certificate it describes. Errors are step-ca's: a template
+// that calls fail is a bad request with the template's own words; a document
+// that is not a certificate is a 500 "error applying certificate template";
+// any other rendering error is a plain 500. The causes are logged.
+func renderTemplate(req *SignRequest, auth *provisioner.SignAuthorization) (*x509.Certificate, error) {
+	data := auth.Template.Data
+	if data == nil {
+		data = templates.X509Data{}
+	}
+	data.SetCertificateRequest(req.CSR)
+	// As step-ca: request data that is not a JSON object is no data.
+	var user map[string]any
+	if len(req.TemplateData) > 0 && json.Unmarshal(req.TemplateData, &user) != nil {
+		user = nil
+	}
+	data.SetUserData(user)
+	doc, err := auth.Template.Template.Render(data)
+	if err != nil {
+		var fail *templates.FailError
+		if errors.As(err, &fail) {
+			return nil, errs.E(errs.BadRequest, fail.Message, err)
+		}
+		return nil, errs.E(errs.Internal, "authority.Sign", err)
+	}
+	c, err := templates.ParseCertificate(doc)
+	if err != nil {
+		return nil, errs.Exact(errs.Internal, "error applying certificate template", err)
+	}
+	tmpl, err := c.GetCertificate()
+	if err != nil {
+		return nil, errs.Exact(errs.Internal, "error applying certificate template", err)
+	}
+	return tmpl, nil
+}
+
+// setProvisionerExtension replaces the first provisioner extension of exts
+// with ext, or appends ext, as step-ca does: a template (or a request copied
+// by one) cannot name another provisioner. Further copies are dropped, since
+// a certificate may not repeat an extension (RFC 5280 §4.2).
+func setProvisionerExtension(exts []pkix.Extension, ext pkix.Extension) []pkix.Extension {
+	out := exts[:0]
+	done := false
+	for _, e := range exts {
+		if e.Id.Equal(provisioner.ExtensionOID) {
+			if done {
+				continue
+			}
+			e, done = ext, true
+		}
+		out = append(out, e)
+	}
+	if !done {
+		out = append(out, ext)
+	}
+	return out
 }
 
 // validity computes the certificate validity and checks it against claims

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
+	"github.com/mayfly-pki/mayfly/templates"
 )
 
 // Type is a provisioner type; the numbers are those of step's certificate
@@ -77,6 +78,19 @@ type SignAuthorization struct {
 	// DisableExtension omits the provisioner extension.
 	DisableExtension bool
 	User             map[string]any
+	// Template is the provisioner's certificate template (options.x509) with
+	// this request's data; nil means the default leaf, which the authority
+	// builds directly. One pointer, so that the default path's
+	// authorization stays the size it was.
+	Template *CertificateTemplate
+}
+
+// CertificateTemplate is a template and the data to render it with for one
+// request: .Subject, .SANs, .Token and the provisioner's templateData. The
+// authority adds .Insecure.CR and .Insecure.User; Data is the request's own.
+type CertificateTemplate struct {
+	Template *templates.X509Template
+	Data     templates.X509Data
 }
 
 // Interface is a configured provisioner. Implementations are immutable after
@@ -114,6 +128,9 @@ type Config struct {
 	// Claims are the global claims (defaults merged with authority.claims).
 	Claims Resolved
 	Now    func() time.Time
+	// StepPath is the directory relative template files (options.x509.
+	// templateFile) are resolved against; empty means the current $STEPPATH.
+	StepPath string
 }
 
 // Constructor builds a provisioner from its ca.json entry.

@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -66,12 +67,17 @@ func (k *checker) add(path, format string, args ...any) {
 
 // Validate checks the whole configuration and reports every problem, each
 // with its JSON path, as a *ValidationError (nil when there is none). It does
-// not modify c and does not touch the file system. Absent optional blocks are
-// fine; zero values that Defaults would fill count as their defaults. Unknown
+// not modify c. Absent optional blocks are fine; zero values that Defaults
+// would fill count as their defaults. Unknown
 // keys are not problems here (see UnknownKeys). Provisioner entries are only
 // checked for an object with non-empty string "type" and "name", unique names
-// (case-sensitive) and at most one K8sSA; each provisioner type validates the
-// rest of its entry.
+// (case-sensitive), at most one K8sSA, and an X.509 template that parses
+// (options.x509, see provisioner.ParseX509Template); each provisioner type
+// validates the rest of its entry.
+//
+// The template files provisioners name are the only files Validate reads
+// (relative paths are relative to the current $STEPPATH): a CA must not
+// start, nor reload, with a template it cannot use.
 func (c *Config) Validate() error {
 	k := new(checker)
 	c.validateListeners(k)
@@ -278,6 +284,16 @@ func validateProvisioners(k *checker, list []json.RawMessage) {
 				seen[name] = i
 			}
 		}
+		if opts, ok := objectMember(obj, "options"); ok {
+			if _, err := provisioner.ParseX509Template(opts, ""); err != nil {
+				var oe *provisioner.OptionError
+				if errors.As(err, &oe) {
+					k.add(path+"."+oe.Path, "%s", oe.Err.Error())
+				} else {
+					k.add(path+".options", "%s", err.Error())
+				}
+			}
+		}
 		if strings.EqualFold(typ, "k8ssa") {
 			if firstK8s >= 0 {
 				k.add(path+".type", "at most one K8sSA provisioner is allowed (another is authority.provisioners[%d])", firstK8s)
@@ -286,6 +302,20 @@ func validateProvisioners(k *checker, list []json.RawMessage) {
 			}
 		}
 	}
+}
+
+// objectMember returns obj[key], matched exactly first, then
+// case-insensitively (as encoding/json matches step-ca's struct fields).
+func objectMember(obj map[string]json.RawMessage, key string) (json.RawMessage, bool) {
+	if v, ok := obj[key]; ok {
+		return v, true
+	}
+	for k, v := range obj {
+		if strings.EqualFold(k, key) {
+			return v, true
+		}
+	}
+	return nil, false
 }
 
 func validateKMS(k *checker, m *KMS) {

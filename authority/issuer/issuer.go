@@ -118,17 +118,42 @@ func KeyID(spki []byte) ([]byte, error) {
 // Sign completes tmpl (serial, AKI via the intermediate, NotAfter capped at the
 // intermediate's) and signs it for pub. tmpl.SerialNumber is set on return.
 func (i *Issuer) Sign(tmpl *x509.Certificate, pub crypto.PublicKey) ([]byte, error) {
-	serial, err := NewSerial()
-	if err != nil {
+	if err := i.complete(tmpl); err != nil {
 		return nil, err
-	}
-	tmpl.SerialNumber = serial
-	if tmpl.NotAfter.After(i.cert.NotAfter) {
-		tmpl.NotAfter = i.cert.NotAfter
 	}
 	der, err := i.createCertificate(tmpl, pub)
 	if err != nil {
 		return nil, fmt.Errorf("error signing certificate: %w", err)
 	}
 	return der, nil
+}
+
+// SignTemplate is Sign for a certificate a template described, which may use
+// any field crypto/x509 knows (any extended key usage, basic and name
+// constraints, policies, names in extensions). It always goes through
+// x509.CreateCertificate, which checks the names, encodes every field and
+// verifies the signature it makes: the direct encoder is for the shapes the
+// authority builds itself.
+func (i *Issuer) SignTemplate(tmpl *x509.Certificate, pub crypto.PublicKey) ([]byte, error) {
+	if err := i.complete(tmpl); err != nil {
+		return nil, err
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, i.cert, pub, i.signer)
+	if err != nil {
+		return nil, fmt.Errorf("error signing certificate: %w", err)
+	}
+	return der, nil
+}
+
+// complete sets a new serial number and caps NotAfter at the intermediate's.
+func (i *Issuer) complete(tmpl *x509.Certificate) error {
+	serial, err := NewSerial()
+	if err != nil {
+		return err
+	}
+	tmpl.SerialNumber = serial
+	if tmpl.NotAfter.After(i.cert.NotAfter) {
+		tmpl.NotAfter = i.cert.NotAfter
+	}
+	return nil
 }

@@ -32,6 +32,7 @@ type Provisioner struct {
 	raw          json.RawMessage
 	audiences    provisioner.Audiences
 	now          func() time.Time
+	x509         *provisioner.X509Template // nil: the default leaf
 }
 
 var _ provisioner.Interface = (*Provisioner)(nil)
@@ -58,6 +59,10 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	if err := claims.Validate(); err != nil {
 		return nil, fmt.Errorf("JWK provisioner %q: claims: %w", c.Name, err)
 	}
+	tmpl, err := provisioner.ParseX509Template(c.Options, cfg.StepPath)
+	if err != nil {
+		return nil, fmt.Errorf("JWK provisioner %q: %w", c.Name, err)
+	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
@@ -71,7 +76,7 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 			ID: c.Name + ":" + c.Key.KeyID, Name: c.Name, Type: provisioner.TypeJWK, CredentialID: c.Key.KeyID,
 		},
 		key: c.Key, encryptedKey: c.EncryptedKey, claims: claims, raw: compact.Bytes(),
-		audiences: cfg.Audiences, now: now,
+		audiences: cfg.Audiences, now: now, x509: tmpl,
 	}, nil
 }
 
@@ -129,6 +134,9 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 	}
 	if c.Cnf != nil {
 		a.CSRFingerprint = c.Cnf.X5rtS256
+	}
+	if p.x509 != nil {
+		a.Template = p.x509.ForRequest(c.Subject, sans, tok)
 	}
 	return a, nil
 }

@@ -125,11 +125,6 @@ func Provisioner() *cli.StringFlag {
 	return &cli.StringFlag{Name: "provisioner", Aliases: []string{"issuer"}, Usage: "The provisioner `name` to use."}
 }
 
-// Set is --set key=value, repeatable (template data).
-func Set() *cli.StringSliceFlag {
-	return &cli.StringSliceFlag{Name: "set", Usage: "The `key=value` pair with template data variables. Use the flag multiple times to set multiple variables."}
-}
-
 // SetFile is --set-file, a JSON file with template data.
 func SetFile() *cli.StringFlag {
 	return &cli.StringFlag{Name: "set-file", Usage: "The path of a JSON `file` with the template data variables."}

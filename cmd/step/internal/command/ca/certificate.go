@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/url"
@@ -33,6 +34,7 @@ func signFlags() []cli.Flag {
 		&cli.StringFlag{Name: "key", Hidden: true, Usage: "private key `file` signing the token"},
 		flags.SAN(),
 		flags.NotBefore("certificate"), flags.NotAfter("certificate"),
+		flags.Set(), flags.SetFile(),
 		flags.Offline(),
 	}
 }
@@ -42,7 +44,7 @@ func certificateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "certificate",
 		Usage:     "generate a new private key and certificate signed by the root certificate",
-		UsageText: "step ca certificate <subject> <crt-file> <key-file> [--token <token>] [--provisioner <name>] [--san <name>] [--not-after <duration>] [--kty <type>] [--force]",
+		UsageText: "step ca certificate <subject> <crt-file> <key-file> [--token <token>] [--provisioner <name>] [--san <name>] [--not-after <duration>] [--set <key=value>] [--set-file <file>] [--kty <type>] [--force]",
 		ArgsUsage: "<subject> <crt-file> <key-file>",
 		Flags:     fs,
 		Action:    certificateAction,
@@ -53,7 +55,7 @@ func signCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sign",
 		Usage:     "generate a new certificate signing a certificate request",
-		UsageText: "step ca sign <csr-file> <crt-file> [--token <token>] [--provisioner <name>] [--not-after <duration>] [--force]",
+		UsageText: "step ca sign <csr-file> <crt-file> [--token <token>] [--provisioner <name>] [--not-after <duration>] [--set <key=value>] [--set-file <file>] [--force]",
 		ArgsUsage: "<csr-file> <crt-file>",
 		Flags:     signFlags(),
 		Action:    signAction,
@@ -74,6 +76,10 @@ func certificateAction(c *cli.Context) error {
 		}
 	}
 	kty, crv, size, err := flags.KeyParams(c)
+	if err != nil {
+		return err
+	}
+	data, err := templateData(c)
 	if err != nil {
 		return err
 	}
@@ -101,7 +107,7 @@ func certificateAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := sign(c, cl, csr, tok)
+	resp, err := sign(c, cl, csr, tok, data)
 	if err != nil {
 		return err
 	}
@@ -140,6 +146,10 @@ func signAction(c *cli.Context) error {
 	if err := csr.CheckSignature(); err != nil {
 		return fmt.Errorf("%s: the certificate request signature is invalid: %w", csrFile, err)
 	}
+	tdata, err := templateData(c)
+	if err != nil {
+		return err
+	}
 	cl, roots, err := newClient(c)
 	if err != nil {
 		return err
@@ -164,7 +174,7 @@ func signAction(c *cli.Context) error {
 			return err
 		}
 	}
-	resp, err := sign(c, cl, csr, tok)
+	resp, err := sign(c, cl, csr, tok, tdata)
 	if err != nil {
 		return err
 	}
@@ -176,8 +186,9 @@ func signAction(c *cli.Context) error {
 	return nil
 }
 
-// sign posts the CSR with the validity flags.
-func sign(c *cli.Context, cl *client.Client, csr *x509.CertificateRequest, tok string) (*wire.SignResponse, error) {
+// sign posts the CSR with the validity flags and the template data of
+// --set/--set-file (the provisioner's template sees it as .Insecure.User).
+func sign(c *cli.Context, cl *client.Client, csr *x509.CertificateRequest, tok string, data json.RawMessage) (*wire.SignResponse, error) {
 	nb, err := timeutil.Parse(c.String("not-before"))
 	if err != nil {
 		return nil, fmt.Errorf("invalid value for flag '--not-before': %w", err)
@@ -186,9 +197,25 @@ func sign(c *cli.Context, cl *client.Client, csr *x509.CertificateRequest, tok s
 	if err != nil {
 		return nil, fmt.Errorf("invalid value for flag '--not-after': %w", err)
 	}
+	req := &wire.SignRequest{CSR: string(pemutil.EncodeCSR(csr.Raw)), OTT: tok, NotBefore: nb, NotAfter: na, TemplateData: data}
 	ctx, cancel := timeoutCtx(c)
 	defer cancel()
-	return cl.Sign(ctx, &wire.SignRequest{CSR: string(pemutil.EncodeCSR(csr.Raw)), OTT: tok, NotBefore: nb, NotAfter: na})
+	return cl.Sign(ctx, req)
+}
+
+// templateData returns the JSON of --set-file and --set, nil when neither
+// is given (step sends templateData only then). It runs before a token is
+// minted, so that a bad flag is reported before any password prompt.
+func templateData(c *cli.Context) (json.RawMessage, error) {
+	m, ok, err := flags.TemplateData(c)
+	if err != nil || !ok {
+		return nil, err
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("error encoding the template data: %w", err)
+	}
+	return b, nil
 }
 
 // tokenSANs reads the sans claim of a token given with --token.

@@ -15,13 +15,14 @@ import (
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/ui"
 	"github.com/mayfly-pki/mayfly/internal/keyutil"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
+	"github.com/mayfly-pki/mayfly/templates"
 )
 
 func createCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "create",
 		Usage:     "create a certificate or certificate signing request",
-		UsageText: "**step certificate create** <subject> <crt-file> <key-file> [**--csr**] [**--profile**=<profile>] [**--ca**=<issuer-cert>] [**--ca-key**=<issuer-key>] [**--ca-password-file**=<file>] [**--key**=<file>] [**--password-file**=<file>] [**--no-password** **--insecure**] [**--san**=<SAN>] [**--bundle**] [**--kty**=<type>] [**--curve**=<curve>] [**--size**=<size>] [**--not-before**=<time|duration>] [**--not-after**=<time|duration>] [**--force**]",
+		UsageText: "**step certificate create** <subject> <crt-file> <key-file> [**--csr**] [**--profile**=<profile>] [**--ca**=<issuer-cert>] [**--ca-key**=<issuer-key>] [**--ca-password-file**=<file>] [**--key**=<file>] [**--password-file**=<file>] [**--no-password** **--insecure**] [**--san**=<SAN>] [**--template**=<file>] [**--set**=<key=value>] [**--set-file**=<file>] [**--bundle**] [**--kty**=<type>] [**--curve**=<curve>] [**--size**=<size>] [**--not-before**=<time|duration>] [**--not-after**=<time|duration>] [**--force**]",
 		ArgsUsage: "<subject> <crt-file> <key-file>",
 		Description: `**step certificate create** generates a key pair and a certificate (or, with
 --csr, a certificate signing request). Profiles: leaf (default; needs --ca and
@@ -29,10 +30,20 @@ func createCommand() *cli.Command {
 (needs --subtle). The private key is encrypted with a password unless
 --no-password --insecure. Files are written 0600.
 
+With --template the certificate is described by a certificate template (a Go
+template rendering step's JSON certificate format, with sprig functions) instead
+of a profile: it is signed by --ca/--ca-key when given, else self-signed. The
+template sees .Subject, .SANs (--san, or the subject), .Insecure.CR (a request
+for the new key) and .Insecure.User (--set-file, then each --set key=value; a
+value that is valid JSON is used as JSON). --not-before/--not-after win over
+the template's notBefore/notAfter; without either a template certificate lives
+24 hours.
+
     $ step certificate create "Example Root CA" root_ca.crt root_ca.key --profile root-ca
     $ step certificate create "Example Intermediate CA" int.crt int.key --profile intermediate-ca --ca root_ca.crt --ca-key root_ca.key
     $ step certificate create foo.example.com foo.crt foo.key --ca int.crt --ca-key int.key --no-password --insecure --san foo.example.com --bundle
-    $ step certificate create foo.example.com foo.csr foo.key --csr --no-password --insecure`,
+    $ step certificate create foo.example.com foo.csr foo.key --csr --no-password --insecure
+    $ step certificate create signer.example.com code.crt code.key --template code.tpl --set organization=Acme --ca int.crt --ca-key int.key`,
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "csr", Usage: "Generate a certificate signing request (CSR) instead of a certificate."},
 			&cli.StringFlag{Name: "profile", Value: profileLeaf, Usage: "The certificate `profile`: leaf, intermediate-ca, root-ca, self-signed."},
@@ -48,7 +59,7 @@ func createCommand() *cli.Command {
 			flags.SAN(),
 			flags.Bundle("Bundle the new leaf certificate with the signing certificate. This flag requires the **--ca** flag."),
 			flags.Template(),
-			flags.Set(),
+			setFlag(),
 			flags.SetFile(),
 			flags.Force(),
 			&cli.BoolFlag{Name: "subtle", Usage: "Create certificates for unusual cases (required by --profile self-signed)."},
@@ -72,8 +83,9 @@ func createAction(c *cli.Context) error {
 	if crtFile == keyFile {
 		return fmt.Errorf("positional arguments <crt-file> and <key-file> cannot be equal in '%s'", c.Command.HelpName)
 	}
-	if c.String("template") != "" {
-		return fmt.Errorf("flag '--template' is not supported by this version of step")
+	tpl, user, err := readTemplate(c)
+	if err != nil {
+		return err
 	}
 	now := time.Now()
 	notBefore, err := flags.ParseTime("not-before", c.String("not-before"), now)
@@ -89,7 +101,7 @@ func createAction(c *cli.Context) error {
 	}
 	profile := c.String("profile")
 	sans := c.StringSlice("san")
-	if len(sans) == 0 && (c.Bool("csr") || profile == profileLeaf || profile == profileSelfSigned) {
+	if len(sans) == 0 && (tpl != nil || c.Bool("csr") || profile == profileLeaf || profile == profileSelfSigned) {
 		sans = []string{subject}
 	}
 
@@ -109,6 +121,12 @@ func createAction(c *cli.Context) error {
 		}
 		if c.IsSet("profile") && profile != profileLeaf {
 			return fmt.Errorf("flag '--profile' is incompatible with '--csr'")
+		}
+	} else if tpl != nil {
+		// With a template, --ca and --ca-key choose the issuer; without them
+		// the certificate is self-signed.
+		if err := checkTemplateCAFlags(c); err != nil {
+			return err
 		}
 	} else {
 		if c.Bool("bundle") && profile != profileLeaf {
@@ -137,13 +155,18 @@ func createAction(c *cli.Context) error {
 	what := "certificate"
 	if c.Bool("csr") {
 		what = "certificate signing request"
-		der, err := createCSR(subject, sans, priv)
+		var der []byte
+		if tpl != nil {
+			der, err = templateCSR(tpl, user, subject, sans, priv)
+		} else {
+			der, err = createCSR(subject, sans, priv)
+		}
 		if err != nil {
 			return err
 		}
 		out = pemutil.EncodeCSR(der)
 	} else {
-		crt, parent, err := createCertificate(c, profile, subject, sans, priv, notBefore, notAfter, now)
+		crt, parent, err := createCertificate(c, tpl, user, profile, subject, sans, priv, notBefore, notAfter, now)
 		if err != nil {
 			return err
 		}
@@ -196,6 +219,21 @@ func checkCAFlags(c *cli.Context, profile string) error {
 	return nil
 }
 
+// checkTemplateCAFlags: with --template, --ca and --ca-key come together or
+// not at all, and --bundle needs them.
+func checkTemplateCAFlags(c *cli.Context) error {
+	ca, caKey := c.String("ca"), c.String("ca-key")
+	switch {
+	case ca != "" && caKey == "":
+		return fmt.Errorf("flag '--ca' requires the '--ca-key' flag")
+	case ca == "" && caKey != "":
+		return fmt.Errorf("flag '--ca-key' requires the '--ca' flag")
+	case ca == "" && c.Bool("bundle"):
+		return fmt.Errorf("flag '--bundle' requires the '--ca' flag")
+	}
+	return nil
+}
+
 // createOrReadKey reads --key or generates a key from --kty/--curve/--size.
 func createOrReadKey(c *cli.Context) (crypto.Signer, error) {
 	if file := c.String("key"); file != "" {
@@ -232,22 +270,29 @@ func createCSR(subject string, sans []string, priv crypto.Signer) ([]byte, error
 	return der, nil
 }
 
-// createCertificate signs the profile's certificate for priv's public key, with
-// the --ca/--ca-key issuer or self-signed. It returns the certificate and its parent.
-func createCertificate(c *cli.Context, profile, subject string, sans []string, priv crypto.Signer, notBefore, notAfter, now time.Time) (*x509.Certificate, *x509.Certificate, error) {
-	t, validity, err := newTemplate(profile, subject, sans, priv.Public())
-	if err != nil {
+// createCertificate signs the certificate for priv's public key, described
+// by the template tpl or else by the profile, with the --ca/--ca-key issuer or
+// self-signed. It returns the certificate and its parent.
+func createCertificate(c *cli.Context, tpl *templates.X509Template, user map[string]any, profile, subject string, sans []string,
+	priv crypto.Signer, notBefore, notAfter, now time.Time) (*x509.Certificate, *x509.Certificate, error) {
+	var t *x509.Certificate
+	validity := defaultTemplateValidity
+	if tpl != nil {
+		data, err := createData(subject, sans, priv)
+		if err != nil {
+			return nil, nil, err
+		}
+		if t, err = renderCertificate(tpl, user, data, priv.Public()); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		var err error
+		if t, validity, err = newTemplate(profile, subject, sans, priv.Public()); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := setValidity(c, t, notBefore, notAfter, now, validity); err != nil {
 		return nil, nil, err
-	}
-	t.NotBefore, t.NotAfter = notBefore, notAfter
-	if t.NotBefore.IsZero() {
-		t.NotBefore = now
-	}
-	if t.NotAfter.IsZero() {
-		t.NotAfter = t.NotBefore.Add(validity)
-	}
-	if t.NotBefore.After(t.NotAfter) {
-		return nil, nil, fmt.Errorf("invalid value '%s' for flag '--not-after': certificate is already expired", c.String("not-after"))
 	}
 	parent, signer := t, priv
 	if ca := c.String("ca"); ca != "" {
@@ -263,7 +308,7 @@ func createCertificate(c *cli.Context, profile, subject string, sans []string, p
 			return nil, nil, fmt.Errorf("the private key %s does not match the certificate %s", c.String("ca-key"), ca)
 		}
 	}
-	t.SignatureAlgorithm = keyutil.SignatureAlgorithm(signer.Public())
+	setSignatureAlgorithm(t, signer.Public())
 	der, err := x509.CreateCertificate(rand.Reader, t, parent, priv.Public(), signer)
 	if err != nil {
 		return nil, nil, fmt.Errorf("error creating certificate: %w", err)

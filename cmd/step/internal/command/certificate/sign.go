@@ -19,14 +19,18 @@ func signCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "sign",
 		Usage:     "sign a certificate signing request (CSR)",
-		UsageText: "**step certificate sign** <csr-file> <crt-file> <key-file> [**--profile**=<profile>] [**--bundle**] [**--password-file**=<file>] [**--not-before**=<time|duration>] [**--not-after**=<time|duration>] [**--path-len**=<maximum>] [**--omit-cn-san**]",
+		UsageText: "**step certificate sign** <csr-file> <crt-file> <key-file> [**--profile**=<profile>] [**--bundle**] [**--password-file**=<file>] [**--not-before**=<time|duration>] [**--not-after**=<time|duration>] [**--path-len**=<maximum>] [**--omit-cn-san**] [**--template**=<file>] [**--set**=<key=value>] [**--set-file**=<file>]",
 		ArgsUsage: "<csr-file> <crt-file> <key-file>",
 		Description: `**step certificate sign** signs the CSR with the issuer certificate <crt-file>
 and its private key <key-file>, and prints the new certificate (PEM) on stdout.
 Profiles: leaf (default), intermediate-ca, csr (keep the CSR's extensions).
+With --template a certificate template describes the certificate instead; it
+sees .Subject and .SANs from the CSR, .Insecure.CR (the CSR), .MaxPathLen
+(--path-len) and .Insecure.User (--set-file, then --set key=value).
 
     $ step certificate sign leaf.csr intermediate_ca.crt intermediate_ca_key > leaf.crt
-    $ step certificate sign --bundle leaf.csr intermediate_ca.crt intermediate_ca_key`,
+    $ step certificate sign --bundle leaf.csr intermediate_ca.crt intermediate_ca_key
+    $ step certificate sign --template client.tpl --set ou=Engineering leaf.csr intermediate_ca.crt intermediate_ca_key`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "profile", Value: profileLeaf, Usage: "The certificate `profile`: leaf, intermediate-ca, csr."},
 			flags.Bundle("Bundle the new leaf certificate with the signing certificate."),
@@ -36,7 +40,7 @@ Profiles: leaf (default), intermediate-ca, csr (keep the CSR's extensions).
 			&cli.IntFlag{Name: "path-len", Value: 0, Usage: "The maximum `path length` for --profile intermediate-ca."},
 			&cli.BoolFlag{Name: "omit-cn-san", Usage: "Do not add the CSR's Common Name as a SAN when it is missing."},
 			flags.Template(),
-			flags.Set(),
+			setFlag(),
 			flags.SetFile(),
 		},
 		Action: signAction,
@@ -47,8 +51,9 @@ func signAction(c *cli.Context) error {
 	if err := app.CheckArgs(c, 3, 3); err != nil {
 		return err
 	}
-	if c.String("template") != "" {
-		return fmt.Errorf("flag '--template' is not supported by this version of step")
+	tpl, user, err := readTemplate(c)
+	if err != nil {
+		return err
 	}
 	csrFile, crtFile, keyFile := c.Args().Get(0), c.Args().Get(1), c.Args().Get(2)
 	in, err := readCertsOrCSR(csrFile, true)
@@ -102,8 +107,13 @@ func signAction(c *cli.Context) error {
 
 	var t *x509.Certificate
 	var validity time.Duration
-	switch profile := c.String("profile"); profile {
-	case profileLeaf, profileIntermediateCA:
+	switch profile := c.String("profile"); {
+	case tpl != nil:
+		validity = defaultLeafValidity
+		if t, err = renderCertificate(tpl, user, signData(csr, sans, c.Int("path-len")), csr.PublicKey); err != nil {
+			return err
+		}
+	case profile == profileLeaf || profile == profileIntermediateCA:
 		if t, validity, err = newTemplate(profile, cn, sans, csr.PublicKey); err != nil {
 			return err
 		}
@@ -112,7 +122,7 @@ func signAction(c *cli.Context) error {
 			t.MaxPathLen = c.Int("path-len")
 			t.MaxPathLenZero = t.MaxPathLen == 0
 		}
-	case "csr":
+	case profile == "csr":
 		if t, validity, err = newTemplate(profileLeaf, cn, nil, csr.PublicKey); err != nil {
 			return err
 		}
@@ -123,17 +133,10 @@ func signAction(c *cli.Context) error {
 	default:
 		return fmt.Errorf("invalid value '%s' for flag '--profile'; options are leaf, intermediate-ca, csr", profile)
 	}
-	t.NotBefore, t.NotAfter = notBefore, notAfter
-	if t.NotBefore.IsZero() {
-		t.NotBefore = now
+	if err := setValidity(c, t, notBefore, notAfter, now, validity); err != nil {
+		return err
 	}
-	if t.NotAfter.IsZero() {
-		t.NotAfter = t.NotBefore.Add(validity)
-	}
-	if t.NotBefore.After(t.NotAfter) {
-		return fmt.Errorf("invalid value '%s' for flag '--not-after': certificate is already expired", c.String("not-after"))
-	}
-	t.SignatureAlgorithm = keyutil.SignatureAlgorithm(signer.Public())
+	setSignatureAlgorithm(t, signer.Public())
 	der, err := x509.CreateCertificate(rand.Reader, t, issuer, csr.PublicKey, signer)
 	if err != nil {
 		return fmt.Errorf("error signing certificate: %w", err)
