@@ -36,6 +36,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/internal/linger"
+	"github.com/mayfly-pki/mayfly/db/internal/reserve"
 	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
@@ -99,11 +100,10 @@ type Store struct {
 	commits atomic.Int64 // transactions committed (read by tests and benchmarks)
 	gate    *linger.Gate // announced writers; the committer lingers for them
 
-	// tokensMu guards reserved: used-token keys handed to the committer but
-	// not yet committed. With the database (read under tokensMu) it decides
+	// reserved holds used-token keys handed to the committer but not yet
+	// committed. With the database (read while the set is locked) it decides
 	// UseToken atomically without waiting for a commit.
-	tokensMu sync.Mutex
-	reserved map[string]struct{}
+	reserved *reserve.Set
 }
 
 var (
@@ -155,7 +155,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		gate:     linger.New(opts.CommitWindow),
 		ops:      make(chan *op, opsQueue),
 		done:     make(chan struct{}),
-		reserved: map[string]struct{}{},
+		reserved: reserve.New(),
 	}
 	go s.run()
 	return s, nil

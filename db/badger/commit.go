@@ -87,43 +87,28 @@ func (s *Store) useToken(ctx context.Context, key string, token []byte, waited b
 		return fmt.Errorf("table %s, key %s: %w", steplayout.TableUsedOTT, key, store.ErrTokenUsed)
 	}
 	o := &op{what: "use token", waited: waited, apply: func(txn *badgerdb.Txn) error { return txn.Set(k, v) }}
-	o.committed = func() {
-		s.tokensMu.Lock()
-		delete(s.reserved, key)
-		s.tokensMu.Unlock()
-	}
-	// Lock order: the store's read lock, then tokensMu, and the queue is fed
-	// without tokensMu held, so the committer (which takes tokensMu after a
-	// commit) can always drain the queue, even while Close waits.
+	o.committed = func() { s.reserved.Release(key) }
+	// Lock order: the store's read lock, then the reservation set, and the
+	// queue is fed without the set locked, so the committer (which releases
+	// after a commit) can always drain the queue, even while Close waits.
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return nil, s.errClosed()
 	}
-	s.tokensMu.Lock()
-	if _, ok := s.reserved[key]; ok {
-		s.tokensMu.Unlock()
-		return nil, used()
-	}
-	found, err := s.existsLocked(k)
+	ok, err := s.reserved.Reserve(key, func() (bool, error) { return s.existsLocked(k) })
 	if err != nil {
-		s.tokensMu.Unlock()
 		return nil, err
 	}
-	if found {
-		s.tokensMu.Unlock()
+	if !ok {
 		return nil, used()
 	}
-	s.reserved[key] = struct{}{}
-	s.tokensMu.Unlock()
 	o.done = make(chan error, 1)
 	select {
 	case s.ops <- o:
 		return o, nil
 	case <-ctx.Done():
-		s.tokensMu.Lock()
-		delete(s.reserved, key)
-		s.tokensMu.Unlock()
+		s.reserved.Release(key)
 		return nil, fmt.Errorf("%s: %w", o.what, ctx.Err())
 	}
 }

@@ -107,9 +107,7 @@ func TestUseTokenOrderedDurableBeforeLaterAck(t *testing.T) {
 		}(g)
 	}
 	wg.Wait()
-	s.tokensMu.Lock()
-	left := len(s.reserved)
-	s.tokensMu.Unlock()
+	left := s.reserved.Len()
 	if left != 0 {
 		t.Fatalf("%d reservations left after every write committed", left)
 	}

@@ -37,6 +37,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/internal/linger"
+	"github.com/mayfly-pki/mayfly/db/internal/reserve"
 	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
@@ -92,11 +93,10 @@ type Store struct {
 	ops    chan *op
 	done   chan struct{} // closed when the committer has exited
 
-	// tokensMu guards reserved: used-token keys handed to the committer but
-	// not yet committed. With the file (read under tokensMu) it decides
+	// reserved holds used-token keys handed to the committer but not yet
+	// committed. With the file (read while the set is locked) it decides
 	// UseToken atomically without waiting for a commit.
-	tokensMu sync.Mutex
-	reserved map[string]struct{}
+	reserved *reserve.Set
 
 	runs    atomic.Int64 // write functions run, re-runs included (tests)
 	commits atomic.Int64 // batch transactions committed (tests)
@@ -153,7 +153,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		gate:     linger.New(opts.CommitWindow),
 		ops:      make(chan *op, opsQueue),
 		done:     make(chan struct{}),
-		reserved: map[string]struct{}{},
+		reserved: reserve.New(),
 	}
 	go s.run()
 	return s, nil

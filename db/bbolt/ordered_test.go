@@ -106,9 +106,7 @@ func TestUseTokenOrderedDurableBeforeLaterAck(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	s.tokensMu.Lock()
-	left := len(s.reserved)
-	s.tokensMu.Unlock()
+	left := s.reserved.Len()
 	if left != 0 {
 		t.Fatalf("%d reservations left after every write committed", left)
 	}

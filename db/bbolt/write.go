@@ -43,9 +43,9 @@ func (s *Store) UseTokenOrdered(ctx context.Context, key string, token []byte) e
 // the write is committed (a failed write keeps it, so the key stays used in
 // this process). bbolt's flock keeps other processes from writing.
 //
-// Lock order: s.mu (read) before s.tokensMu. The committer takes only
-// tokensMu, and never while waiting for anything, so a writer blocked on a
-// full queue cannot deadlock with it or with Close.
+// Lock order: s.mu (read) before the reservation set. The committer only
+// releases reservations, never while waiting for anything, so a writer
+// blocked on a full queue cannot deadlock with it or with Close.
 func (s *Store) useToken(ctx context.Context, key string, token []byte, waited bool) (*op, error) {
 	if err := ctxErr(ctx, "use token"); err != nil {
 		return nil, err
@@ -70,45 +70,35 @@ func (s *Store) useToken(ctx context.Context, key string, token []byte, waited b
 		}
 		return nil, b.Put(k, v)
 	}}
-	o.committed = func() {
-		s.tokensMu.Lock()
-		delete(s.reserved, key)
-		s.tokensMu.Unlock()
-	}
+	o.committed = func() { s.reserved.Release(key) }
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.closed {
 		return nil, s.errClosed()
 	}
-	s.tokensMu.Lock()
-	if _, ok := s.reserved[key]; ok {
-		s.tokensMu.Unlock()
-		return nil, used()
-	}
-	var found bool
-	err := s.db.View(func(tx *bolt.Tx) error {
-		b, err := bucket(tx, steplayout.TableUsedOTT)
+	ok, err := s.reserved.Reserve(key, func() (found bool, err error) {
+		err = s.db.View(func(tx *bolt.Tx) error {
+			b, err := bucket(tx, steplayout.TableUsedOTT)
+			if err != nil {
+				return err
+			}
+			found = exists(b, k)
+			return nil
+		})
 		if err != nil {
-			return err
+			return false, unavailable(fmt.Errorf("bbolt database %s: use token: %w", s.path, err))
 		}
-		found = exists(b, k)
-		return nil
+		return found, nil
 	})
 	if err != nil {
-		s.tokensMu.Unlock()
-		return nil, unavailable(fmt.Errorf("bbolt database %s: use token: %w", s.path, err))
+		return nil, err
 	}
-	if found {
-		s.tokensMu.Unlock()
+	if !ok {
 		return nil, used()
 	}
-	s.reserved[key] = struct{}{}
-	s.tokensMu.Unlock()
 	if err := s.enqueueLocked(ctx, o); err != nil {
-		s.tokensMu.Lock()
-		delete(s.reserved, key)
-		s.tokensMu.Unlock()
+		s.reserved.Release(key)
 		return nil, err
 	}
 	return o, nil
