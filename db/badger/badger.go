@@ -104,6 +104,8 @@ type Store struct {
 	// committed. With the database (read while the set is locked) it decides
 	// UseToken atomically without waiting for a commit.
 	reserved *reserve.Set
+	// revoked holds every serial that may be revoked (see revokedSet).
+	revoked *revokedSet
 }
 
 var (
@@ -144,6 +146,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open badger database %s: create tables: %w", opts.Dir, err)
 	}
+	revoked, err := loadRevoked(db)
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open badger database %s: read table %s: %w", opts.Dir, steplayout.TableRevokedCerts, err)
+	}
 	maxBatch := opts.MaxBatch
 	if maxBatch <= 0 {
 		maxBatch = defaultMaxBatch
@@ -156,6 +163,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		ops:      make(chan *op, opsQueue),
 		done:     make(chan struct{}),
 		reserved: reserve.New(),
+		revoked:  revoked,
 	}
 	go s.run()
 	return s, nil
@@ -279,6 +287,15 @@ func (s *Store) GetRevocation(ctx context.Context, serial string) (*store.Revoca
 	}
 	if err := checkKey("serial", serial); err != nil {
 		return nil, err
+	}
+	if !s.revoked.has(serial) {
+		s.mu.RLock()
+		closed := s.closed
+		s.mu.RUnlock()
+		if closed {
+			return nil, fmt.Errorf("get revocation %s: %w", serial, s.errClosed())
+		}
+		return nil, fmt.Errorf("get revocation %s: table %s: %w", serial, steplayout.TableRevokedCerts, store.ErrNotFound)
 	}
 	var raw []byte
 	err := s.view(func(txn *badgerdb.Txn) error {

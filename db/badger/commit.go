@@ -177,6 +177,9 @@ func (s *Store) Revoke(ctx context.Context, r *store.Revocation) error {
 	}
 	k := recordKey(steplayout.TableRevokedCerts, r.Serial)
 	serial := r.Serial
+	// Before the write is queued: a reader that misses the set must not
+	// miss the record (a failed write leaves a harmless extra entry).
+	s.revoked.add(serial)
 	return s.submit(ctx, &op{what: "revoke " + serial, apply: func(txn *badgerdb.Txn) error {
 		found, err := exists(txn, k)
 		if err != nil {
