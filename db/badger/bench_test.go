@@ -11,6 +11,7 @@ import (
 	badgerdb "github.com/dgraph-io/badger/v4"
 
 	"github.com/mayfly-pki/mayfly/db/dbtest"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 )
 
 // benchParallelism × GOMAXPROCS goroutines write in the parallel benchmarks
@@ -149,4 +150,50 @@ func BenchmarkBaselineFsync(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkGetRevocationMiss measures the revocation check of a renewal (a
+// serial that is not revoked) on a database holding 5,000 certificates and
+// 100 revocations: "set" is GetRevocation, "read" the database lookup the
+// revoked-serial set saves.
+func BenchmarkGetRevocationMiss(b *testing.B) {
+	ctx := context.Background()
+	s := openTest(b, b.TempDir())
+	defer s.Close()
+	tmpl := dbtest.NewCertificates(b).New(b, dbtest.Serial(0))
+	const n = 5000
+	for i := range n {
+		c := *tmpl
+		c.Serial = dbtest.Serial(i)
+		if err := s.StoreCertificate(ctx, &c); err != nil {
+			b.Fatal(err)
+		}
+		if i%(n/100) == 0 {
+			if err := s.Revoke(ctx, dbtest.NewRevocation(c.Serial, false)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	serial := dbtest.Serial(n/2 + 1) // stored, not revoked
+	b.Run("set", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.GetRevocation(ctx, serial); err == nil {
+				b.Fatal("found")
+			}
+		}
+	})
+	b.Run("read", func(b *testing.B) {
+		k := recordKey(steplayout.TableRevokedCerts, serial)
+		for b.Loop() {
+			if err := s.view(func(txn *badgerdb.Txn) error {
+				found, err := exists(txn, k)
+				if found {
+					b.Fatal("found")
+				}
+				return err
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
