@@ -95,7 +95,9 @@ func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
 		}
 		rec := &statusRecorder{ResponseWriter: w}
-		fields := logrus.Fields{}
+		// Room for the access log's fields (logRequest's ten and the
+		// handler's up to seven) without growing the map.
+		fields := make(logrus.Fields, 20)
 		err := fn(rec, r, h.deps.Authority(), fields)
 		if err != nil {
 			rec.status = render.Error(rec, err)

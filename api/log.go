@@ -53,7 +53,15 @@ func (h *Handler) logRequest(r *http.Request, rec *statusRecorder, id string, st
 	f["duration-ns"] = d.Nanoseconds()
 	f["remote-address"] = r.RemoteAddr
 	f["user-agent"] = r.UserAgent()
-	entry := h.deps.Logger.WithFields(f)
+	var entry *logrus.Entry
+	if l, ok := h.deps.Logger.(*logrus.Logger); ok {
+		// The map is ours and holds no func values: it becomes the entry's
+		// data instead of being copied (WithFields).
+		entry = logrus.NewEntry(l)
+		entry.Data = f
+	} else {
+		entry = h.deps.Logger.WithFields(f)
+	}
 	switch {
 	case err == nil:
 		entry.Info("")
