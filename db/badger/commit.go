@@ -22,7 +22,7 @@ import (
 // op at once.
 type op struct {
 	what  string // "use token", "store certificate", "revoke": for messages
-	apply func(txn *badgerdb.Txn) error
+	apply func(txn *wtxn) error
 	done  chan error // buffered 1; receives exactly one answer
 	// waited: a caller blocks on done (UseToken, submit), as opposed to
 	// UseTokenOrdered; the committer's linger.Gate counts these.
@@ -86,7 +86,7 @@ func (s *Store) useToken(ctx context.Context, key string, token []byte, waited b
 	used := func() error {
 		return fmt.Errorf("table %s, key %s: %w", steplayout.TableUsedOTT, key, store.ErrTokenUsed)
 	}
-	o := &op{what: "use token", waited: waited, apply: func(txn *badgerdb.Txn) error { return txn.Set(k, v) }}
+	o := &op{what: "use token", waited: waited, apply: func(txn *wtxn) error { return txn.Set(k, v) }}
 	o.committed = func() { s.reserved.Release(key) }
 	// Lock order: the store's read lock, then the reservation set, and the
 	// queue is fed without the set locked, so the committer (which releases
@@ -151,7 +151,7 @@ func (s *Store) StoreCertificate(ctx context.Context, c *store.Certificate) erro
 	if data == nil {
 		data = []byte{}
 	}
-	return s.submit(ctx, &op{what: "store certificate " + c.Serial, apply: func(txn *badgerdb.Txn) error {
+	return s.submit(ctx, &op{what: "store certificate " + c.Serial, apply: func(txn *wtxn) error {
 		if err := txn.Set(kc, der); err != nil {
 			return err
 		}
@@ -180,7 +180,7 @@ func (s *Store) Revoke(ctx context.Context, r *store.Revocation) error {
 	// Before the write is queued: a reader that misses the set must not
 	// miss the record (a failed write leaves a harmless extra entry).
 	s.revoked.add(serial)
-	return s.submit(ctx, &op{what: "revoke " + serial, apply: func(txn *badgerdb.Txn) error {
+	return s.submit(ctx, &op{what: "revoke " + serial, apply: func(txn *wtxn) error {
 		found, err := exists(txn, k)
 		if err != nil {
 			return err
@@ -194,7 +194,9 @@ func (s *Store) Revoke(ctx context.Context, r *store.Revocation) error {
 
 // exists reports whether k is in the database or pending in txn (an update
 // transaction reads its own writes).
-func exists(txn *badgerdb.Txn, k []byte) (bool, error) {
+func exists(txn interface {
+	Get(k []byte) (*badgerdb.Item, error)
+}, k []byte) (bool, error) {
 	_, err := txn.Get(k)
 	switch {
 	case err == nil:
@@ -265,7 +267,7 @@ func (s *Store) run() {
 // commit applies batch in as few transactions as badger's size limit allows
 // and answers every op once its transaction is durable.
 func (s *Store) commit(batch []*op) {
-	txn := s.db.NewTransaction(true)
+	txn := &wtxn{txn: s.db.NewTransaction(true), rec: s.rec[:0]}
 	pending := make([]*op, 0, len(batch))
 	for _, o := range batch {
 		err := o.apply(txn)
@@ -275,7 +277,7 @@ func (s *Store) commit(batch []*op) {
 			// hit is committed too and rewritten by the retry.
 			s.finish(txn, pending)
 			pending = pending[:0]
-			txn = s.db.NewTransaction(true)
+			txn = &wtxn{txn: s.db.NewTransaction(true), rec: txn.rec[:0]}
 			err = o.apply(txn)
 		}
 		if isOutcome(err) {
@@ -286,22 +288,35 @@ func (s *Store) commit(batch []*op) {
 		o.done <- fmt.Errorf("badger database %s: %s: %w", s.dir, o.what, oneLine{err})
 	}
 	s.finish(txn, pending)
+	s.rec = txn.rec[:0] // reused by the next batch
 }
 
-// finish commits txn (SyncWrites: durable on return) and answers pending.
-// If the commit fails, every op gets the error, including those whose
-// outcome was ErrTokenUsed/ErrAlreadyRevoked, since that outcome may have
-// depended on a write of the failed transaction.
-func (s *Store) finish(txn *badgerdb.Txn, pending []*op) {
+// finish appends txn's writes to the write-ahead log (durable on return),
+// commits txn to Badger and answers pending. If either fails, every op gets
+// the error, including those whose outcome was ErrTokenUsed or
+// ErrAlreadyRevoked, since that outcome may have depended on a write of the
+// failed transaction. A record logged whose commit then fails is applied
+// at the next Open: only writes no caller was told succeeded can appear.
+func (s *Store) finish(txn *wtxn, pending []*op) {
 	if len(pending) == 0 {
-		txn.Discard()
+		txn.txn.Discard()
 		return
 	}
 	s.commits.Add(1)
-	if err := txn.Commit(); err != nil {
+	fail := func(what string, err error) {
 		for _, o := range pending {
-			o.done <- fmt.Errorf("badger database %s: %s: commit: %w", s.dir, o.what, oneLine{err})
+			o.done <- fmt.Errorf("badger database %s: %s: %s: %w", s.dir, o.what, what, oneLine{err})
 		}
+	}
+	if len(txn.rec) > 0 {
+		if err := s.wal.Append(txn.rec); err != nil {
+			txn.txn.Discard()
+			fail("write-ahead log", err)
+			return
+		}
+	}
+	if err := txn.txn.Commit(); err != nil {
+		fail("commit", err)
 		return
 	}
 	for _, o := range pending {
@@ -309,6 +324,9 @@ func (s *Store) finish(txn *badgerdb.Txn, pending []*op) {
 			o.committed()
 		}
 		o.done <- o.outcome
+	}
+	if s.wal.Full() {
+		s.checkpointLog()
 	}
 }
 

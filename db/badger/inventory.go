@@ -190,7 +190,7 @@ func (s *Store) DeleteExpired(ctx context.Context, before time.Time, limit int) 
 	for _, sn := range serials {
 		keys = append(keys, recordKey(steplayout.TableCerts, sn), recordKey(steplayout.TableCertsData, sn))
 	}
-	err = s.submit(ctx, &op{what: fmt.Sprintf("delete %d expired certificates", len(serials)), apply: func(txn *badgerdb.Txn) error {
+	err = s.submit(ctx, &op{what: fmt.Sprintf("delete %d expired certificates", len(serials)), apply: func(txn *wtxn) error {
 		for _, k := range keys {
 			if err := txn.Delete(k); err != nil {
 				return err

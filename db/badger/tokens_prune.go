@@ -48,7 +48,7 @@ func (s *Store) pruneUsedTokens(ctx context.Context, before time.Time, limit int
 	if err != nil || len(keys) == 0 {
 		return 0, err
 	}
-	err = s.submit(ctx, &op{what: fmt.Sprintf("delete %d expired used tokens", len(keys)), apply: func(txn *badgerdb.Txn) error {
+	err = s.submit(ctx, &op{what: fmt.Sprintf("delete %d expired used tokens", len(keys)), apply: func(txn *wtxn) error {
 		for _, k := range keys {
 			if err := txn.Delete(k); err != nil {
 				return err
