@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -39,6 +40,14 @@ type Deps struct {
 type Handler struct {
 	deps Deps
 	mux  http.Handler
+	// tlsJSON caches the JSON encoding of the last TLSOptions value.
+	tlsJSON atomic.Pointer[encodedRaw]
+}
+
+// encodedRaw is a json.RawMessage and its encoding as a struct field.
+type encodedRaw struct {
+	raw json.RawMessage
+	enc []byte
 }
 
 // New returns the API handler with every route mounted at / and /1.0.

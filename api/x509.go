@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 
@@ -91,8 +92,36 @@ func (h *Handler) writeIssued(w http.ResponseWriter, a *authority.Authority, iss
 	if len(chain) > 0 {
 		resp.CA = &chain[0]
 	}
+	var tlsJSON []byte
 	if h.deps.TLSOptions != nil {
 		resp.TLSOptions = h.deps.TLSOptions()
+		if len(resp.TLSOptions) > 0 {
+			var err error
+			if tlsJSON, err = h.encodeTLSOptions(resp.TLSOptions); err != nil {
+				render.Error(w, errs.E(errs.Internal, "error encoding response", err))
+				return
+			}
+		}
 	}
-	render.JSON(w, http.StatusCreated, resp)
+	// As json.Marshal would (wire.SignResponse.AppendJSON), without its
+	// reflection: this runs for every certificate.
+	size := 128 + 2*len(leaf) + len(tlsJSON)
+	for _, c := range chain {
+		size += 2 * len(c) // in ca and certChain
+	}
+	render.RawJSON(w, http.StatusCreated, resp.AppendJSON(make([]byte, 0, size+size/16), tlsJSON))
+}
+
+// encodeTLSOptions returns raw encoded as a JSON field value, reusing the
+// previous encoding while the configuration hands out the same value.
+func (h *Handler) encodeTLSOptions(raw json.RawMessage) ([]byte, error) {
+	if c := h.tlsJSON.Load(); c != nil && len(c.raw) == len(raw) && &c.raw[0] == &raw[0] {
+		return c.enc, nil
+	}
+	enc, err := wire.EncodeRaw(raw)
+	if err != nil {
+		return nil, err
+	}
+	h.tlsJSON.Store(&encodedRaw{raw: raw, enc: enc})
+	return enc, nil
 }

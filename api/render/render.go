@@ -19,6 +19,12 @@ func JSON(w http.ResponseWriter, status int, v any) {
 		Error(w, errs.E(errs.Internal, "error encoding response", err))
 		return
 	}
+	RawJSON(w, status, b)
+}
+
+// RawJSON answers status with b, an encoded JSON value, and a newline (as
+// JSON does); b's spare capacity is used for the newline.
+func RawJSON(w http.ResponseWriter, status int, b []byte) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(append(b, '\n'))
