@@ -115,13 +115,12 @@ func field(b []byte) (f, rest []byte, ok bool) {
 // checkpoint is a sealed run of log segments, retired once Badger has made
 // their writes durable: up to seq, whose writes were all in Badger when the
 // active memtable's WAL was synced, waiting for the older memtables (mem,
-// their WAL files) to be flushed to tables. unknown: no memtable file was
-// found, so Badger's layout is not the expected one and the segments are
-// only retired by a clean Close.
+// their WAL files) to be flushed to tables. A nil mem means that no
+// memtable file was found: Badger's layout is not the expected one, so the
+// segments are only retired by a clean Close.
 type checkpoint struct {
-	seq     uint64
-	mem     []string
-	unknown bool
+	seq uint64
+	mem []string
 }
 
 // checkpointLog runs on the committer when the current segment is full:
@@ -144,7 +143,7 @@ func (s *Store) checkpointLog() {
 		s.logf("write-ahead log checkpoint: %v", err)
 		return
 	}
-	s.sealed = append(s.sealed, checkpoint{seq: seq, mem: mem, unknown: mem == nil})
+	s.sealed = append(s.sealed, checkpoint{seq: seq, mem: mem})
 	s.retireSealed()
 }
 
@@ -153,7 +152,7 @@ func (s *Store) checkpointLog() {
 func (s *Store) retireSealed() {
 	for len(s.sealed) > 0 {
 		c := s.sealed[0]
-		if c.unknown || slices.ContainsFunc(c.mem, fileExists) {
+		if c.mem == nil || slices.ContainsFunc(c.mem, fileExists) {
 			return
 		}
 		if err := s.wal.Retire(c.seq); err != nil {
