@@ -43,6 +43,7 @@ import (
 	"time"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
@@ -235,11 +236,18 @@ func badgerOptions(opts Options) (badgerdb.Options, error) {
 		// A CA writes a few KiB per certificate and reads single keys
 		// (revocations, used tokens): badger's defaults (five 64 MiB
 		// memtables, a 256 MiB block cache) would cost far more memory than
-		// they save. Two 32 MiB memtables (one filling, one flushing) and a
-		// 16 MiB block cache keep the resident set small.
+		// they save. Two 32 MiB memtables (one filling, one flushing).
 		WithMemTableSize(defaultMemTableSize).
 		WithNumMemtables(2).
-		WithBlockCacheSize(16 << 20).
+		// Certificates and tokens hardly compress, and Snappy tables are
+		// read through decompressed copies of their blocks (allocated on the
+		// heap, kept in a block cache): uncompressed tables are read in place
+		// from their memory map and need no cache. Measured after 100,000
+		// certificates: resident set 263 MB instead of 420 MB (heap 95 MB
+		// instead of 311 MB). Tables written compressed stay readable
+		// (each table records its compression), uncached.
+		WithCompression(options.None).
+		WithBlockCacheSize(0).
 		WithLogger(nil)
 	if opts.Logger != nil {
 		b = b.WithLogger(newBadgerLogger(opts.Logger, opts.Dir))

@@ -14,6 +14,8 @@ import (
 	"testing"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/mayfly-pki/mayfly/authority/store"
 )
 
 // manifestHeader returns the first bytes of a MANIFEST: the Badger v1/v2
@@ -257,5 +259,22 @@ func TestBadgerLoggerOneLineWarnings(t *testing.T) {
 	}
 	if err := (oneLine{errors.New("a\nb")}); err.Error() != "a b" {
 		t.Fatalf("oneLine = %q", err.Error())
+	}
+}
+
+// TestReadsCompressedTables: the store writes uncompressed tables, without a
+// block cache; tables a database already has, written with Badger's default
+// Snappy compression (as rawWrite does), are still read.
+func TestReadsCompressedTables(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rawWrite(t, dir, map[string][]byte{string(recordKey("used_ott", "old-jti")): bytes.Repeat([]byte("tok"), 100)})
+	if tables, _ := filepath.Glob(filepath.Join(dir, "*.sst")); len(tables) == 0 {
+		t.Fatal("badger left no table on close: the test reads nothing compressed")
+	}
+	s := openTest(t, dir)
+	defer s.Close()
+	if err := s.UseToken(context.Background(), "old-jti", []byte("tok")); !errors.Is(err, store.ErrTokenUsed) {
+		t.Fatalf("UseToken of a key in a Snappy table: %v, want ErrTokenUsed", err)
 	}
 }
