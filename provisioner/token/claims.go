@@ -3,8 +3,10 @@
 package token
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -22,6 +24,12 @@ func (a Audience) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON reads a string or an array of strings.
 func (a *Audience) UnmarshalJSON(b []byte) error {
+	// The usual audience, a string without escapes, needs no second decoder
+	// (b is a JSON value the outer decoder has already checked).
+	if len(b) >= 2 && b[0] == '"' && bytes.IndexByte(b[1:len(b)-1], '\\') < 0 {
+		*a = Audience{string(b[1 : len(b)-1])}
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
 		*a = Audience{s}
@@ -54,8 +62,14 @@ func (n *NumericDate) Time() time.Time {
 
 // UnmarshalJSON accepts integers and (as some libraries write) fractional numbers.
 func (n *NumericDate) UnmarshalJSON(b []byte) error {
-	var f float64
-	if err := json.Unmarshal(b, &f); err != nil {
+	if string(b) == "null" { // as json.Unmarshal into a fresh float64
+		*n = 0
+		return nil
+	}
+	// b is a JSON value the outer decoder has checked: ParseFloat accepts
+	// exactly its numbers, and rejects strings, objects, arrays and literals.
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
 		return fmt.Errorf("expected a number of seconds, got %s", b)
 	}
 	*n = NumericDate(int64(f))

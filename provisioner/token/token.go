@@ -24,10 +24,16 @@ var SignatureAlgorithms = []jose.SignatureAlgorithm{
 // Token is a parsed but not yet verified token. The claims are decoded once,
 // from the unverified payload; Verify checks the signature over the same bytes.
 type Token struct {
-	Raw    string
+	Raw string
+	// Header is the protected header. It may be shared with other tokens
+	// that carry the same header: read it, never modify it.
 	Header jose.Header
 	Claims Claims
-	jws    *jose.JSONWebSignature
+
+	// A token is verified either by go-jose (jws) or, for a compact token
+	// whose header is in the cache, directly (fast).
+	jws  *jose.JSONWebSignature
+	fast *compact
 }
 
 // Parse decodes a compact JWS token without verifying it.
@@ -38,6 +44,26 @@ func Parse(raw string) (*Token, error) {
 	if len(raw) > MaxSize {
 		return nil, fmt.Errorf("token is too large")
 	}
+	t := &Token{Raw: raw}
+	var payload []byte
+	if c, ok := parseCompact(raw); ok {
+		t.Header, t.fast, payload = c.header.header, c, c.payload
+	} else {
+		jws, err := parseJOSE(raw)
+		if err != nil {
+			return nil, err
+		}
+		cacheHeader(raw, jws)
+		t.Header, t.jws, payload = jws.Signatures[0].Header, jws, jws.UnsafePayloadWithoutVerification()
+	}
+	if err := json.Unmarshal(payload, &t.Claims); err != nil {
+		return nil, fmt.Errorf("error parsing token claims: %w", err)
+	}
+	return t, nil
+}
+
+// parseJOSE parses raw with go-jose: any serialization, any header.
+func parseJOSE(raw string) (*jose.JSONWebSignature, error) {
 	jws, err := jose.ParseSigned(raw, SignatureAlgorithms)
 	if err != nil {
 		return nil, fmt.Errorf("error parsing token: %w", err)
@@ -45,15 +71,25 @@ func Parse(raw string) (*Token, error) {
 	if len(jws.Signatures) != 1 {
 		return nil, fmt.Errorf("error parsing token: expected one signature")
 	}
-	t := &Token{Raw: raw, Header: jws.Signatures[0].Header, jws: jws}
-	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &t.Claims); err != nil {
-		return nil, fmt.Errorf("error parsing token claims: %w", err)
-	}
-	return t, nil
+	return jws, nil
 }
 
 // Verify checks the token signature with key (a public key or *jose.JSONWebKey).
 func (t *Token) Verify(key any) error {
+	if t.fast != nil {
+		if ok, done := t.fast.verify(key); done {
+			if !ok {
+				return fmt.Errorf("error verifying token signature: %w", jose.ErrCryptoFailure)
+			}
+			return nil
+		}
+		// A key the direct check does not handle: go-jose decides.
+		jws, err := parseJOSE(t.Raw)
+		if err != nil {
+			return err
+		}
+		t.jws, t.fast = jws, nil
+	}
 	if _, err := t.jws.Verify(key); err != nil {
 		return fmt.Errorf("error verifying token signature: %w", err)
 	}

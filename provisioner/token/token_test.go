@@ -281,6 +281,8 @@ func TestAudienceJSON(t *testing.T) {
 		{"array of one", `["a"]`, Audience{"a"}, false},
 		{"array", `["a","b"]`, Audience{"a", "b"}, false},
 		{"empty array", `[]`, Audience{}, false},
+		{"escaped string", `"a\u0062\"c\\"`, Audience{`ab"c\`}, false},
+		{"empty string", `""`, Audience{""}, false},
 		{"number", `1`, nil, true},
 		{"object", `{"a":1}`, nil, true},
 		{"mixed array", `["a",1]`, nil, true},
@@ -354,8 +356,14 @@ func TestNumericDate(t *testing.T) {
 		{`1795370226.9`, 1795370226, false},
 		{`0`, 0, false},
 		{`-5`, -5, false},
+		{`1.5e3`, 1500, false},
+		{`-0`, 0, false},
+		{`null`, 0, false},
+		{`1e400`, 0, true},
 		{`"1795370226"`, 0, true},
 		{`true`, 0, true},
+		{`[1]`, 0, true},
+		{`{}`, 0, true},
 	}
 	for _, tc := range tests {
 		var n NumericDate
