@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/mayfly-pki/mayfly/api/wire"
 	"github.com/mayfly-pki/mayfly/internal/errs"
@@ -24,10 +25,16 @@ func JSON(w http.ResponseWriter, status int, v any) {
 
 // RawJSON answers status with b, an encoded JSON value, and a newline (as
 // JSON does); b's spare capacity is used for the newline.
+//
+// The length is announced: without it, a body larger than net/http's 2 KiB
+// buffer (a certificate with its chain) is sent chunked.
 func RawJSON(w http.ResponseWriter, status int, b []byte) {
-	w.Header().Set("Content-Type", "application/json")
+	b = append(b, '\n')
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
 }
 
 var statuses = map[errs.Kind]int{
