@@ -31,6 +31,7 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/authoritytest"
 	"github.com/mayfly-pki/mayfly/authority/issuer"
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/internal/logfmt"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 )
 
@@ -210,7 +211,7 @@ func BenchmarkSignResponseJSON(b *testing.B) {
 func newAPI(env *authoritytest.Env) http.Handler {
 	log := logrus.New()
 	log.Out = io.Discard
-	log.Formatter = &logrus.TextFormatter{DisableColors: true, FullTimestamp: true}
+	log.Formatter = logfmt.Text{}
 	return api.New(api.Deps{
 		Authority: func() *authority.Authority { return env.Authority },
 		Logger:    log, Version: "bench",
