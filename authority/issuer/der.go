@@ -15,11 +15,11 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"math/big"
+	"math/bits"
 	"net"
 	"time"
-
-	"golang.org/x/crypto/cryptobyte"
-	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+	"unicode/utf8"
 )
 
 // This file encodes leaf certificates directly, producing the same DER as
@@ -30,25 +30,66 @@ import (
 // signer that misbehaves is caught at start-up instead (New signs and checks
 // one certificate). Templates using fields this encoder does not support
 // fall back to x509.CreateCertificate.
+//
+// The certificate is appended to one buffer by derWriter, without reflection
+// (encoding/asn1) or closures (cryptobyte): those cost more than the rest of
+// the encoding together. The TBSCertificate is signed in place in that buffer.
 
 var (
-	oidKeyUsage         = asn1.ObjectIdentifier{2, 5, 29, 15}
-	oidExtKeyUsage      = asn1.ObjectIdentifier{2, 5, 29, 37}
-	oidBasicConstraints = asn1.ObjectIdentifier{2, 5, 29, 19}
-	oidSubjectKeyID     = asn1.ObjectIdentifier{2, 5, 29, 14}
-	oidAuthorityKeyID   = asn1.ObjectIdentifier{2, 5, 29, 35}
-	oidSubjectAltName   = asn1.ObjectIdentifier{2, 5, 29, 17}
+	oidKeyUsage       = asn1.ObjectIdentifier{2, 5, 29, 15}
+	oidExtKeyUsage    = asn1.ObjectIdentifier{2, 5, 29, 37}
+	oidSubjectKeyID   = asn1.ObjectIdentifier{2, 5, 29, 14}
+	oidAuthorityKeyID = asn1.ObjectIdentifier{2, 5, 29, 35}
+	oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
 )
 
-var extKeyUsageOIDs = map[x509.ExtKeyUsage]asn1.ObjectIdentifier{
-	x509.ExtKeyUsageAny:             {2, 5, 29, 37, 0},
-	x509.ExtKeyUsageServerAuth:      {1, 3, 6, 1, 5, 5, 7, 3, 1},
-	x509.ExtKeyUsageClientAuth:      {1, 3, 6, 1, 5, 5, 7, 3, 2},
-	x509.ExtKeyUsageCodeSigning:     {1, 3, 6, 1, 5, 5, 7, 3, 3},
-	x509.ExtKeyUsageEmailProtection: {1, 3, 6, 1, 5, 5, 7, 3, 4},
-	x509.ExtKeyUsageTimeStamping:    {1, 3, 6, 1, 5, 5, 7, 3, 8},
-	x509.ExtKeyUsageOCSPSigning:     {1, 3, 6, 1, 5, 5, 7, 3, 9},
+// DER of the OIDs the encoder writes.
+var (
+	derKeyUsage       = mustDER(oidKeyUsage)
+	derExtKeyUsage    = mustDER(oidExtKeyUsage)
+	derSubjectKeyID   = mustDER(oidSubjectKeyID)
+	derAuthorityKeyID = mustDER(oidAuthorityKeyID)
+	derSubjectAltName = mustDER(oidSubjectAltName)
+	derCommonName     = mustDER(asn1.ObjectIdentifier{2, 5, 4, 3})
+)
+
+// extKeyUsageOIDs is the DER of each extended key usage the encoder supports,
+// indexed by x509.ExtKeyUsage; nil for the others.
+var extKeyUsageOIDs = [...][]byte{
+	x509.ExtKeyUsageAny:             mustDER(asn1.ObjectIdentifier{2, 5, 29, 37, 0}),
+	x509.ExtKeyUsageServerAuth:      mustDER(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 1}),
+	x509.ExtKeyUsageClientAuth:      mustDER(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 2}),
+	x509.ExtKeyUsageCodeSigning:     mustDER(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 3}),
+	x509.ExtKeyUsageEmailProtection: mustDER(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 4}),
+	x509.ExtKeyUsageTimeStamping:    mustDER(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 8}),
+	x509.ExtKeyUsageOCSPSigning:     mustDER(asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 9}),
 }
+
+// DER tags.
+const (
+	tagBoolean         = 0x01
+	tagInteger         = 0x02
+	tagBitString       = 0x03
+	tagOctetString     = 0x04
+	tagOID             = 0x06
+	tagUTF8String      = 0x0c
+	tagPrintableString = 0x13
+	tagUTCTime         = 0x17
+	tagGeneralizedTime = 0x18
+	tagSequence        = 0x30
+	tagSet             = 0x31
+	tagExtensions      = 0xa3 // [3] EXPLICIT in TBSCertificate
+	tagSANEmail        = 0x81 // GeneralName [1] IMPLICIT IA5String
+	tagSANDNS          = 0x82
+	tagSANURI          = 0x86
+	tagSANIP           = 0x87
+)
+
+var (
+	tbsVersion   = []byte{0xa0, 3, tagInteger, 1, 2} // [0] EXPLICIT INTEGER 2 (v3)
+	critical     = []byte{tagBoolean, 1, 0xff}
+	emptySubject = []byte{tagSequence, 0}
+)
 
 // sigParams describes how the issuer key signs.
 type sigParams struct {
@@ -63,6 +104,27 @@ var (
 	algRSASHA256   = mustDER(pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 1, 11}, Parameters: asn1.NullRawValue})
 	algEd25519     = mustDER(pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 3, 101, 112}})
 )
+
+// SubjectPublicKeyInfo up to the key bytes, for the keys encoded directly.
+var (
+	spkiP256    = spkiPrefix(ecPublicKeyAlg(asn1.ObjectIdentifier{1, 2, 840, 10045, 3, 1, 7}), 65)
+	spkiP384    = spkiPrefix(ecPublicKeyAlg(asn1.ObjectIdentifier{1, 3, 132, 0, 34}), 97)
+	spkiP521    = spkiPrefix(ecPublicKeyAlg(asn1.ObjectIdentifier{1, 3, 132, 0, 35}), 133)
+	spkiEd25519 = spkiPrefix(pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 3, 101, 112}}, ed25519.PublicKeySize)
+)
+
+func ecPublicKeyAlg(curve asn1.ObjectIdentifier) pkix.AlgorithmIdentifier {
+	return pkix.AlgorithmIdentifier{Algorithm: asn1.ObjectIdentifier{1, 2, 840, 10045, 2, 1}, Parameters: asn1.RawValue{FullBytes: mustDER(curve)}}
+}
+
+// spkiPrefix encodes a SubjectPublicKeyInfo with a keyLen-byte key and cuts the key off.
+func spkiPrefix(alg pkix.AlgorithmIdentifier, keyLen int) []byte {
+	der := mustDER(struct {
+		Algorithm pkix.AlgorithmIdentifier
+		PublicKey asn1.BitString
+	}{alg, asn1.BitString{Bytes: make([]byte, keyLen), BitLength: 8 * keyLen}})
+	return der[:len(der)-keyLen]
+}
 
 func mustDER(v any) []byte {
 	b, err := asn1.Marshal(v)
@@ -93,6 +155,30 @@ func signingParams(pub crypto.PublicKey) (sigParams, bool) {
 	return sigParams{}, false
 }
 
+// prepareEncoder computes the parts of every certificate that depend only on
+// the issuer: its Name and the authority key identifier extension.
+func (i *Issuer) prepareEncoder() error {
+	i.issuerName = i.cert.RawSubject
+	if len(i.issuerName) == 0 {
+		// As x509.CreateCertificate does for a parent that was not parsed.
+		name, err := asn1.Marshal(i.cert.Subject.ToRDNSequence())
+		if err != nil {
+			return fmt.Errorf("issuer: encoding the intermediate's subject: %w", err)
+		}
+		i.issuerName = name
+	}
+	if aki := i.cert.SubjectKeyId; len(aki) > 0 {
+		var w derWriter
+		e, v := w.beginExtension(derAuthorityKeyID, false)
+		s := w.open(tagSequence)
+		w.addBytes(0x80, aki) // keyIdentifier [0] IMPLICIT
+		w.close(s)
+		w.endExtension(e, v)
+		i.akiExt = w.b
+	}
+	return nil
+}
+
 // fastPathOK reports whether tmpl uses only fields this encoder supports.
 func fastPathOK(t *x509.Certificate) bool {
 	return !t.BasicConstraintsValid && !t.IsCA && len(t.OCSPServer) == 0 && len(t.IssuingCertificateURL) == 0 &&
@@ -103,16 +189,26 @@ func fastPathOK(t *x509.Certificate) bool {
 		t.SignatureAlgorithm == x509.UnknownSignatureAlgorithm && len(t.AuthorityKeyId) == 0
 }
 
+// certSizeHint is the initial capacity of a certificate's buffer. A leaf
+// with P-256 keys and a few names takes about 550 bytes, one with RSA-2048
+// keys about 950; a larger one grows the buffer. A larger buffer costs more
+// to allocate and to collect than the encoding itself.
+const certSizeHint = 1024
+
 // createCertificate encodes and signs tmpl for pub with the issuer's key.
 func (i *Issuer) createCertificate(tmpl *x509.Certificate, pub crypto.PublicKey) ([]byte, error) {
 	if !i.fast || !fastPathOK(tmpl) {
 		return x509.CreateCertificate(rand.Reader, tmpl, i.cert, pub, i.signer)
 	}
-	tbs, err := i.encodeTBS(tmpl, pub)
-	if err != nil {
+	w := derWriter{b: make([]byte, 0, certSizeHint)}
+	cert := w.open(tagSequence)
+	if err := i.encodeTBS(&w, tmpl, pub); err != nil {
 		return nil, err
 	}
+	// Capacity cut so that a signer appending to its input cannot write past the TBSCertificate.
+	tbs := w.b[cert:len(w.b):len(w.b)]
 	var sig []byte
+	var err error
 	if i.params.hash == 0 {
 		sig, err = i.signer.Sign(rand.Reader, tbs, crypto.Hash(0))
 	} else {
@@ -121,13 +217,13 @@ func (i *Issuer) createCertificate(tmpl *x509.Certificate, pub crypto.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("error signing certificate: %w", err)
 	}
-	b := cryptobyte.NewBuilder(make([]byte, 0, len(tbs)+len(i.params.algID)+len(sig)+16))
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddBytes(tbs)
-		b.AddBytes(i.params.algID)
-		b.AddASN1BitString(sig)
-	})
-	return b.Bytes()
+	w.b = append(w.b, i.params.algID...)
+	s := w.open(tagBitString)
+	w.b = append(w.b, 0) // no unused bits
+	w.b = append(w.b, sig...)
+	w.close(s)
+	w.close(cert)
+	return w.b, nil
 }
 
 func digest(h crypto.Hash, msg []byte) []byte {
@@ -143,195 +239,395 @@ func digest(h crypto.Hash, msg []byte) []byte {
 	return s[:]
 }
 
-// encodeTBS builds the TBSCertificate as x509.CreateCertificate does.
-func (i *Issuer) encodeTBS(t *x509.Certificate, pub crypto.PublicKey) ([]byte, error) {
+// encodeTBS appends the TBSCertificate to w as x509.CreateCertificate
+// encodes it.
+func (i *Issuer) encodeTBS(w *derWriter, t *x509.Certificate, pub crypto.PublicKey) error {
 	if t.SerialNumber == nil || t.SerialNumber.Sign() <= 0 {
-		return nil, errors.New("issuer: serial number must be positive")
+		return errors.New("issuer: serial number must be positive")
+	}
+	tbs := w.open(tagSequence)
+	w.b = append(w.b, tbsVersion...)
+	w.addPositiveInt(t.SerialNumber)
+	w.b = append(w.b, i.params.algID...)
+	w.b = append(w.b, i.issuerName...)
+	v := w.open(tagSequence)
+	if err := w.addTime(t.NotBefore); err != nil {
+		return err
+	}
+	if err := w.addTime(t.NotAfter); err != nil {
+		return err
+	}
+	w.close(v)
+	start := len(w.b)
+	if len(t.RawSubject) > 0 {
+		w.b = append(w.b, t.RawSubject...)
+	} else if err := w.addName(&t.Subject); err != nil {
+		return err
+	}
+	// Still the subject's bytes if later appends move w.b.
+	subject := w.b[start:]
+	if err := w.addPublicKey(pub); err != nil {
+		return fmt.Errorf("error encoding public key: %w", err)
+	}
+	if err := i.addExtensions(w, t, subject); err != nil {
+		return err
+	}
+	w.close(tbs)
+	return nil
+}
+
+// addExtensions writes the extensions in x509.CreateCertificate's order: key
+// usage, extended key usage, subject and authority key IDs, SANs, then the
+// template's ExtraExtensions. A field-derived extension whose OID is in
+// ExtraExtensions is left out, as Go does. Without extensions, it writes
+// nothing.
+func (i *Issuer) addExtensions(w *derWriter, t *x509.Certificate, subject []byte) error {
+	exts := w.open(tagExtensions)
+	seq := w.open(tagSequence)
+	if t.KeyUsage != 0 && !hasExtension(t.ExtraExtensions, oidKeyUsage) {
+		w.addKeyUsage(t.KeyUsage)
+	}
+	if len(t.ExtKeyUsage) > 0 && !hasExtension(t.ExtraExtensions, oidExtKeyUsage) {
+		e, v := w.beginExtension(derExtKeyUsage, false)
+		s := w.open(tagSequence)
+		for _, u := range t.ExtKeyUsage {
+			if u < 0 || int(u) >= len(extKeyUsageOIDs) || extKeyUsageOIDs[u] == nil {
+				return fmt.Errorf("unsupported extended key usage %d", u)
+			}
+			w.b = append(w.b, extKeyUsageOIDs[u]...)
+		}
+		w.close(s)
+		w.endExtension(e, v)
+	}
+	if len(t.SubjectKeyId) > 0 && !hasExtension(t.ExtraExtensions, oidSubjectKeyID) {
+		e, v := w.beginExtension(derSubjectKeyID, false)
+		w.addBytes(tagOctetString, t.SubjectKeyId)
+		w.endExtension(e, v)
+	}
+	if i.akiExt != nil && !bytes.Equal(i.issuerName, subject) && !hasExtension(t.ExtraExtensions, oidAuthorityKeyID) {
+		w.b = append(w.b, i.akiExt...)
+	}
+	if (len(t.DNSNames) > 0 || len(t.EmailAddresses) > 0 || len(t.IPAddresses) > 0 || len(t.URIs) > 0) &&
+		!hasExtension(t.ExtraExtensions, oidSubjectAltName) {
+		// Go marks the SAN extension critical when the subject is empty (RFC 5280 §4.2.1.6).
+		if err := w.addSANs(t, bytes.Equal(subject, emptySubject)); err != nil {
+			return err
+		}
+	}
+	for _, ext := range t.ExtraExtensions {
+		e := w.open(tagSequence)
+		if err := w.addOID(ext.Id); err != nil {
+			return err
+		}
+		if ext.Critical {
+			w.b = append(w.b, critical...)
+		}
+		w.addBytes(tagOctetString, ext.Value)
+		w.close(e)
+	}
+	if len(w.b) == seq {
+		w.b = w.b[:exts-2]
+		return nil
+	}
+	w.close(seq)
+	w.close(exts)
+	return nil
+}
+
+func hasExtension(exts []pkix.Extension, oid asn1.ObjectIdentifier) bool {
+	for _, e := range exts {
+		if e.Id.Equal(oid) {
+			return true
+		}
+	}
+	return false
+}
+
+// addKeyUsage writes the key usage extension as Go does: bit 0 is the most
+// significant bit of the first byte, a second byte only when bits 8–15 are
+// used, and trailing zero bits counted as unused.
+func (w *derWriter) addKeyUsage(ku x509.KeyUsage) {
+	b := [2]byte{bits.Reverse8(byte(ku)), bits.Reverse8(byte(ku >> 8))}
+	used := b[:1]
+	if b[1] != 0 {
+		used = b[:2]
+	}
+	e, v := w.beginExtension(derKeyUsage, true)
+	s := w.open(tagBitString)
+	w.b = append(w.b, byte(bits.TrailingZeros8(used[len(used)-1])%8))
+	w.b = append(w.b, used...)
+	w.close(s)
+	w.endExtension(e, v)
+}
+
+// addSANs writes the subject alternative name extension: DNS names, emails,
+// IP addresses then URIs, each checked as x509.CreateCertificate does.
+func (w *derWriter) addSANs(t *x509.Certificate, crit bool) error {
+	e, v := w.beginExtension(derSubjectAltName, crit)
+	s := w.open(tagSequence)
+	for _, n := range t.DNSNames {
+		if err := w.addIA5String(tagSANDNS, n); err != nil {
+			return err
+		}
+	}
+	for _, n := range t.EmailAddresses {
+		if err := w.addIA5String(tagSANEmail, n); err != nil {
+			return err
+		}
+	}
+	for _, ip := range t.IPAddresses {
+		raw := ip.To4()
+		if raw == nil {
+			raw = ip.To16()
+		}
+		if raw == nil || (len(ip) != net.IPv4len && len(ip) != net.IPv6len) {
+			return fmt.Errorf("invalid IP address %v", ip)
+		}
+		w.addBytes(tagSANIP, raw)
+	}
+	for _, u := range t.URIs {
+		if err := w.addIA5String(tagSANURI, u.String()); err != nil {
+			return err
+		}
+	}
+	w.close(s)
+	w.endExtension(e, v)
+	return nil
+}
+
+// addPublicKey writes pub's SubjectPublicKeyInfo: a constant prefix and the
+// key for ECDSA on the NIST curves and Ed25519, x509.MarshalPKIXPublicKey for
+// the others.
+func (w *derWriter) addPublicKey(pub crypto.PublicKey) error {
+	switch k := pub.(type) {
+	case *ecdsa.PublicKey:
+		var prefix []byte
+		switch k.Curve {
+		case elliptic.P256():
+			prefix = spkiP256
+		case elliptic.P384():
+			prefix = spkiP384
+		case elliptic.P521():
+			prefix = spkiP521
+		}
+		if prefix != nil {
+			// Bytes refuses points off the curve, as MarshalPKIXPublicKey does.
+			point, err := k.Bytes()
+			if err != nil {
+				return err
+			}
+			w.b = append(w.b, prefix...)
+			w.b = append(w.b, point...)
+			return nil
+		}
+	case ed25519.PublicKey:
+		// MarshalPKIXPublicKey encodes a key of any length; the prefix is for 32 bytes.
+		if len(k) == ed25519.PublicKeySize {
+			w.b = append(w.b, spkiEd25519...)
+			w.b = append(w.b, k...)
+			return nil
+		}
 	}
 	spki, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
-		return nil, fmt.Errorf("error encoding public key: %w", err)
+		return err
 	}
-	subject := t.RawSubject
-	if len(subject) == 0 {
-		if subject, err = asn1.Marshal(t.Subject.ToRDNSequence()); err != nil {
-			return nil, err
-		}
-	}
-	exts, err := i.extensions(t, subject)
-	if err != nil {
-		return nil, err
-	}
-	// A leaf's TBSCertificate is well under 2 KiB: one allocation.
-	b := cryptobyte.NewBuilder(make([]byte, 0, 2048))
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1(cbasn1.Tag(0).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-			b.AddASN1Int64(2) // v3
-		})
-		b.AddASN1BigInt(t.SerialNumber)
-		b.AddBytes(i.params.algID)
-		b.AddBytes(i.cert.RawSubject)
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			addTime(b, t.NotBefore)
-			addTime(b, t.NotAfter)
-		})
-		b.AddBytes(subject)
-		b.AddBytes(spki)
-		if len(exts) > 0 {
-			b.AddASN1(cbasn1.Tag(3).Constructed().ContextSpecific(), func(b *cryptobyte.Builder) {
-				b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-					for _, e := range exts {
-						addExtension(b, e)
-					}
-				})
-			})
-		}
-	})
-	return b.Bytes()
+	w.b = append(w.b, spki...)
+	return nil
 }
 
-// addTime writes UTCTime for 1950–2049 and GeneralizedTime otherwise (RFC 5280 §4.1.2.5).
-func addTime(b *cryptobyte.Builder, t time.Time) {
-	t = t.UTC()
-	if y := t.Year(); y >= 1950 && y < 2050 {
-		b.AddASN1(cbasn1.UTCTime, func(b *cryptobyte.Builder) { b.AddBytes([]byte(t.Format("060102150405Z0700"))) })
+// addName writes n as asn1.Marshal(n.ToRDNSequence()) does. Only a name with
+// at most a common name is written here; others go through encoding/asn1.
+func (w *derWriter) addName(n *pkix.Name) error {
+	if len(n.Country) > 0 || len(n.Province) > 0 || len(n.Locality) > 0 || len(n.StreetAddress) > 0 ||
+		len(n.PostalCode) > 0 || len(n.Organization) > 0 || len(n.OrganizationalUnit) > 0 ||
+		len(n.SerialNumber) > 0 || len(n.ExtraNames) > 0 {
+		der, err := asn1.Marshal(n.ToRDNSequence())
+		if err != nil {
+			return err
+		}
+		w.b = append(w.b, der...)
+		return nil
+	}
+	name := w.open(tagSequence)
+	if cn := n.CommonName; cn != "" {
+		// encoding/asn1 picks PrintableString when every character allows it.
+		tag := byte(tagPrintableString)
+		for j := 0; j < len(cn); j++ {
+			if !isPrintable(cn[j]) {
+				if !utf8.ValidString(cn) {
+					return errors.New("asn1: string not valid UTF-8")
+				}
+				tag = tagUTF8String
+				break
+			}
+		}
+		rdn := w.open(tagSet)
+		atv := w.open(tagSequence)
+		w.b = append(w.b, derCommonName...)
+		w.addString(tag, cn)
+		w.close(atv)
+		w.close(rdn)
+	}
+	w.close(name)
+	return nil
+}
+
+// isPrintable is encoding/asn1's PrintableString alphabet, without the '*'
+// and '&' it accepts only when parsing.
+func isPrintable(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		'\'' <= c && c <= ')' || '+' <= c && c <= '/' || c == ' ' || c == ':' || c == '=' || c == '?'
+}
+
+// derWriter appends DER to b. open writes a tag and a one-byte length
+// placeholder; close sets the length, moving the contents right when the
+// long form is needed, so nested elements need no closures or copies.
+type derWriter struct {
+	b []byte
+}
+
+// open starts an element and returns where its contents start, for close.
+func (w *derWriter) open(tag byte) int {
+	w.b = append(w.b, tag, 0)
+	return len(w.b)
+}
+
+// close ends the element whose contents start at start.
+func (w *derWriter) close(start int) {
+	n := len(w.b) - start
+	if n < 0x80 {
+		w.b[start-1] = byte(n)
 		return
 	}
-	b.AddASN1(cbasn1.GeneralizedTime, func(b *cryptobyte.Builder) { b.AddBytes([]byte(t.Format("20060102150405Z0700"))) })
+	l := (bits.Len(uint(n)) + 7) / 8
+	w.b = append(w.b, make([]byte, l)...)
+	copy(w.b[start+l:], w.b[start:start+n])
+	w.b[start-1] = 0x80 | byte(l)
+	for j := l - 1; j >= 0; j-- {
+		w.b[start+j] = byte(n)
+		n >>= 8
+	}
 }
 
-func addExtension(b *cryptobyte.Builder, e pkix.Extension) {
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		b.AddASN1ObjectIdentifier(e.Id)
-		if e.Critical {
-			b.AddASN1Boolean(true)
-		}
-		b.AddASN1OctetString(e.Value)
-	})
+func (w *derWriter) addBytes(tag byte, v []byte) {
+	s := w.open(tag)
+	w.b = append(w.b, v...)
+	w.close(s)
 }
 
-// extensions returns the extensions in x509.CreateCertificate's order: key
-// usage, extended key usage, subject and authority key IDs, SANs, then the
-// template's ExtraExtensions. A field-derived extension whose OID is in
-// ExtraExtensions is left out, as Go does.
-func (i *Issuer) extensions(t *x509.Certificate, subject []byte) ([]pkix.Extension, error) {
-	has := func(oid asn1.ObjectIdentifier) bool {
-		for _, e := range t.ExtraExtensions {
-			if e.Id.Equal(oid) {
-				return true
-			}
-		}
-		return false
-	}
-	var out []pkix.Extension
-	if t.KeyUsage != 0 && !has(oidKeyUsage) {
-		out = append(out, keyUsageExtension(t.KeyUsage))
-	}
-	if len(t.ExtKeyUsage) > 0 && !has(oidExtKeyUsage) {
-		var b cryptobyte.Builder
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			for _, u := range t.ExtKeyUsage {
-				oid, ok := extKeyUsageOIDs[u]
-				if !ok {
-					b.SetError(fmt.Errorf("unsupported extended key usage %d", u))
-					return
-				}
-				b.AddASN1ObjectIdentifier(oid)
-			}
-		})
-		v, err := b.Bytes()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, pkix.Extension{Id: oidExtKeyUsage, Value: v})
-	}
-	if len(t.SubjectKeyId) > 0 && !has(oidSubjectKeyID) {
-		var b cryptobyte.Builder
-		b.AddASN1OctetString(t.SubjectKeyId)
-		v, _ := b.Bytes()
-		out = append(out, pkix.Extension{Id: oidSubjectKeyID, Value: v})
-	}
-	if aki := i.cert.SubjectKeyId; len(aki) > 0 && !bytes.Equal(i.cert.RawSubject, subject) && !has(oidAuthorityKeyID) {
-		var b cryptobyte.Builder
-		b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-			b.AddASN1(cbasn1.Tag(0).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(aki) })
-		})
-		v, _ := b.Bytes()
-		out = append(out, pkix.Extension{Id: oidAuthorityKeyID, Value: v})
-	}
-	if (len(t.DNSNames) > 0 || len(t.EmailAddresses) > 0 || len(t.IPAddresses) > 0 || len(t.URIs) > 0) && !has(oidSubjectAltName) {
-		v, err := sanValue(t)
-		if err != nil {
-			return nil, err
-		}
-		// Go marks the SAN extension critical when the subject is empty (RFC 5280 §4.2.1.6).
-		out = append(out, pkix.Extension{Id: oidSubjectAltName, Critical: bytes.Equal(subject, emptySubject), Value: v})
-	}
-	return append(out, t.ExtraExtensions...), nil
+func (w *derWriter) addString(tag byte, v string) {
+	s := w.open(tag)
+	w.b = append(w.b, v...)
+	w.close(s)
 }
 
-var emptySubject = []byte{0x30, 0}
-
-func keyUsageExtension(ku x509.KeyUsage) pkix.Extension {
-	var a [2]byte
-	a[0] = reverseBits(byte(ku))
-	a[1] = reverseBits(byte(ku >> 8))
-	l := 1
-	if a[1] != 0 {
-		l = 2
-	}
-	bits := a[:l]
-	v, _ := asn1.Marshal(asn1.BitString{Bytes: bits, BitLength: asn1BitLength(bits)})
-	return pkix.Extension{Id: oidKeyUsage, Critical: true, Value: v}
-}
-
-func reverseBits(in byte) byte {
-	var out byte
-	for i := 0; i < 8; i++ {
-		out <<= 1
-		out |= in & 1
-		in >>= 1
-	}
-	return out
-}
-
-func asn1BitLength(b []byte) int {
-	n := len(b) * 8
-	for i := range b {
-		bb := b[len(b)-i-1]
-		for bit := uint(0); bit < 8; bit++ {
-			if (bb>>bit)&1 == 1 {
-				return n
-			}
-			n--
+// addIA5String refuses non-ASCII as x509.CreateCertificate does for names
+// in the SAN extension.
+func (w *derWriter) addIA5String(tag byte, v string) error {
+	for j := 0; j < len(v); j++ {
+		if v[j] >= utf8.RuneSelf {
+			return fmt.Errorf("x509: %q cannot be encoded as an IA5String", v)
 		}
 	}
-	return 0
+	w.addString(tag, v)
+	return nil
 }
 
-func sanValue(t *x509.Certificate) ([]byte, error) {
-	var b cryptobyte.Builder
-	b.AddASN1(cbasn1.SEQUENCE, func(b *cryptobyte.Builder) {
-		for _, n := range t.DNSNames {
-			b.AddASN1(cbasn1.Tag(2).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(n)) })
+// addPositiveInt writes n > 0 as an INTEGER, with a leading zero byte when
+// its top bit is set so that it does not read as negative.
+func (w *derWriter) addPositiveInt(n *big.Int) {
+	s := w.open(tagInteger)
+	if n.BitLen()%8 == 0 {
+		w.b = append(w.b, 0)
+	}
+	l := (n.BitLen() + 7) / 8
+	w.b = append(w.b, make([]byte, l)...)
+	n.FillBytes(w.b[len(w.b)-l:])
+	w.close(s)
+}
+
+// addOID writes oid, refusing the ones that have no encoding as cryptobyte
+// does.
+func (w *derWriter) addOID(oid asn1.ObjectIdentifier) error {
+	if len(oid) < 2 || oid[0] > 2 || (oid[0] <= 1 && oid[1] >= 40) {
+		return fmt.Errorf("invalid object identifier %v", oid)
+	}
+	for _, v := range oid {
+		if v < 0 {
+			return fmt.Errorf("invalid object identifier %v", oid)
 		}
-		for _, e := range t.EmailAddresses {
-			b.AddASN1(cbasn1.Tag(1).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(e)) })
+	}
+	s := w.open(tagOID)
+	w.addBase128(int64(oid[0]*40 + oid[1]))
+	for _, v := range oid[2:] {
+		w.addBase128(int64(v))
+	}
+	w.close(s)
+	return nil
+}
+
+// addBase128 writes n in base 128, most significant group first, the high
+// bit set on all groups but the last. Like cryptobyte and encoding/asn1, it
+// writes nothing for a negative n (an arc sum that overflowed).
+func (w *derWriter) addBase128(n int64) {
+	l := 0
+	for m := n; m > 0; m >>= 7 {
+		l++
+	}
+	if n == 0 {
+		l = 1
+	}
+	for j := l - 1; j >= 0; j-- {
+		c := byte(n>>(7*j)) & 0x7f
+		if j != 0 {
+			c |= 0x80
 		}
-		for _, ip := range t.IPAddresses {
-			raw := ip.To4()
-			if raw == nil {
-				raw = ip.To16()
-			}
-			if raw == nil || (len(ip) != net.IPv4len && len(ip) != net.IPv6len) {
-				b.SetError(fmt.Errorf("invalid IP address %v", ip))
-				return
-			}
-			b.AddASN1(cbasn1.Tag(7).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes(raw) })
-		}
-		for _, u := range t.URIs {
-			b.AddASN1(cbasn1.Tag(6).ContextSpecific(), func(b *cryptobyte.Builder) { b.AddBytes([]byte(u.String())) })
-		}
-	})
-	return b.Bytes()
+		w.b = append(w.b, c)
+	}
+}
+
+// addTime writes UTCTime for 1950–2049 and GeneralizedTime otherwise (RFC
+// 5280 §4.1.2.5), in UTC to the second.
+func (w *derWriter) addTime(t time.Time) error {
+	t = t.UTC()
+	year, month, day := t.Date()
+	switch {
+	case 1950 <= year && year < 2050:
+		w.b = append(w.b, tagUTCTime, 13)
+		w.b = appendTwoDigits(w.b, year%100)
+	case 0 <= year && year <= 9999:
+		w.b = append(w.b, tagGeneralizedTime, 15)
+		w.b = appendTwoDigits(appendTwoDigits(w.b, year/100), year%100)
+	default:
+		return fmt.Errorf("issuer: cannot encode the year %d", year)
+	}
+	hour, minute, sec := t.Clock()
+	w.b = appendTwoDigits(w.b, int(month))
+	w.b = appendTwoDigits(w.b, day)
+	w.b = appendTwoDigits(w.b, hour)
+	w.b = appendTwoDigits(w.b, minute)
+	w.b = appendTwoDigits(w.b, sec)
+	w.b = append(w.b, 'Z')
+	return nil
+}
+
+func appendTwoDigits(b []byte, v int) []byte {
+	return append(b, byte('0'+v/10), byte('0'+v%10))
+}
+
+// beginExtension writes an Extension up to the contents of its extnValue and
+// returns what endExtension needs.
+func (w *derWriter) beginExtension(oid []byte, crit bool) (ext, value int) {
+	ext = w.open(tagSequence)
+	w.b = append(w.b, oid...)
+	if crit {
+		w.b = append(w.b, critical...)
+	}
+	return ext, w.open(tagOctetString)
+}
+
+func (w *derWriter) endExtension(ext, value int) {
+	w.close(value)
+	w.close(ext)
 }

@@ -24,6 +24,11 @@ type Issuer struct {
 	signer   crypto.Signer
 	params   sigParams // how signer signs, for the direct encoder
 	fast     bool      // use the direct encoder (der.go)
+
+	// For the direct encoder, computed once: the issuer Name and the
+	// authority key identifier extension (nil without one).
+	issuerName []byte
+	akiExt     []byte
 }
 
 // New returns an Issuer for chain (issuing certificate first) and its key. It
@@ -45,6 +50,9 @@ func New(chain []*x509.Certificate, signer crypto.Signer) (*Issuer, error) {
 	}
 	if p, ok := signingParams(signer.Public()); ok {
 		i.params, i.fast = p, true
+		if err := i.prepareEncoder(); err != nil {
+			return nil, err
+		}
 		if err := i.selfCheck(); err != nil {
 			return nil, err
 		}
