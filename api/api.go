@@ -17,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/api/render"
+	"github.com/mayfly-pki/mayfly/api/wire"
 	"github.com/mayfly-pki/mayfly/authority"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
@@ -140,6 +141,18 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 // readJSON decodes the body into v leniently (unknown fields are ignored).
 func readJSON(r *http.Request, v any) error {
+	return decodeBody(r, func(b []byte) error { return json.Unmarshal(b, v) })
+}
+
+// readSignRequest is readJSON for the body of /sign, decoded without
+// reflection when it has the usual shape (wire.DecodeSignRequest).
+func readSignRequest(r *http.Request, v *wire.SignRequest) error {
+	return decodeBody(r, func(b []byte) error { return wire.DecodeSignRequest(b, v) })
+}
+
+// decodeBody reads r's body and decodes it with decode, turning failures
+// into the API's errors.
+func decodeBody(r *http.Request, decode func([]byte) error) error {
 	b, err := readBody(r)
 	if err != nil {
 		var mb *http.MaxBytesError
@@ -148,7 +161,7 @@ func readJSON(r *http.Request, v any) error {
 		}
 		return errs.E(errs.BadRequest, "error reading request body", err)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := decode(b); err != nil {
 		return errs.E(errs.BadRequest, "error decoding json", err)
 	}
 	return nil

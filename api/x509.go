@@ -15,7 +15,7 @@ import (
 
 func (h *Handler) sign(w http.ResponseWriter, r *http.Request, a *authority.Authority, f logrus.Fields) error {
 	var body wire.SignRequest
-	if err := readJSON(r, &body); err != nil {
+	if err := readSignRequest(r, &body); err != nil {
 		return err
 	}
 	csr, err := parseCSR(body.CSR)
