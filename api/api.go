@@ -19,6 +19,7 @@ import (
 	"github.com/mayfly-pki/mayfly/api/render"
 	"github.com/mayfly-pki/mayfly/api/wire"
 	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/internal/csrparse"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 
@@ -204,7 +205,9 @@ func parseCSR(s string) (*x509.CertificateRequest, error) {
 	if block == nil {
 		return nil, errs.E(errs.BadRequest, "invalid csr", errors.New("no PEM block"))
 	}
-	csr, err := x509.ParseCertificateRequest(block.Bytes)
+	// What x509.ParseCertificateRequest returns, without encoding/asn1's
+	// reflection for the usual shapes (internal/csrparse).
+	csr, err := csrparse.Parse(block.Bytes)
 	if err != nil {
 		return nil, errs.E(errs.BadRequest, "invalid csr", err)
 	}
