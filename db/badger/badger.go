@@ -47,6 +47,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/bloom"
 	"github.com/mayfly-pki/mayfly/db/internal/linger"
 	"github.com/mayfly-pki/mayfly/db/internal/reserve"
 	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
@@ -122,6 +123,15 @@ type Store struct {
 	reserved *reserve.Set
 	// revoked holds every serial that may be revoked (see revokedSet).
 	revoked *revokedSet
+	// tokens holds every used_ott key once tokensReady is set (see
+	// loadTokens): a key it has never seen is not in the table, so a fresh
+	// token is accepted without a Badger lookup (about 11 µs under load,
+	// mostly cache misses in the memtable skiplists). tokenLookups counts
+	// the lookups made (read by tests).
+	tokens       *bloom.Filter
+	tokensReady  atomic.Bool
+	tokensLoaded chan struct{} // closed when loadTokens has returned
+	tokenLookups atomic.Int64
 
 	// wal makes commits durable (Badger runs without SyncWrites); sealed
 	// are its checkpoints waiting to retire. Both belong to the committer
@@ -203,8 +213,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		revoked:  revoked,
 		wal:      log,
 		log:      opts.Logger,
+
+		tokens:       bloom.New(0),
+		tokensLoaded: make(chan struct{}),
 	}
 	go s.run()
+	go s.loadTokens()
 	return s, nil
 }
 
@@ -290,6 +304,7 @@ func (s *Store) Close() error {
 	close(s.ops)
 	s.mu.Unlock()
 	<-s.done
+	<-s.tokensLoaded // stops at its next chunk, which sees closed
 	if err := s.db.Close(); err != nil {
 		_ = s.wal.Close()
 		return fmt.Errorf("close badger database %s: %w", s.dir, oneLine{err})

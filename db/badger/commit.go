@@ -96,7 +96,19 @@ func (s *Store) useToken(ctx context.Context, key string, token []byte, waited b
 	if s.closed {
 		return nil, s.errClosed()
 	}
-	ok, err := s.reserved.Reserve(key, func() (bool, error) { return s.existsLocked(k) })
+	ok, err := s.reserved.Reserve(key, func() (bool, error) {
+		// Runs with the reservation set locked, so the filter learns the
+		// key before any other use of it can be decided.
+		if s.tokensReady.Load() && !s.tokens.MayContain(key) {
+			s.tokens.Add(key)
+			return false, nil
+		}
+		found, err := s.existsLocked(k)
+		if err == nil && !found {
+			s.tokens.Add(key)
+		}
+		return found, err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -115,6 +127,7 @@ func (s *Store) useToken(ctx context.Context, key string, token []byte, waited b
 
 // existsLocked reads k from the committed database; the caller holds s.mu (read).
 func (s *Store) existsLocked(k []byte) (bool, error) {
+	s.tokenLookups.Add(1)
 	var found bool
 	err := s.db.View(func(txn *badgerdb.Txn) error {
 		var err error

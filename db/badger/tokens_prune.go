@@ -1,6 +1,7 @@
 package badger
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -72,4 +73,52 @@ func (s *Store) pruneAllUsedTokens(ctx context.Context, before time.Time) (int, 
 			return total, err
 		}
 	}
+}
+
+// tokenLoadChunk bounds the keys read in one transaction by loadTokens, so
+// that Close (which waits for readers) never waits long.
+const tokenLoadChunk = 10_000
+
+// loadTokens adds every used_ott key to s.tokens, then sets tokensReady.
+// It reads the table in chunks, each in its own transaction: a key committed
+// between two chunks went through useToken, which added it when reserving
+// it. Until it finishes, every token use is looked up in Badger. Pruned
+// keys stay in the filter: a false positive only costs a lookup.
+func (s *Store) loadTokens() {
+	defer close(s.tokensLoaded)
+	prefix := tableMarker(steplayout.TableUsedOTT)
+	seek := prefix
+	for seek != nil {
+		var next []byte
+		err := s.view(func(txn *badgerdb.Txn) error {
+			it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix, PrefetchValues: false})
+			defer it.Close()
+			n := 0
+			for it.Seek(seek); it.ValidForPrefix(prefix); it.Next() {
+				k := it.Item().Key()
+				if n == tokenLoadChunk {
+					next = bytes.Clone(k)
+					return nil
+				}
+				// The table marker is the prefix itself; records add
+				// u16le(len(key)) || key.
+				if len(k) > len(prefix)+2 {
+					s.tokens.Add(string(k[len(prefix)+2:]))
+				}
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			s.mu.RLock()
+			closed := s.closed
+			s.mu.RUnlock()
+			if !closed {
+				s.logf("reading table %s for the used-token filter: %v; every token use is looked up", steplayout.TableUsedOTT, oneLine{err})
+			}
+			return
+		}
+		seek = next
+	}
+	s.tokensReady.Store(true)
 }
