@@ -46,6 +46,16 @@ func EncodeRaw(raw json.RawMessage) ([]byte, error) {
 
 const hex = "0123456789abcdef"
 
+// htmlSafe marks the bytes encoding/json copies as they are: ASCII from
+// 0x20 (DEL included) except the quote, the backslash and < > &. Bytes
+// from 0x80 start a UTF-8 sequence and are checked as runes.
+var htmlSafe = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
 // appendString appends s as a JSON string exactly as encoding/json does
 // (with its default HTML escaping): \" \\ \n \r \t \b \f, other control
 // characters and < > & as \u00XX, U+2028 and U+2029 escaped, invalid UTF-8
@@ -54,11 +64,15 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// PEM is runs of 64 safe bytes between newlines: skip them with
+		// one table lookup per byte.
+		for i < len(s) && htmlSafe[s[i]] {
+			i++
+		}
+		if i == len(s) {
+			break
+		}
 		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
 			dst = append(dst, s[start:i]...)
 			switch c {
 			case '"', '\\':
