@@ -56,7 +56,7 @@ func Parse(raw string) (*Token, error) {
 		cacheHeader(raw, jws)
 		t.Header, t.jws, payload = jws.Signatures[0].Header, jws, jws.UnsafePayloadWithoutVerification()
 	}
-	if err := json.Unmarshal(payload, &t.Claims); err != nil {
+	if err := decodeClaims(payload, &t.Claims); err != nil {
 		return nil, fmt.Errorf("error parsing token claims: %w", err)
 	}
 	return t, nil
