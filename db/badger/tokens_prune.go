@@ -114,7 +114,7 @@ func (s *Store) loadTokens() {
 			closed := s.closed
 			s.mu.RUnlock()
 			if !closed {
-				s.logf("reading table %s for the used-token filter: %v; every token use is looked up", steplayout.TableUsedOTT, oneLine{err})
+				s.logf("reading table %s for its key filter: %v; every use is looked up in the table", steplayout.TableUsedOTT, oneLine{err})
 			}
 			return
 		}
