@@ -44,7 +44,7 @@ func NewExtension(info Info, keyValuePairs ...string) (pkix.Extension, error) {
 }
 
 // appendExtension appends SEQUENCE { INTEGER type, OCTET STRING name,
-// OCTET STRING credentialID } in DER; t must not be negative.
+// OCTET STRING credentialID } in DER; info.Type must not be negative.
 func appendExtension(dst []byte, info Info) []byte {
 	var typ [9]byte // a non-negative int64 in DER: at most 9 bytes
 	n := len(typ) - 1
