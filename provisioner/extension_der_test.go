@@ -29,7 +29,7 @@ func TestNewExtensionMatchesMarshal(t *testing.T) {
 			}
 		}
 	}
-	// Negative types and key-value pairs still go through encoding/asn1.
+	// A negative type, and key-value pairs (encoded by encoding/asn1).
 	for _, c := range []struct {
 		info Info
 		kv   []string
