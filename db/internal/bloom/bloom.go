@@ -29,7 +29,6 @@ type Filter struct {
 	seed   maphash.Seed
 	mu     sync.Mutex
 	layers []*layer
-	n      int // keys added
 }
 
 type layer struct {
@@ -63,7 +62,6 @@ func (f *Filter) Add(key string) {
 	}
 	l.add(h)
 	l.n++
-	f.n++
 }
 
 // MayContain reports false only if key was never added.
@@ -77,24 +75,6 @@ func (f *Filter) MayContain(key string) bool {
 		}
 	}
 	return false
-}
-
-// Len returns the number of keys added (counting repeats).
-func (f *Filter) Len() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.n
-}
-
-// Bytes returns the memory held by the filter's bits.
-func (f *Filter) Bytes() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n := 0
-	for _, l := range f.layers {
-		n += 8 * len(l.words)
-	}
-	return n
 }
 
 // positions derives the block (from the high 32 bits of h, by
