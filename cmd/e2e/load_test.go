@@ -39,7 +39,7 @@ type signer struct {
 	csr    string
 
 	mu       sync.Mutex
-	received map[string]string // serial → jti of certificates fully received
+	received map[string]string // serial → used_ott key of the token, for certificates fully received
 	failures []string
 }
 
@@ -113,8 +113,13 @@ func (s *signer) signOnce() bool {
 		s.fail(err.Error())
 		return false
 	}
+	parsed, err := token.Parse(tok)
+	if err != nil {
+		s.fail(err.Error())
+		return false
+	}
 	s.mu.Lock()
-	s.received[c.SerialNumber.String()] = jti
+	s.received[c.SerialNumber.String()] = parsed.ReuseKey()
 	s.mu.Unlock()
 	return true
 }
@@ -181,12 +186,12 @@ func TestKill9KeepsIssuedCertificates(t *testing.T) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	for serial, jti := range s.received {
+	for serial, key := range s.received {
 		if _, err := st.GetCertificate(ctx, serial); err != nil {
 			t.Fatalf("certificate %s was received by a client but is not in the database after kill -9: %v", serial, err)
 		}
-		if err := st.UseToken(ctx, jti, []byte("x")); !errors.Is(err, store.ErrTokenUsed) {
-			t.Fatalf("token %s of certificate %s is not recorded as used after kill -9: %v", jti, serial, err)
+		if err := st.UseToken(ctx, key, []byte("x")); !errors.Is(err, store.ErrTokenUsed) {
+			t.Fatalf("token %s of certificate %s is not recorded as used after kill -9: %v", key, serial, err)
 		}
 	}
 	t.Logf("%d certificates received before kill -9, all durable", received)

@@ -51,6 +51,9 @@ var (
 type cachedHeader struct {
 	header jose.Header
 	alg    jose.SignatureAlgorithm
+	// decoded is the header segment decoded: the protected header bytes
+	// the reuse key covers.
+	decoded []byte
 }
 
 // compact is a compact token with a cached header.
@@ -127,7 +130,7 @@ func cacheHeader(raw string, jws *jose.JSONWebSignature) {
 	if string(members["alg"]) != `"`+string(alg)+`"` {
 		return
 	}
-	if _, loaded := headerCache.LoadOrStore(h, &cachedHeader{header: jws.Signatures[0].Header, alg: alg}); !loaded {
+	if _, loaded := headerCache.LoadOrStore(h, &cachedHeader{header: jws.Signatures[0].Header, alg: alg, decoded: dec}); !loaded {
 		cachedHeaders.Add(1)
 	}
 }

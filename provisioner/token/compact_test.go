@@ -23,7 +23,7 @@ func checkAgainstGoJOSE(t *testing.T, raw string, keys ...any) *Token {
 	t.Helper()
 	_, _ = Parse(raw)
 	tok, err := Parse(raw)
-	ref, refErr := parseJOSE(raw)
+	ref, _, refErr := parseJOSE(raw)
 	if refErr != nil {
 		if err == nil {
 			t.Fatalf("Parse accepted a token go-jose rejects (%v)", refErr)

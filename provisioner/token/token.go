@@ -3,11 +3,15 @@ package token
 import (
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -30,6 +34,10 @@ type Token struct {
 	Header jose.Header
 	Claims Claims
 
+	// protected and payload are the decoded header and payload segments:
+	// what was signed, whatever its encoding (see ReuseKey).
+	protected, payload []byte
+
 	// A token is verified either by go-jose (jws) or, for a compact token
 	// whose header is in the cache, directly (fast).
 	jws  *jose.JSONWebSignature
@@ -45,33 +53,44 @@ func Parse(raw string) (*Token, error) {
 		return nil, fmt.Errorf("token is too large")
 	}
 	t := &Token{Raw: raw}
-	var payload []byte
 	if c, ok := parseCompact(raw); ok {
-		t.Header, t.fast, payload = c.header.header, c, c.payload
+		t.Header, t.fast, t.protected, t.payload = c.header.header, c, c.header.decoded, c.payload
 	} else {
-		jws, err := parseJOSE(raw)
+		jws, protected, err := parseJOSE(raw)
 		if err != nil {
 			return nil, err
 		}
 		cacheHeader(raw, jws)
-		t.Header, t.jws, payload = jws.Signatures[0].Header, jws, jws.UnsafePayloadWithoutVerification()
+		t.Header, t.jws, t.protected, t.payload = jws.Signatures[0].Header, jws, protected, jws.UnsafePayloadWithoutVerification()
 	}
-	if err := decodeClaims(payload, &t.Claims); err != nil {
+	if err := decodeClaims(t.payload, &t.Claims); err != nil {
 		return nil, fmt.Errorf("error parsing token claims: %w", err)
 	}
 	return t, nil
 }
 
-// parseJOSE parses raw with go-jose: any serialization, any header.
-func parseJOSE(raw string) (*jose.JSONWebSignature, error) {
-	jws, err := jose.ParseSigned(raw, SignatureAlgorithms)
+// parseJOSE parses raw with go-jose, in the compact serialization only: the
+// JSON serializations carry unprotected headers and re-encode one signed
+// token in many ways, and no step client sends them. It also returns the
+// decoded protected header.
+func parseJOSE(raw string) (*jose.JSONWebSignature, []byte, error) {
+	if strings.HasPrefix(strings.TrimLeftFunc(raw, unicode.IsSpace), "{") {
+		return nil, nil, errors.New("error parsing token: not in the JWS compact serialization (header.payload.signature)")
+	}
+	jws, err := jose.ParseSignedCompact(raw, SignatureAlgorithms)
 	if err != nil {
-		return nil, fmt.Errorf("error parsing token: %w", err)
+		return nil, nil, fmt.Errorf("error parsing token: %w", err)
 	}
 	if len(jws.Signatures) != 1 {
-		return nil, fmt.Errorf("error parsing token: expected one signature")
+		return nil, nil, fmt.Errorf("error parsing token: expected one signature")
 	}
-	return jws, nil
+	// go-jose decoded the same segment the same way.
+	seg, _, _ := strings.Cut(raw, ".")
+	protected, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("error parsing token: %w", err)
+	}
+	return jws, protected, nil
 }
 
 // Verify checks the token signature with key (a public key or *jose.JSONWebKey).
@@ -84,7 +103,7 @@ func (t *Token) Verify(key any) error {
 			return nil
 		}
 		// A key the direct check does not handle: go-jose decides.
-		jws, err := parseJOSE(t.Raw)
+		jws, _, err := parseJOSE(t.Raw)
 		if err != nil {
 			return err
 		}
@@ -114,14 +133,46 @@ func (t *Token) HeaderStrings(name string) []string {
 	return out
 }
 
-// ReuseKey returns the key recorded in used_ott (wire-spec §4.10): the jti, or
-// the lower-case hex SHA-256 of the raw token when there is none.
+// ReuseKey returns the key recorded in used_ott for this token, so that one
+// signed token is used once however it is encoded (wire-spec §4.10, changed
+// here on purpose):
+//
+//   - with a jti: "jti:" + hex SHA-256 of the issuer and the jti. A jti
+//     names the token within its issuer, so two provisioners may mint the
+//     same one; the issuer is the provisioner's name, which the provisioner
+//     checks before the token is recorded.
+//   - without (renew tokens; other clients' tokens): "jws:" + hex SHA-256 of
+//     the decoded protected header and payload, the bytes the signature
+//     covers. Neither the raw token nor its signature: go-jose accepts one
+//     signed token re-encoded (ECDSA's other signature (r, n−s), base64 with
+//     set unused bits or line feeds), and each encoding would get a key of
+//     its own. The header is included because it is signed too, and two
+//     signers may sign equal payloads (two certificates with one subject
+//     renewed in the same second).
+//
+// Both keys are 68 bytes, whatever the length of the jti, and the prefixes
+// keep the two kinds apart. step-ca keys used_ott by the raw jti, or the
+// SHA-256 of the raw token: rows imported from step-ca keep those keys, which
+// never equal these; their tokens have expired anyway.
 func (t *Token) ReuseKey() string {
 	if t.Claims.ID != "" {
-		return t.Claims.ID
+		return reuseKey("jti:", []byte(t.Claims.Issuer), []byte(t.Claims.ID))
 	}
-	sum := sha256.Sum256([]byte(t.Raw))
-	return hex.EncodeToString(sum[:])
+	return reuseKey("jws:", t.protected, t.payload)
+}
+
+// reuseKey is prefix + hex SHA-256(prefix, len(a), a, b): a's length makes
+// the split between a and b unambiguous.
+func reuseKey(prefix string, a, b []byte) string {
+	h := sha256.New()
+	var n [8]byte
+	binary.BigEndian.PutUint64(n[:], uint64(len(a)))
+	_, _ = h.Write([]byte(prefix))
+	_, _ = h.Write(n[:])
+	_, _ = h.Write(a)
+	_, _ = h.Write(b)
+	var sum [sha256.Size]byte
+	return prefix + hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 // NewID returns a random jti: 64 hex characters (32 random bytes), as step does.

@@ -5,10 +5,10 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
@@ -424,29 +424,99 @@ func TestValidateTime(t *testing.T) {
 
 func TestReuseKey(t *testing.T) {
 	t.Parallel()
+	key, other := newKey(t), newKey(t)
+	sign := func(k *jose.JSONWebKey, c *Claims, h map[string]any) string {
+		t.Helper()
+		raw, err := Sign(k, c, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	reuseKey := func(raw string) string {
+		t.Helper()
+		tok, err := Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := tok.ReuseKey()
+		if len(k) != 68 {
+			t.Fatalf("reuse key %q is %d bytes, want 68", k, len(k))
+		}
+		return k
+	}
+	parts := func(raw string) []string { return strings.Split(raw, ".") }
+
+	// With a jti: the issuer and the jti, nothing else.
+	a := reuseKey(sign(key, &Claims{ID: "abc123", Issuer: "admin", Subject: "s"}, nil))
+	if !strings.HasPrefix(a, "jti:") {
+		t.Fatalf("reuse key with jti = %q", a)
+	}
+	if b := reuseKey(sign(other, &Claims{ID: "abc123", Issuer: "admin", Subject: "other"}, map[string]any{"kid": "x"})); b != a {
+		t.Fatal("one issuer's jti gives two reuse keys")
+	}
+	if b := reuseKey(sign(key, &Claims{ID: "abc123", Issuer: "dev", Subject: "s"}, nil)); b == a {
+		t.Fatal("two issuers' equal jtis give one reuse key")
+	}
+	if b := reuseKey(sign(key, &Claims{ID: "123", Issuer: "adminabc", Subject: "s"}, nil)); b == a {
+		t.Fatal("issuer and jti are not kept apart")
+	}
+	reuseKey(sign(key, &Claims{ID: strings.Repeat("j", 10000), Issuer: "admin"}, nil)) // length checked there
+
+	// Without: what was signed, however it is encoded.
+	noJTI := sign(key, &Claims{Issuer: "admin", Subject: "s"}, nil)
+	k := reuseKey(noJTI)
+	if !strings.HasPrefix(k, "jws:") {
+		t.Fatalf("reuse key without jti = %q", k)
+	}
+	p := parts(noJTI)
+	sig, _ := base64.RawURLEncoding.DecodeString(p[2])
+	s := new(big.Int).SetBytes(sig[32:])
+	s.Sub(elliptic.P256().Params().N, s)
+	malleated := p[0] + "." + p[1] + "." + base64.RawURLEncoding.EncodeToString(append(sig[:32:32], s.FillBytes(make([]byte, 32))...))
+	last := p[2][len(p[2])-1:]
+	for name, raw := range map[string]string{
+		"(r, n-s)":             malleated,
+		"non-canonical base64": p[0] + "." + p[1] + "." + p[2][:len(p[2])-1] + flipLow(last[0]),
+		"line feeds":           p[0] + ".\n" + p[1] + "\r\n." + p[2],
+		"signed again":         sign(key, &Claims{Issuer: "admin", Subject: "s"}, nil),
+	} {
+		if raw == noJTI {
+			t.Fatalf("%s: same token", name)
+		}
+		if got := reuseKey(raw); got != k {
+			t.Fatalf("%s: reuse key %q, want %q", name, got, k)
+		}
+	}
+	for name, raw := range map[string]string{
+		"other payload": sign(key, &Claims{Issuer: "admin", Subject: "t"}, nil),
+		"other header":  sign(key, &Claims{Issuer: "admin", Subject: "s"}, map[string]any{"kid": "other"}),
+		"other key":     sign(other, &Claims{Issuer: "admin", Subject: "s"}, nil),
+	} {
+		if got := reuseKey(raw); got == k {
+			t.Fatalf("%s: same reuse key as another token", name)
+		}
+	}
+}
+
+// Tokens in a JWS JSON serialization are refused: only the compact one is
+// accepted (one signed token, one encoding; issue 14, item 3).
+func TestParseRefusesJSONSerialization(t *testing.T) {
+	t.Parallel()
 	key := newKey(t)
-	withJTI, err := Sign(key, &Claims{ID: "abc123", Subject: "s"}, nil)
+	raw, err := Sign(key, &Claims{Subject: "x"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := Parse(withJTI)
+	jws, err := jose.ParseSigned(raw, SignatureAlgorithms)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := tok.ReuseKey(); got != "abc123" {
-		t.Fatalf("ReuseKey with jti = %q, want the jti", got)
-	}
-	noJTI, err := Sign(key, &Claims{Subject: "s"}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err = Parse(noJTI)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256([]byte(noJTI))
-	if got, want := tok.ReuseKey(), hex.EncodeToString(sum[:]); got != want {
-		t.Fatalf("ReuseKey without jti = %q, want sha256(raw) %q", got, want)
+	_, _ = Parse(raw) // the header is cached
+	for _, s := range []string{jws.FullSerialize(), " \n" + jws.FullSerialize()} {
+		if _, err := Parse(s); err == nil || !strings.Contains(err.Error(), "compact serialization") {
+			t.Fatalf("Parse(JSON serialization) = %v, want a compact serialization error", err)
+		}
 	}
 }
 
