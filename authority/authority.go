@@ -193,7 +193,7 @@ func (a *Authority) Claims() provisioner.Resolved { return a.claims }
 // authorizeToken parses ott, finds and runs its provisioner's check, then
 // marks the token used (wire-spec §4.10) before any further check.
 func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(provisioner.Interface, *token.Token) error) (provisioner.Interface, *token.Token, error) {
-	tok, err := token.Parse(ott)
+	tok, err := a.provisioners.ParseToken(ott)
 	if err != nil {
 		return nil, nil, errs.E(errs.Unauthorized, "authority.authorizeToken", err)
 	}

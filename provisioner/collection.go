@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 )
 
@@ -24,6 +26,9 @@ type Collection struct {
 	byName    map[string]Interface
 	byKID     map[string]Interface
 	audiences Audiences
+	// headers are the token headers of the provisioners' keys, computed
+	// here once per configuration snapshot, never from a request.
+	headers *token.Headers
 }
 
 type entry struct {
@@ -37,6 +42,7 @@ func NewCollection(ps []Interface, audiences Audiences) (*Collection, error) {
 		byTokenID: map[string]Interface{}, byName: map[string]Interface{}, byKID: map[string]Interface{},
 		audiences: audiences,
 	}
+	var keys []*jose.JSONWebKey
 	for i, p := range ps {
 		info := p.Info()
 		if _, dup := c.byName[info.Name]; dup {
@@ -50,9 +56,19 @@ func NewCollection(ps []Interface, audiences Audiences) (*Collection, error) {
 		if kid, _, ok := p.EncryptedKey(); ok {
 			c.byKID[kid] = p
 		}
+		if tk, ok := p.(TokenKeyer); ok {
+			keys = append(keys, tk.TokenKeys()...)
+		}
 		c.list = append(c.list, entry{uid: uid(i, info.ID), p: p})
 	}
+	c.headers = token.NewHeaders(keys)
 	return c, nil
+}
+
+// ParseToken parses a token without verifying it. A token whose header is
+// one a provisioner key's tokens carry has its signature checked directly.
+func (c *Collection) ParseToken(raw string) (*token.Token, error) {
+	return c.headers.Parse(raw)
 }
 
 // uid is step's ordering key: SHA-1 of the ID with the first 4 bytes replaced

@@ -5,11 +5,13 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha1"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -241,5 +243,48 @@ func TestCollectionPage(t *testing.T) {
 	// The observed shape: index 2 gives a 33-character cursor.
 	if _, next := c.Page("", 2); len(next) != 33 || next[0] != '2' {
 		t.Fatalf("cursor of index 2 = %q, want 33 characters starting with 2", next)
+	}
+}
+
+// The collection knows its JWK provisioners' token headers from their keys:
+// their tokens are checked directly, and unsigned tokens with any number of
+// distinct kids change nothing (issue 14, item 4).
+func TestCollectionParseToken(t *testing.T) {
+	t.Parallel()
+	admin, adminKey := newJWK(t, "admin", "")
+	dev, devKey := newJWK(t, "dev", "")
+	c, err := provisioner.NewCollection([]provisioner.Interface{admin, dev, uninit("broken", 2)}, testAudiences())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b64 := base64.RawURLEncoding.EncodeToString
+	for i := 0; i < 1000; i++ {
+		raw := b64([]byte(`{"alg":"ES256","kid":"stranger-`+strconv.Itoa(i)+`","typ":"JWT"}`)) + "." + b64([]byte(`{"sub":"x"}`)) + ".AAAA"
+		if _, err := c.ParseToken(raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range []*jose.JSONWebKey{adminKey, devKey} {
+		raw, err := token.Sign(k, &token.Claims{Subject: "s"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := c.ParseToken(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub := k.Public()
+		if err := tok.Verify(&pub); err != nil || !tok.Direct() {
+			t.Fatalf("kid %s: Verify = %v, direct %v; want the direct check", k.KeyID, err, tok.Direct())
+		}
+	}
+	// A key no provisioner has: go-jose.
+	_, stranger := newJWK(t, "stranger", "")
+	raw, err := token.Sign(stranger, &token.Claims{Subject: "s"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok, err := c.ParseToken(raw); err != nil || tok.Direct() {
+		t.Fatalf("stranger's token: %v, direct %v", err, tok != nil && tok.Direct())
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/templates"
@@ -120,6 +122,15 @@ type Interface interface {
 // when it does not hold.
 type AdminAuthorizer interface {
 	AuthorizeAdmin(ctx context.Context, tok *token.Token) error
+}
+
+// TokenKeyer is implemented by provisioners whose tokens are signed by keys
+// written in the configuration (JWK). The collection computes once, from
+// these keys, the token headers whose signatures are checked without
+// go-jose (token.Headers).
+type TokenKeyer interface {
+	// TokenKeys returns the public keys that sign the provisioner's tokens.
+	TokenKeys() []*jose.JSONWebKey
 }
 
 // Config is what every provisioner is built with.

@@ -35,7 +35,10 @@ type Provisioner struct {
 	x509         *provisioner.X509Template // nil: the default leaf
 }
 
-var _ provisioner.Interface = (*Provisioner)(nil)
+var (
+	_ provisioner.Interface  = (*Provisioner)(nil)
+	_ provisioner.TokenKeyer = (*Provisioner)(nil)
+)
 
 // New builds a JWK provisioner from its ca.json entry.
 func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, error) {
@@ -93,6 +96,9 @@ func (p *Provisioner) Claims() provisioner.Resolved { return p.claims }
 func (p *Provisioner) EncryptedKey() (string, string, bool) {
 	return p.key.KeyID, p.encryptedKey, p.encryptedKey != ""
 }
+
+// TokenKeys implements provisioner.TokenKeyer: the provisioner's key.
+func (p *Provisioner) TokenKeys() []*jose.JSONWebKey { return []*jose.JSONWebKey{p.key} }
 
 // JSON implements provisioner.Interface.
 func (p *Provisioner) JSON() json.RawMessage { return p.raw }

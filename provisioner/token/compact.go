@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"math/big"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -19,36 +17,37 @@ import (
 // (a reflective JSON decoder, header sanitizing) and verify (re-encoding the
 // signing input) cost ~20 µs of CPU around the ~65 µs ECDSA verification.
 // Every token a provisioner key mints carries the same protected header, so
-// headers are parsed by go-jose once and remembered; a compact token whose
-// header is remembered is then checked directly, with the same rules as
-// go-jose's Verify:
+// the headers the configured keys' tokens carry are computed once per
+// configuration snapshot (Headers) and parsed by go-jose then; a compact
+// token whose header segment is one of them is checked directly, with the
+// same rules as go-jose's Verify:
 //
-//   - the header segment was accepted by go-jose's ParseSigned (algorithm in
-//     SignatureAlgorithms) and holds only alg, kid and typ (no crit, no b64,
-//     no embedded keys);
-//   - the three segments decode as strict unpadded base64url and hold no CR
-//     or LF (which Go's decoders skip), so the bytes signed are exactly the
-//     ones go-jose would re-encode and hash;
+//   - the header segment was accepted by go-jose's ParseSignedCompact
+//     (algorithm in SignatureAlgorithms) and holds only alg, kid and typ (no
+//     crit, no b64, no embedded keys);
+//   - the payload and signature segments decode as strict unpadded
+//     base64url and hold no CR or LF (which Go's decoders skip), so the bytes
+//     signed are exactly the ones go-jose would re-encode and hash;
 //   - ES256/ES384/ES512 need an ECDSA key on the matching curve and an r||s
 //     signature of twice the curve size; EdDSA needs an Ed25519 key.
 //
-// Anything else (other serializations, other headers, keys of other types,
-// mismatched algorithms) goes through go-jose, which gives its usual errors.
+// Anything else (other headers, keys of other types, mismatched algorithms)
+// goes through go-jose, which gives its usual errors. Nothing from a token
+// enters Headers: an unauthenticated sender cannot fill it or push the
+// configured headers out of it.
 
-// Bounds of the header cache: an attacker sending many distinct headers only
-// fills it, after which new headers are parsed by go-jose every time.
-const (
-	maxCachedHeaders  = 256
-	maxCachedHeaderSz = 512
-)
+var strictB64 = base64.RawURLEncoding.Strict()
 
-var (
-	headerCache   sync.Map // header segment → *cachedHeader
-	cachedHeaders atomic.Int32
-	strictB64     = base64.RawURLEncoding.Strict()
-)
+// Headers is the set of protected headers that tokens signed by a
+// configuration's keys carry, as step and this package mint them:
+// {"alg":…,"kid":…,"typ":"JWT"} and the same without typ, members in that
+// order. The provisioner collection builds one per configuration snapshot.
+// Immutable, safe for concurrent use; a nil *Headers is the empty set.
+type Headers struct {
+	known map[string]*knownHeader // header segment → its header
+}
 
-type cachedHeader struct {
+type knownHeader struct {
 	header jose.Header
 	alg    jose.SignatureAlgorithm
 	// decoded is the header segment decoded: the protected header bytes
@@ -56,23 +55,100 @@ type cachedHeader struct {
 	decoded []byte
 }
 
-// compact is a compact token with a cached header.
+// NewHeaders computes the headers of tokens signed by keys (public or
+// private JWKs). Keys the direct check does not handle (RSA, symmetric)
+// add nothing: their tokens go through go-jose.
+func NewHeaders(keys []*jose.JSONWebKey) *Headers {
+	h := &Headers{known: map[string]*knownHeader{}}
+	for _, k := range keys {
+		if k == nil {
+			continue
+		}
+		alg := directAlgorithm(k.Key)
+		if alg == "" {
+			continue
+		}
+		for _, typ := range []string{"JWT", ""} {
+			m := map[string]string{"alg": string(alg)}
+			if k.KeyID != "" {
+				m["kid"] = k.KeyID
+			}
+			if typ != "" {
+				m["typ"] = typ
+			}
+			decoded, err := json.Marshal(m) // members sorted: alg, kid, typ
+			if err != nil {
+				continue
+			}
+			seg := base64.RawURLEncoding.EncodeToString(decoded)
+			if _, ok := h.known[seg]; ok || len(seg) > maxKnownHeaderSz {
+				continue
+			}
+			// The header go-jose gives for this segment, whatever the
+			// payload and signature.
+			jws, err := jose.ParseSignedCompact(seg+".e30.AAAA", SignatureAlgorithms)
+			if err != nil || jose.SignatureAlgorithm(jws.Signatures[0].Header.Algorithm) != alg {
+				continue
+			}
+			h.known[seg] = &knownHeader{header: jws.Signatures[0].Header, alg: alg, decoded: decoded}
+		}
+	}
+	return h
+}
+
+// maxKnownHeaderSz keeps a configured key with a huge kid out of the set
+// (its tokens go through go-jose).
+const maxKnownHeaderSz = 1024
+
+// directAlgorithm is the algorithm whose tokens the direct check verifies
+// with key, or "" when go-jose must.
+func directAlgorithm(key any) jose.SignatureAlgorithm {
+	switch k := key.(type) {
+	case *ecdsa.PrivateKey:
+		if k == nil {
+			return ""
+		}
+		return directAlgorithm(&k.PublicKey)
+	case *ecdsa.PublicKey:
+		if k == nil {
+			return ""
+		}
+		switch k.Curve {
+		case elliptic.P256():
+			return jose.ES256
+		case elliptic.P384():
+			return jose.ES384
+		case elliptic.P521():
+			return jose.ES512
+		}
+	case ed25519.PrivateKey:
+		return jose.EdDSA
+	case ed25519.PublicKey:
+		return jose.EdDSA
+	}
+	return ""
+}
+
+// compact is a compact token with a known header.
 type compact struct {
-	header       *cachedHeader
+	header       *knownHeader
 	signingInput string // header segment '.' payload segment
 	payload      []byte
 	sig          []byte
 }
 
 // parseCompact returns raw split and decoded when it is a compact token with
-// a cached header; false sends it to go-jose.
-func parseCompact(raw string) (*compact, bool) {
+// a header in h; false sends it to go-jose.
+func (h *Headers) parseCompact(raw string) (*compact, bool) {
+	if h == nil || len(h.known) == 0 {
+		return nil, false
+	}
 	// Go's base64 decoders skip CR and LF, which go-jose strips before
 	// computing the signing input: such tokens are left to go-jose.
 	if strings.ContainsAny(raw, "\r\n") {
 		return nil, false
 	}
-	h, rest, ok := strings.Cut(raw, ".")
+	hs, rest, ok := strings.Cut(raw, ".")
 	if !ok {
 		return nil, false
 	}
@@ -80,7 +156,7 @@ func parseCompact(raw string) (*compact, bool) {
 	if !ok || strings.IndexByte(s, '.') >= 0 {
 		return nil, false
 	}
-	v, ok := headerCache.Load(h)
+	kh, ok := h.known[hs]
 	if !ok {
 		return nil, false
 	}
@@ -92,47 +168,7 @@ func parseCompact(raw string) (*compact, bool) {
 	if err != nil {
 		return nil, false
 	}
-	return &compact{header: v.(*cachedHeader), signingInput: raw[:len(h)+1+len(p)], payload: payload, sig: sig}, true
-}
-
-// cacheHeader remembers the header of raw, which go-jose parsed as jws, when
-// the direct check can verify tokens carrying it.
-func cacheHeader(raw string, jws *jose.JSONWebSignature) {
-	h, _, ok := strings.Cut(raw, ".")
-	if !ok || len(h) > maxCachedHeaderSz || strings.ContainsAny(h, "\r\n") || cachedHeaders.Load() >= maxCachedHeaders {
-		return
-	}
-	if _, ok := headerCache.Load(h); ok {
-		return
-	}
-	alg := jose.SignatureAlgorithm(jws.Signatures[0].Header.Algorithm)
-	switch alg {
-	case jose.ES256, jose.ES384, jose.ES512, jose.EdDSA:
-	default:
-		return
-	}
-	// raw may be a JSON serialization or hold whitespace that go-jose
-	// strips: only a header segment that is itself the strict encoding of a
-	// protected header with the expected members is remembered.
-	dec, err := strictB64.DecodeString(h)
-	if err != nil {
-		return
-	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(dec, &members); err != nil {
-		return
-	}
-	for k := range members {
-		if k != "alg" && k != "kid" && k != "typ" {
-			return
-		}
-	}
-	if string(members["alg"]) != `"`+string(alg)+`"` {
-		return
-	}
-	if _, loaded := headerCache.LoadOrStore(h, &cachedHeader{header: jws.Signatures[0].Header, alg: alg, decoded: dec}); !loaded {
-		cachedHeaders.Add(1)
-	}
+	return &compact{header: kh, signingInput: raw[:len(hs)+1+len(p)], payload: payload, sig: sig}, true
 }
 
 // verify checks the signature with key. done is false when the key or the

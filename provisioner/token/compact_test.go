@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,13 +17,12 @@ import (
 	mjose "github.com/mayfly-pki/mayfly/internal/jose"
 )
 
-// checkAgainstGoJOSE parses raw twice (the first parse caches a header the
-// direct check can use) and checks that the token, and its verification
-// with each key, are what go-jose alone gives.
-func checkAgainstGoJOSE(t *testing.T, raw string, keys ...any) *Token {
+// checkAgainstGoJOSE parses raw with h (the headers of the keys the direct
+// check may use) and checks that the token, and its verification with each
+// key, are what go-jose alone gives.
+func checkAgainstGoJOSE(t *testing.T, h *Headers, raw string, keys ...any) *Token {
 	t.Helper()
-	_, _ = Parse(raw)
-	tok, err := Parse(raw)
+	tok, err := h.Parse(raw)
 	ref, _, refErr := parseJOSE(raw)
 	if refErr != nil {
 		if err == nil {
@@ -49,7 +49,7 @@ func checkAgainstGoJOSE(t *testing.T, raw string, keys ...any) *Token {
 	for i, k := range keys {
 		_, refErr := ref.Verify(k)
 		// A fresh parse per key: a fallback to go-jose is sticky.
-		tok, err := Parse(raw)
+		tok, err := h.Parse(raw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,6 +78,7 @@ func TestCompactMatchesGoJOSE(t *testing.T) {
 	edPub := edPriv.Public().(ed25519.PublicKey)
 	pubJWK := key.Public()
 	keys := []any{&pubJWK, pubJWK, ecPub, other.Public(), k384.Public(), edPub, []byte("hmac"), nil}
+	h := NewHeaders([]*jose.JSONWebKey{&pubJWK, j384, jed})
 
 	claims := &Claims{Subject: "x", ID: "j", Audience: Audience{"https://ca/1.0/sign"}, Expiry: NewNumericDate(time.Now())}
 	sign := func(k *jose.JSONWebKey, h map[string]any) string {
@@ -103,11 +104,11 @@ func TestCompactMatchesGoJOSE(t *testing.T) {
 		"four parts":                es256 + ".x",
 		"ES256 header, P-384 sig":   parts[0] + "." + strings.SplitN(es384, ".", 3)[1] + "." + strings.SplitN(es384, ".", 3)[2],
 	} {
-		t.Run(name, func(t *testing.T) { checkAgainstGoJOSE(t, raw, append(keys, k384.Public(), j384.Public())...) })
+		t.Run(name, func(t *testing.T) { checkAgainstGoJOSE(t, h, raw, append(keys, k384.Public(), j384.Public())...) })
 	}
 
-	// The common token takes the direct path after the first parse.
-	tok := checkAgainstGoJOSE(t, es256, keys...)
+	// The common token takes the direct path.
+	tok := checkAgainstGoJOSE(t, h, es256, keys...)
 	if tok == nil || tok.fast == nil {
 		t.Fatal("a compact ES256 token with a plain header is not checked directly")
 	}
@@ -117,10 +118,19 @@ func TestCompactMatchesGoJOSE(t *testing.T) {
 	if tok.fast == nil {
 		t.Fatal("verification with the provisioner's key fell back to go-jose")
 	}
-	// A header with other members is never cached.
-	tok = checkAgainstGoJOSE(t, sign(key, map[string]any{"sans": []string{"a"}}), keys...)
+	for _, raw := range []string{es384, eddsa} {
+		if tok := checkAgainstGoJOSE(t, h, raw, keys...); tok == nil || tok.fast == nil {
+			t.Fatalf("%s: not checked directly", headerOf(t, raw)["alg"])
+		}
+	}
+	// A header with other members is never known.
+	tok = checkAgainstGoJOSE(t, h, sign(key, map[string]any{"sans": []string{"a"}}), keys...)
 	if tok.fast != nil {
 		t.Fatal("a header with extra members took the direct path")
+	}
+	// Nor is anything without Headers.
+	if tok, err := Parse(es256); err != nil || tok.fast != nil {
+		t.Fatalf("Parse without headers: %v, direct %v", err, tok != nil && tok.fast != nil)
 	}
 }
 
@@ -132,24 +142,77 @@ func flipLow(c byte) string {
 	return string(alphabet[i^1])
 }
 
-// TestHeaderCacheBounded is not parallel: it fills the cache, then empties it
-// before the parallel tests run.
-func TestHeaderCacheBounded(t *testing.T) {
-	defer func() {
-		headerCache.Clear()
-		cachedHeaders.Store(0)
-	}()
+// The headers are computed from configured keys only: unsigned tokens with
+// any number of distinct kids change nothing, and a valid token still takes
+// the direct path (issue 14, item 4).
+func TestHeadersIgnoreStrangers(t *testing.T) {
+	t.Parallel()
 	key := newKey(t)
-	for i := 0; i < maxCachedHeaders+10; i++ {
-		raw, err := Sign(key, &Claims{Subject: "x"}, map[string]any{"kid": strings.Repeat("k", i%400) + string(rune('a'+i%26))})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := Parse(raw); err != nil {
+	pub := key.Public()
+	h := NewHeaders([]*jose.JSONWebKey{&pub})
+	before := len(h.known)
+	for i := 0; i < 1000; i++ {
+		raw := b64(`{"alg":"ES256","kid":"stranger-`+strconv.Itoa(i)+`","typ":"JWT"}`) + "." + b64(`{"sub":"x"}`) + "." + b64("sig")
+		if _, err := h.Parse(raw); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := cachedHeaders.Load(); n > maxCachedHeaders {
-		t.Fatalf("%d headers cached, bound %d", n, maxCachedHeaders)
+	if len(h.known) != before {
+		t.Fatalf("parsing unsigned tokens changed the known headers: %d → %d", before, len(h.known))
+	}
+	raw, err := Sign(key, &Claims{Subject: "x"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := h.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tok.Direct() {
+		t.Fatal("a valid token does not take the direct path after 1000 unsigned strangers")
+	}
+	if err := tok.Verify(&pub); err != nil || !tok.Direct() {
+		t.Fatalf("Verify = %v, direct %v", err, tok.Direct())
+	}
+}
+
+// The headers NewHeaders computes are byte for byte the ones go-jose (and so
+// step) writes, with and without typ.
+func TestHeadersMatchMintedTokens(t *testing.T) {
+	t.Parallel()
+	for _, kid := range []string{"", "nOm3ZEp5Zp-7Zkz0vlmzLqTBdXmF2_kcl1IUu5qQxc0", `a"b\c<d>&e/` + "\u2028é"} {
+		key := newKey(t)
+		key.KeyID = kid
+		pub := key.Public()
+		h := NewHeaders([]*jose.JSONWebKey{&pub})
+		for _, typ := range []bool{true, false} {
+			opts := (&jose.SignerOptions{})
+			if typ {
+				opts = opts.WithType("JWT")
+			}
+			if kid != "" {
+				opts = opts.WithHeader("kid", kid)
+			}
+			signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key.Key}, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			jws, err := signer.Sign([]byte(`{"sub":"x"}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, err := jws.CompactSerialize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok := checkAgainstGoJOSE(t, h, raw, &pub)
+			if tok == nil || !tok.Direct() {
+				t.Errorf("kid %q, typ %v: header %s is not a known one", kid, typ, strings.Split(raw, ".")[0])
+			}
+		}
+	}
+	// Keys the direct check leaves to go-jose add no header.
+	if h := NewHeaders([]*jose.JSONWebKey{{Key: []byte("hmac"), KeyID: "k"}, nil}); len(h.known) != 0 {
+		t.Fatalf("%d headers for an HMAC key", len(h.known))
 	}
 }

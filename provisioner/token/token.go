@@ -39,13 +39,21 @@ type Token struct {
 	protected, payload []byte
 
 	// A token is verified either by go-jose (jws) or, for a compact token
-	// whose header is in the cache, directly (fast).
+	// whose header is a known one (Headers), directly (fast).
 	jws  *jose.JSONWebSignature
 	fast *compact
 }
 
-// Parse decodes a compact JWS token without verifying it.
+// Parse decodes a compact JWS token without verifying it; its signature is
+// checked by go-jose. Headers.Parse also knows the configured keys' headers.
 func Parse(raw string) (*Token, error) {
+	return (*Headers)(nil).Parse(raw)
+}
+
+// Parse decodes a compact JWS token without verifying it. A token whose
+// header is one of h's is verified directly (see compact.go); any other, by
+// go-jose.
+func (h *Headers) Parse(raw string) (*Token, error) {
 	if raw == "" {
 		return nil, fmt.Errorf("token is empty")
 	}
@@ -53,14 +61,13 @@ func Parse(raw string) (*Token, error) {
 		return nil, fmt.Errorf("token is too large")
 	}
 	t := &Token{Raw: raw}
-	if c, ok := parseCompact(raw); ok {
+	if c, ok := h.parseCompact(raw); ok {
 		t.Header, t.fast, t.protected, t.payload = c.header.header, c, c.header.decoded, c.payload
 	} else {
 		jws, protected, err := parseJOSE(raw)
 		if err != nil {
 			return nil, err
 		}
-		cacheHeader(raw, jws)
 		t.Header, t.jws, t.protected, t.payload = jws.Signatures[0].Header, jws, protected, jws.UnsafePayloadWithoutVerification()
 	}
 	if err := decodeClaims(t.payload, &t.Claims); err != nil {
@@ -92,6 +99,11 @@ func parseJOSE(raw string) (*jose.JSONWebSignature, []byte, error) {
 	}
 	return jws, protected, nil
 }
+
+// Direct reports whether the token's signature is checked directly rather
+// than by go-jose: its header is a configured key's (Headers). Tests and
+// benchmarks use it to assert the fast path.
+func (t *Token) Direct() bool { return t.fast != nil }
 
 // Verify checks the token signature with key (a public key or *jose.JSONWebKey).
 func (t *Token) Verify(key any) error {
