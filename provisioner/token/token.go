@@ -168,23 +168,34 @@ func (t *Token) HeaderStrings(name string) []string {
 // never equal these; their tokens have expired anyway.
 func (t *Token) ReuseKey() string {
 	if t.Claims.ID != "" {
-		return reuseKey("jti:", []byte(t.Claims.Issuer), []byte(t.Claims.ID))
+		return reuseKey("jti:", t.Claims.Issuer, t.Claims.ID)
 	}
 	return reuseKey("jws:", t.protected, t.payload)
 }
 
 // reuseKey is prefix + hex SHA-256(prefix, len(a), a, b): a's length makes
-// the split between a and b unambiguous.
-func reuseKey(prefix string, a, b []byte) string {
-	h := sha256.New()
+// the split between a and b unambiguous. Small inputs (a jti key) are
+// hashed from a stack buffer.
+func reuseKey[T string | []byte](prefix string, a, b T) string {
 	var n [8]byte
 	binary.BigEndian.PutUint64(n[:], uint64(len(a)))
-	_, _ = h.Write([]byte(prefix))
-	_, _ = h.Write(n[:])
-	_, _ = h.Write(a)
-	_, _ = h.Write(b)
 	var sum [sha256.Size]byte
-	return prefix + hex.EncodeToString(h.Sum(sum[:0]))
+	if len(prefix)+len(n)+len(a)+len(b) <= 256 {
+		var buf [256]byte
+		in := append(append(append(append(buf[:0], prefix...), n[:]...), a...), b...)
+		sum = sha256.Sum256(in)
+	} else {
+		h := sha256.New()
+		_, _ = h.Write([]byte(prefix))
+		_, _ = h.Write(n[:])
+		_, _ = h.Write([]byte(a))
+		_, _ = h.Write([]byte(b))
+		h.Sum(sum[:0])
+	}
+	var out [4 + 2*sha256.Size]byte
+	copy(out[:], prefix)
+	hex.Encode(out[len(prefix):], sum[:])
+	return string(out[:len(prefix)+2*sha256.Size])
 }
 
 // NewID returns a random jti: 64 hex characters (32 random bytes), as step does.

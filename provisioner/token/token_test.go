@@ -5,10 +5,13 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -553,6 +556,45 @@ func TestSplitAudience(t *testing.T) {
 		u, f := SplitAudience(tc.in)
 		if u != tc.url || f != tc.frag {
 			t.Fatalf("SplitAudience(%q) = %q, %q; want %q, %q", tc.in, u, f, tc.url, tc.frag)
+		}
+	}
+}
+
+func BenchmarkReuseKey(b *testing.B) {
+	key := newKey(&testing.T{})
+	for _, jti := range []string{"f0254d5d7c2f3a4b5e6d7c8b9a0f1e2d3c4b5a69788796a5b4c3d2e1f0a1b2c3", ""} {
+		raw, err := Sign(key, &Claims{Issuer: "admin", ID: jti, Subject: "bench.example.com", Audience: Audience{"https://ca.example.com/1.0/sign"}}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tok, err := Parse(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("jti="+strconv.FormatBool(jti != ""), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = tok.ReuseKey()
+			}
+		})
+	}
+}
+
+// reuseKey hashes small inputs from a stack buffer and large ones with a
+// streaming hash: both give prefix + hex SHA-256(prefix, len(a), a, b).
+func TestReuseKeyHashPaths(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 100, 243, 244, 245, 300, 5000} {
+		a, b := strings.Repeat("a", n/2), strings.Repeat("b", n-n/2)
+		var l [8]byte
+		binary.BigEndian.PutUint64(l[:], uint64(len(a)))
+		sum := sha256.Sum256([]byte("jws:" + string(l[:]) + a + b))
+		want := "jws:" + hex.EncodeToString(sum[:])
+		if got := reuseKey("jws:", a, b); got != want {
+			t.Fatalf("%d bytes (string): %s, want %s", n, got, want)
+		}
+		if got := reuseKey("jws:", []byte(a), []byte(b)); got != want {
+			t.Fatalf("%d bytes ([]byte): %s, want %s", n, got, want)
 		}
 	}
 }
