@@ -189,3 +189,18 @@ func TestRevokeReplayOfReencodedToken(t *testing.T) {
 	_, err := env.Authority.Revoke(ctx, &authority.RevokeRequest{Serial: serial, OTT: otherSignature(t, ott)})
 	wantUsed(t, err, "revoke replay")
 }
+
+// A jti of any length gives a used_ott key of 68 bytes: backends limit keys
+// to 255 bytes, and refused such tokens as bad requests.
+func TestSignLongJTI(t *testing.T) {
+	t.Parallel()
+	env := at.New(t, at.Options{Store: at.OpenBadger(t)})
+	c := env.SignClaims(t, "l.example.com")
+	c.ID = strings.Repeat("j", 4096)
+	ott := env.Admin.Sign(t, c)
+	if _, err := env.Authority.Sign(ctx, &authority.SignRequest{CSR: at.NewCSR(t, at.CSR{}), OTT: ott}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := env.Authority.Sign(ctx, &authority.SignRequest{CSR: at.NewCSR(t, at.CSR{}), OTT: ott})
+	wantUsed(t, err, "replay")
+}
