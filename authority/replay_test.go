@@ -80,6 +80,7 @@ func TestSignReplayOfReencodedToken(t *testing.T) {
 		{"(r, n-s)", otherSignature},
 		{"non-canonical base64", nonCanonical},
 		{"line feed", withNewline},
+		{"white space", func(_ *testing.T, raw string) string { return " " + strings.Replace(raw, ".", ".\t", 1) + " " }},
 	}
 	for _, jti := range []bool{true, false} {
 		env := at.New(t, at.Options{})

@@ -78,10 +78,19 @@ func (h *Headers) Parse(raw string) (*Token, error) {
 
 // parseJOSE parses raw with go-jose, in the compact serialization only: the
 // JSON serializations carry unprotected headers and re-encode one signed
-// token in many ways, and no step client sends them. It also returns the
-// decoded protected header.
+// token in many ways, and no step client sends them. White space is
+// removed first, as step-ca's parser (go-jose's ParseSigned) does. It also
+// returns the decoded protected header.
 func parseJOSE(raw string) (*jose.JSONWebSignature, []byte, error) {
-	if strings.HasPrefix(strings.TrimLeftFunc(raw, unicode.IsSpace), "{") {
+	if strings.IndexFunc(raw, unicode.IsSpace) >= 0 {
+		raw = strings.Map(func(r rune) rune {
+			if unicode.IsSpace(r) {
+				return -1
+			}
+			return r
+		}, raw)
+	}
+	if strings.HasPrefix(raw, "{") {
 		return nil, nil, errors.New("error parsing token: not in the JWS compact serialization (header.payload.signature)")
 	}
 	jws, err := jose.ParseSignedCompact(raw, SignatureAlgorithms)

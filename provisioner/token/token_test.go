@@ -482,6 +482,7 @@ func TestReuseKey(t *testing.T) {
 		"(r, n-s)":             malleated,
 		"non-canonical base64": p[0] + "." + p[1] + "." + p[2][:len(p[2])-1] + flipLow(last[0]),
 		"line feeds":           p[0] + ".\n" + p[1] + "\r\n." + p[2],
+		"white space":          " " + p[0] + ".\t" + p[1] + " ." + p[2] + "\u00a0",
 		"signed again":         sign(key, &Claims{Issuer: "admin", Subject: "s"}, nil),
 	} {
 		if raw == noJTI {
