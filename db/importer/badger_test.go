@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	mayflydb "github.com/mayfly-pki/mayfly/db"
 	"github.com/mayfly-pki/mayfly/db/importer/importertest"
 )
 
@@ -186,4 +187,30 @@ func TestOpenStepBadgerErrors(t *testing.T) {
 	if _, err := Import(context.Background(), dst, src, Options{}); err == nil || !strings.Contains(err.Error(), "table x509_certs not found: is this a step-ca database?") {
 		t.Fatalf("Import without x509_certs = %v", err)
 	}
+}
+
+// TestImportBadgerV2IntoPostgreSQL imports step-ca's Badger v2 directory into
+// Mayfly's PostgreSQL backend, opened as step-ca db import opens it.
+func TestImportBadgerV2IntoPostgreSQL(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, 50, 3, 10)
+	dir := filepath.Join(t.TempDir(), "db")
+	if err := importertest.WriteBadgerV2(dir, "", importertest.Tables(fx.tables)); err != nil {
+		t.Fatal(err)
+	}
+	target, _ := createDB(t, adminDB(t, true), true)
+	dst, err := mayflydb.Open(context.Background(), &mayflydb.Options{
+		Type: "postgresql", DataSource: "postgresql://postgres@127.0.0.1:5432/?sslmode=disable", Database: target,
+	}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dst.Close() })
+	importTwiceInto(t, dst, fx, func() Source {
+		src, err := OpenStep(context.Background(), "badgerv2:"+dir, StepOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	})
 }
