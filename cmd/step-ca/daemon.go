@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,6 +21,7 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/ca"
 	"github.com/mayfly-pki/mayfly/db"
+	"github.com/mayfly-pki/mayfly/db/badger"
 	"github.com/mayfly-pki/mayfly/internal/logfmt"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/internal/version"
@@ -65,12 +67,24 @@ func dbOptions(cfg *config.Config) *db.Options {
 	}
 }
 
+// openStore opens the database of cfg, the ca.json at path. The refusal of
+// a step-ca Badger v1/v2 directory names path in the import command it
+// suggests.
+func openStore(ctx context.Context, cfg *config.Config, path string, log logrus.FieldLogger) (store.Store, error) {
+	st, err := db.Open(ctx, dbOptions(cfg), log)
+	var stepFormat *badger.StepFormatError
+	if errors.As(err, &stepFormat) {
+		stepFormat.Config = path
+	}
+	return st, err
+}
+
 func newDaemon(path string, cfg *config.Config, password []byte, start time.Time, quiet bool) (*daemon, error) {
 	d := &daemon{path: path, password: password, start: start, logger: newLogger(cfg, os.Stderr)}
 	for _, k := range cfg.UnknownKeys {
 		d.logger.WithField("key", k).Warn("unknown key in ca.json is ignored")
 	}
-	st, err := db.Open(context.Background(), dbOptions(cfg), d.logger)
+	st, err := openStore(context.Background(), cfg, path, d.logger)
 	if err != nil {
 		return nil, err
 	}

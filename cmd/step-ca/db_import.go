@@ -16,6 +16,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/authority/config"
 	"github.com/mayfly-pki/mayfly/db"
+	"github.com/mayfly-pki/mayfly/db/badger"
 	"github.com/mayfly-pki/mayfly/db/importer"
 	"github.com/mayfly-pki/mayfly/internal/steppath"
 	"github.com/mayfly-pki/mayfly/internal/version"
@@ -52,16 +53,25 @@ func runDB(args []string, stdout, stderr io.Writer) error {
 		Commands: []*cli.Command{{
 			Name:  "import",
 			Usage: "copy certificates, revocations and used tokens into this CA's database",
-			UsageText: "step-ca db import --from <mysql|postgresql|bbolt>:<dataSource> [--from-database NAME] [--to ca.json]\n" +
+			UsageText: "step-ca db import --from <badgerv2|badgerv1|bbolt|mysql|postgresql>:<dataSource> [--from-value-dir DIR] [--from-database NAME] [--to ca.json]\n" +
 				"   step-ca db import --from-config <source ca.json> [--to ca.json]",
-			Description: "Reads a Smallstep step-ca database (its key/value tables on MySQL, PostgreSQL or in a bbolt\n" +
-				"file) or another Mayfly CA's database (--from-config, any backend that can list certificates)\n" +
-				"and writes its X.509 certificates, revocations and used tokens into the database of the\n" +
-				"target ca.json. Records already present are left alone, so running it again is safe.",
+			Description: "Reads a Smallstep step-ca database (its Badger v2 directory, step-ca's default, or v1; its\n" +
+				"bbolt file; its key/value tables on MySQL or PostgreSQL) or another Mayfly CA's database\n" +
+				"(--from-config, any backend that can list certificates; a step-ca ca.json naming its Badger\n" +
+				"directory works too) and writes its X.509 certificates, revocations and used tokens into the\n" +
+				"database of the target ca.json. ACME, SSH, admin and CRL records, which Mayfly does not store\n" +
+				"yet, are counted and reported as skipped, by table. The source is only read: stop step-ca\n" +
+				"first (a Badger directory it holds open is refused). Records already present are left alone,\n" +
+				"so running it again is safe.\n\n" +
+				"To move from step-ca's default database, move its directory aside (ca.json's db.dataSource\n" +
+				"then gets a new Mayfly database) and import it:\n\n" +
+				"   mv $(step path)/db $(step path)/db.step-ca\n" +
+				"   step-ca db import --from badgerv2:$(step path)/db.step-ca --to $(step path)/config/ca.json",
 			Flags: []cli.Flag{
-				&cli.StringFlag{Name: "from", Usage: "step-ca database `TYPE:DATASOURCE`, e.g. postgresql:postgresql://user@host:5432/stepca or bbolt:/var/lib/step/db"},
+				&cli.StringFlag{Name: "from", Usage: "step-ca database `TYPE:DATASOURCE`, e.g. badgerv2:/home/step/.step/db.step-ca, postgresql:postgresql://user@host:5432/stepca or bbolt:/var/lib/step/db"},
+				&cli.StringFlag{Name: "from-value-dir", Usage: "value log `DIR` of a Badger source (as ca.json db.valueDir), when it is not the data directory"},
 				&cli.StringFlag{Name: "from-database", Usage: "database `NAME` of a SQL source (as ca.json db.database); overrides the DSN's"},
-				&cli.StringFlag{Name: "from-config", Usage: "the `ca.json` of a Mayfly CA whose database is the source"},
+				&cli.StringFlag{Name: "from-config", Usage: "the `ca.json` of a Mayfly CA, or of a step-ca whose database is a Badger directory, whose database is the source"},
 				&cli.StringFlag{Name: "to", Aliases: []string{"config"}, Usage: "the target CA's `ca.json` (default $(step path)/config/ca.json)"},
 				&cli.StringFlag{Name: "context", EnvVars: []string{"STEP_CA_CONTEXT"}, Usage: "the step context `NAME` whose ca.json is the target"},
 				&cli.IntFlag{Name: "workers", Value: importer.DefaultWorkers, Usage: "concurrent writes to the target"},
@@ -81,8 +91,8 @@ func dbImport(c *cli.Context, stdout, stderr io.Writer) error {
 	if (from == "") == (fromConfig == "") {
 		return errors.New("step-ca db import: give exactly one of --from <type>:<dataSource> and --from-config <ca.json>")
 	}
-	if fromConfig != "" && c.String("from-database") != "" {
-		return errors.New("step-ca db import: --from-database applies to --from only")
+	if fromConfig != "" && (c.String("from-database") != "" || c.String("from-value-dir") != "") {
+		return errors.New("step-ca db import: --from-database and --from-value-dir apply to --from only")
 	}
 	target, err := importTarget(c)
 	if err != nil {
@@ -103,7 +113,7 @@ func dbImport(c *cli.Context, stdout, stderr io.Writer) error {
 
 	var src importer.Source
 	if from != "" {
-		src, err = importer.OpenStep(ctx, from, c.String("from-database"))
+		src, err = importer.OpenStep(ctx, from, importer.StepOptions{Database: c.String("from-database"), ValueDir: c.String("from-value-dir")})
 	} else {
 		src, err = openConfigSource(ctx, fromConfig, cfg, log)
 	}
@@ -111,7 +121,7 @@ func dbImport(c *cli.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer src.Close()
-	dst, err := db.Open(ctx, dbOptions(cfg), log)
+	dst, err := openStore(ctx, cfg, target, log)
 	if err != nil {
 		return fmt.Errorf("open the target database of %s: %w", target, err)
 	}
@@ -127,6 +137,9 @@ func dbImport(c *cli.Context, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(stdout, stats)
+	if line := stats.SkippedLine(); line != "" {
+		fmt.Fprintln(stdout, line)
+	}
 	return nil
 }
 
@@ -147,6 +160,18 @@ func importTarget(c *cli.Context) (string, error) {
 	return filepath.Join(p, "config", "ca.json"), nil
 }
 
+// stepBadger reports whether d names a Badger directory written by step-ca
+// (Badger v1 or v2) rather than by Mayfly.
+func stepBadger(d *config.DB) bool {
+	switch strings.ToLower(d.Type) {
+	case "badger", "badgerv1", "badgerv2":
+	default:
+		return false
+	}
+	f, err := badger.DetectFormat(d.DataSource)
+	return err == nil && (f == badger.FormatV1 || f == badger.FormatV2)
+}
+
 // openConfigSource opens the database of another Mayfly CA's ca.json,
 // refusing the target's own database.
 func openConfigSource(ctx context.Context, path string, target *config.Config, log logrus.FieldLogger) (importer.Source, error) {
@@ -159,6 +184,10 @@ func openConfigSource(ctx context.Context, path string, target *config.Config, l
 	}
 	if sameDB(cfg.DB, target.DB) {
 		return nil, fmt.Errorf("%s uses the target's own database: nothing to import", path)
+	}
+	if stepBadger(cfg.DB) {
+		// A real step-ca's ca.json: its Badger v1/v2 directory.
+		return importer.OpenStep(ctx, "badger:"+cfg.DB.DataSource, importer.StepOptions{ValueDir: cfg.DB.ValueDir})
 	}
 	st, err := db.Open(ctx, dbOptions(cfg), log)
 	if err != nil {

@@ -166,7 +166,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("open badger database %s: create directory: %w", opts.Dir, err)
 		}
 	}
-	if err := checkFormat(opts.Dir); err != nil {
+	if err := checkFormat(opts.Dir, opts.ValueDir); err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -38,7 +38,7 @@ func TestOpenRefusesOtherFormats(t *testing.T) {
 	}{
 		// A real Badger v2 (step-ca) MANIFEST starts "Bdgr" 00 00 00 07
 		// followed by length-prefixed change sets; the header is what counts.
-		{"badger v2", append(manifestHeader("Bdgr", -1, 7), 0, 0, 0, 0, 0, 0, 0, 0), "holds a Badger v2 database (written by Smallstep step-ca"},
+		{"badger v2", append(manifestHeader("Bdgr", -1, 7), 0, 0, 0, 0, 0, 0, 0, 0), "holds a Badger v2 database written by Smallstep step-ca"},
 		{"badger v1.6", manifestHeader("Bdgr", -1, 4), "holds a Badger v1 database"},
 		{"newer badger", manifestHeader("Bdgr", 0, 9), "newer Badger"},
 		{"other application", manifestHeader("Bdgr", 3, 8), "another application"},

@@ -63,6 +63,20 @@ func (b *boltKV) scanCerts(ctx context.Context, fn func(key, der, data []byte) e
 	}, func(r [3][]byte) error { return fn(r[0], r[1], r[2]) })
 }
 
+func (b *boltKV) tables(context.Context) (map[string]int, error) {
+	counts := map[string]int{}
+	err := b.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, bk *bolt.Bucket) error {
+			counts[string(name)] = bk.Stats().KeyN
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("source %s: count the records of its buckets: %w", b.name(), err)
+	}
+	return counts, nil
+}
+
 // pages reads table in read transactions of boltPage records, row building
 // each record (inside the transaction) and fn consuming copies (outside).
 func (b *boltKV) pages(ctx context.Context, table string, optional bool, row func(*bolt.Tx, []byte, []byte) [3][]byte, fn func([3][]byte) error) error {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
@@ -41,8 +42,18 @@ type Source interface {
 	// Tokens yields every used one-time-token record: its reuse key and the
 	// raw token.
 	Tokens(ctx context.Context, fn func(key string, token []byte) error) error
+	// Skipped counts, by table, the records of the tables Import does not
+	// carry (ACME, SSH, admin and CRL records, which Mayfly does not store
+	// yet), leaving out empty tables; sorted by table name.
+	Skipped(ctx context.Context) ([]TableCount, error)
 	// Close releases the source.
 	Close() error
+}
+
+// TableCount is the number of records of one table.
+type TableCount struct {
+	Table   string
+	Records int
 }
 
 // Options tunes Import. The zero value uses the defaults.
@@ -61,6 +72,9 @@ type Options struct {
 type Stats struct {
 	Certificates, Revocations, Tokens                      int // written
 	CertificatesPresent, RevocationsPresent, TokensPresent int // already present
+	// Skipped is the source's records that were not imported, by table
+	// (Source.Skipped), known once every table was copied.
+	Skipped []TableCount
 }
 
 // Present returns the number of records that were already present.
@@ -75,9 +89,25 @@ func (s Stats) String() string {
 		s.Certificates, s.Revocations, s.Tokens, s.Present())
 }
 
+// SkippedLine is the summary of Skipped, e.g. "skipped 3 records Mayfly
+// does not store yet: acme_accounts 2, ssh_certs 1", or "" when none.
+func (s Stats) SkippedLine() string {
+	if len(s.Skipped) == 0 {
+		return ""
+	}
+	total := 0
+	parts := make([]string, len(s.Skipped))
+	for i, tc := range s.Skipped {
+		total += tc.Records
+		parts[i] = fmt.Sprintf("%s %d", tc.Table, tc.Records)
+	}
+	return fmt.Sprintf("skipped %d records Mayfly does not store yet: %s", total, strings.Join(parts, ", "))
+}
+
 // Import copies every certificate, revocation and used token of src into
-// dst, in that order, writing with opts.Workers concurrent calls. A
-// certificate whose serial is in dst with the same DER and data is left
+// dst, in that order, writing with opts.Workers concurrent calls, then counts
+// the source's records it does not carry (Stats.Skipped). A certificate
+// whose serial is in dst with the same DER and data is left
 // alone; otherwise StoreCertificate writes it (overwriting). A revocation
 // for which dst's Revoke reports store.ErrAlreadyRevoked, and a token for
 // which UseToken reports store.ErrTokenUsed, count as already present.
@@ -113,8 +143,13 @@ func Import(ctx context.Context, dst store.Store, src Source, opts Options) (Sta
 			})
 		})
 	}
+	var skipped []TableCount
+	if err == nil {
+		skipped, err = src.Skipped(ctx)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.stats.Skipped = skipped
 	if err != nil {
 		return r.stats, fmt.Errorf("import from %s: %w", src.Name(), err)
 	}

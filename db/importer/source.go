@@ -9,26 +9,43 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/store"
 )
 
+// StepOptions are the parts of step-ca's ca.json "db" block that OpenStep
+// needs besides the type and data source.
+type StepOptions struct {
+	// Database, when not empty, overrides a SQL DSN's database name (as
+	// ca.json's db.database).
+	Database string
+	// ValueDir is a Badger source's value log directory (ca.json's
+	// db.valueDir) when it is not the data directory.
+	ValueDir string
+}
+
 // OpenStep opens a Smallstep step-ca database named as
 // "<type>:<dataSource>": "mysql:user:pw@tcp(host:3306)/db",
 // "postgresql:postgresql://user@host:5432/db?sslmode=disable" (a bare
-// "postgresql://..." or "postgres://..." DSN also works) or
-// "bbolt:/path/to/file". database, when not empty, overrides the DSN's
-// database name (as ca.json's db.database). Only reads are made. Errors never
-// contain the DSN's password; the caller must Close the source.
-func OpenStep(ctx context.Context, from, database string) (Source, error) {
+// "postgresql://..." or "postgres://..." DSN also works),
+// "bbolt:/path/to/file", or "badgerv2:/path/to/dir" (step-ca's default),
+// "badgerv1:" or "badger:" for a Badger directory (its MANIFEST tells v1 from
+// v2). Only reads are made. Errors never contain the DSN's password; the
+// caller must Close the source.
+func OpenStep(ctx context.Context, from string, o StepOptions) (Source, error) {
 	typ, dsn, err := splitFrom(from)
 	if err != nil {
 		return nil, err
 	}
+	if o.ValueDir != "" && !strings.HasPrefix(typ, "badger") {
+		return nil, fmt.Errorf("invalid source: a value directory applies to a Badger source only, not %s", typ)
+	}
 	var db kv
 	switch typ {
 	case "postgresql", "postgres":
-		db, err = openPostgres(ctx, dsn, database)
+		db, err = openPostgres(ctx, dsn, o.Database)
 	case "mysql":
-		db, err = openMySQL(ctx, dsn, database)
+		db, err = openMySQL(ctx, dsn, o.Database)
 	case "bbolt":
 		db, err = openBolt(dsn)
+	case "badger", "badgerv1", "badgerv2":
+		db, err = openBadgerDir(dsn, o.ValueDir)
 	}
 	if err != nil {
 		return nil, err
@@ -46,11 +63,10 @@ func splitFrom(from string) (typ, dsn string, err error) {
 	typ = strings.ToLower(typ)
 	switch {
 	case !ok || dsn == "":
-		return "", "", errors.New("invalid source: want <type>:<dataSource> with type mysql, postgresql or bbolt")
-	case typ == "badger", typ == "badgerv1", typ == "badgerv2":
-		return "", "", errors.New("invalid source: step-ca's Badger v1/v2 databases cannot be read; move step-ca to bbolt, MySQL or PostgreSQL first, or (for a Mayfly database) use --from-config")
-	case typ != "mysql" && typ != "postgresql" && typ != "postgres" && typ != "bbolt":
-		return "", "", fmt.Errorf("invalid source type %q: want mysql, postgresql or bbolt", typ)
+		return "", "", errors.New("invalid source: want <type>:<dataSource> with type badgerv2, badgerv1, bbolt, mysql or postgresql")
+	case typ != "mysql" && typ != "postgresql" && typ != "postgres" && typ != "bbolt" &&
+		typ != "badger" && typ != "badgerv1" && typ != "badgerv2":
+		return "", "", fmt.Errorf("invalid source type %q: want badgerv2, badgerv1, bbolt, mysql or postgresql", typ)
 	}
 	return typ, dsn, nil
 }
@@ -125,3 +141,6 @@ func (s storeSource) Revocations(ctx context.Context, fn func(*store.Revocation)
 }
 
 func (s storeSource) Tokens(context.Context, func(string, []byte) error) error { return nil }
+
+// Skipped is nil: a Mayfly store holds nothing Import does not carry.
+func (s storeSource) Skipped(context.Context) ([]TableCount, error) { return nil, nil }

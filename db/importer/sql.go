@@ -122,9 +122,9 @@ func (e redacted) Unwrap() error { return e.err }
 
 func (s *sqlKV) quote(table string) string {
 	if s.postgres {
-		return `"` + table + `"`
+		return `"` + strings.ReplaceAll(table, `"`, `""`) + `"`
 	}
-	return "`" + table + "`"
+	return "`" + strings.ReplaceAll(table, "`", "``") + "`"
 }
 
 // checkTable reports whether table exists; a table without an nkey column is
@@ -187,6 +187,42 @@ func (s *sqlKV) scanCerts(ctx context.Context, fn func(key, der, data []byte) er
 		q = fmt.Sprintf("SELECT nkey, nvalue, NULL FROM %s WHERE nkey > %s ORDER BY nkey LIMIT %d", s.quote(tableCerts), s.arg(), sqlPage)
 	}
 	return s.pages(ctx, tableCerts, q, fn)
+}
+
+// tables counts the rows of every table in step-ca's layout (with an nkey
+// column) of the database.
+func (s *sqlKV) tables(ctx context.Context) (map[string]int, error) {
+	q := "SELECT DISTINCT table_name FROM information_schema.columns WHERE table_schema = DATABASE() AND column_name = 'nkey'"
+	if s.postgres {
+		q = "SELECT DISTINCT table_name FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'nkey'"
+	}
+	rows, err := s.db.QueryContext(ctx, q)
+	if err != nil {
+		return nil, s.fail("read table list of", err)
+	}
+	var names []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			rows.Close()
+			return nil, s.fail("read table list of", err)
+		}
+		names = append(names, name)
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return nil, s.fail("read table list of", err)
+	}
+	counts := make(map[string]int, len(names))
+	for _, name := range names {
+		var n int
+		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+s.quote(name)).Scan(&n); err != nil {
+			return nil, s.fail("count the rows of table "+name+" of", err)
+		}
+		counts[name] = n
+	}
+	return counts, nil
 }
 
 func (s *sqlKV) arg() string {

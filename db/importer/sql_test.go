@@ -121,7 +121,8 @@ func fillSQL(t *testing.T, db *sql.DB, postgres bool, fx *fixture) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	for _, table := range []string{tableCerts, tableCertsData, tableRevoked, "x509_crl", tableUsedOTT, "ssh_certs"} {
+	fx.written = []string{tableCerts, tableCertsData, tableRevoked, "x509_crl", tableUsedOTT, "ssh_certs"}
+	for _, table := range fx.written {
 		ddl := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`(nkey VARBINARY(255), nvalue BLOB, PRIMARY KEY (nkey))", table)
 		if postgres {
 			ddl = fmt.Sprintf(`CREATE TABLE IF NOT EXISTS "%s" (nkey BYTEA CHECK (octet_length(nkey) <= 255), nvalue BYTEA, PRIMARY KEY (nkey))`, table)
@@ -162,7 +163,7 @@ func TestImportSQL(t *testing.T) {
 			fx := newFixture(t, 1100, 5, 30) // more than one page of sqlPage
 			fillSQL(t, db, tc.postgres, fx)
 			importTwice(t, fx, func() Source {
-				src, err := OpenStep(context.Background(), tc.from(name), "")
+				src, err := OpenStep(context.Background(), tc.from(name), StepOptions{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -181,7 +182,7 @@ func TestImportIntoSQL(t *testing.T) {
 	fx := newFixture(t, 300, 5, 30)
 	fillSQL(t, db, true, fx)
 	open := func() Source {
-		src, err := OpenStep(context.Background(), "postgresql://postgres@127.0.0.1:5432/?sslmode=disable", name)
+		src, err := OpenStep(context.Background(), "postgresql://postgres@127.0.0.1:5432/?sslmode=disable", StepOptions{Database: name})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +237,7 @@ func TestImportSQLRefusesOtherLayouts(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			src, err := OpenStep(context.Background(), tc.from(name), "")
+			src, err := OpenStep(context.Background(), tc.from(name), StepOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -259,7 +260,7 @@ func TestOpenStepHidesPassword(t *testing.T) {
 		"mysql:root:" + pw + "@tcp(127.0.0.1:1/db", // invalid DSN
 		"postgresql:postgresql://postgres:" + pw + "@[::1/db",
 	} {
-		_, err := OpenStep(context.Background(), from, "")
+		_, err := OpenStep(context.Background(), from, StepOptions{})
 		if err == nil {
 			t.Fatalf("OpenStep(%q) succeeded", from)
 		}

@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
@@ -29,6 +31,8 @@ type kv interface {
 	// value of the same key (nil when absent, or when step-ca's version
 	// predates that table).
 	scanCerts(ctx context.Context, fn func(key, der, data []byte) error) error
+	// tables returns the number of records of every table.
+	tables(ctx context.Context) (map[string]int, error)
 	close() error
 }
 
@@ -65,6 +69,26 @@ func (s stepSource) Tokens(ctx context.Context, fn func(string, []byte) error) e
 		}
 		return fn(string(key), value)
 	})
+}
+
+// Skipped counts the records of every table but the four Import reads.
+func (s stepSource) Skipped(ctx context.Context) ([]TableCount, error) {
+	counts, err := s.db.tables(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var skipped []TableCount
+	for table, n := range counts {
+		switch table {
+		case tableCerts, tableCertsData, tableRevoked, tableUsedOTT:
+			continue
+		}
+		if n > 0 {
+			skipped = append(skipped, TableCount{Table: table, Records: n})
+		}
+	}
+	slices.SortFunc(skipped, func(a, b TableCount) int { return strings.Compare(a.Table, b.Table) })
+	return skipped, nil
 }
 
 // decodeCertificate builds the record of x509_certs[serial] = der with its
