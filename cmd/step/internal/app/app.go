@@ -40,9 +40,12 @@ func New(cmds ...*cli.Command) *cli.App {
 		Version:              version.Version,
 		HideVersion:          true,
 		EnableBashCompletion: false,
-		Suggest:              false,
-		Writer:               os.Stdout,
-		ErrWriter:            os.Stderr,
+		// step (urfave/cli v1) takes a slice flag's value whole: --san "a,b"
+		// is one SAN. Only $STEP_<FLAG> is split (see ApplyDefaults).
+		DisableSliceFlagSeparator: true,
+		Suggest:                   false,
+		Writer:                    os.Stdout,
+		ErrWriter:                 os.Stderr,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "path to the config `file` to use for CLI flags"},
 			// urfave/cli v1's version flag, which step keeps; ours rather than
