@@ -128,9 +128,14 @@ func New(o Options) (*Authority, error) {
 			log.WithField("provisioner", base.Name).Warnf("failed to initialize %s provisioner %q: %v", base.Type, base.Name, err)
 			p = provisioner.NewUninitialized(raw, i, err)
 		}
-		if p != nil {
-			ps = append(ps, p)
+		if p == nil {
+			var base provisioner.Base
+			_ = json.Unmarshal(raw, &base)
+			log.WithFields(logrus.Fields{"provisioner": base.Name, "type": base.Type}).
+				Warn("provisioner is disabled: unknown provisioner type")
+			continue
 		}
+		ps = append(ps, p)
 	}
 	if a.provisioners, err = provisioner.NewCollection(ps, a.audiences); err != nil {
 		return nil, fmt.Errorf("authority.provisioners: %w", err)
@@ -143,7 +148,7 @@ type nopWriter struct{}
 func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 // buildProvisioner returns nil, nil for a type the registry does not know:
-// step-ca silently skips those (wire-spec §7.2).
+// step-ca skips those (wire-spec §7.2); New logs them.
 func buildProvisioner(raw json.RawMessage, reg provisioner.Registry, cfg provisioner.Config) (provisioner.Interface, error) {
 	var base provisioner.Base
 	if err := json.Unmarshal(raw, &base); err != nil {

@@ -7,7 +7,9 @@
 // with its JSON path, collects keys it does not know into Config.UnknownKeys
 // (not fatal: step-ca ignores them, so step-ca logs them at start and
 // --validate-config fails on them), applies Defaults and returns Validate's
-// error. Decode does only the first step.
+// error. Decode does only the first step. Check, for `step-ca
+// --validate-config`, reports all of these at once, plus unknown provisioner
+// types and the files the configuration names that are missing or broken.
 //
 // # Defaults and saving
 //

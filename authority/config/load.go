@@ -50,19 +50,30 @@ func Parse(data []byte, name string) (*Config, error) {
 // Decode decodes data into a Config without applying defaults or validating.
 // Unknown keys are collected into UnknownKeys. Errors are as for Parse.
 func Decode(data []byte, name string) (*Config, error) {
-	if err := checkSyntax(data, name); err != nil {
+	c, problems, err := decodeAll(data, name)
+	if err != nil {
 		return nil, err
+	}
+	if len(problems) > 0 {
+		return nil, &ValidationError{File: name, Problems: problems}
+	}
+	return c, nil
+}
+
+// decodeAll decodes what it can: every value that has the right JSON type
+// is set, the others are left zero and listed in problems. err is a
+// *SyntaxError only.
+func decodeAll(data []byte, name string) (*Config, []Problem, error) {
+	if err := checkSyntax(data, name); err != nil {
+		return nil, nil, err
 	}
 	c := new(Config)
 	d := new(decoder)
 	d.value("", data, reflect.ValueOf(c).Elem())
-	if len(d.problems) > 0 {
-		return nil, &ValidationError{File: name, Problems: d.problems}
-	}
 	c.UnknownKeys = d.unknown
 	c.source = name
 	c.raw = bytes.Clone(data)
-	return c, nil
+	return c, d.problems, nil
 }
 
 // AsLoaded returns a fresh copy of the config exactly as it was read by

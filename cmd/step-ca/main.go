@@ -54,7 +54,7 @@ func main() {
 			&cli.BoolFlag{Name: "quiet", EnvVars: []string{"STEP_CA_QUIET"}, Usage: "do not print the start-up banner"},
 			&cli.StringFlag{Name: "context", EnvVars: []string{"STEP_CA_CONTEXT"}, Usage: "the step context `NAME` whose configuration to use"},
 			&cli.StringFlag{Name: "pidfile", Usage: "write the process id to `FILE`"},
-			&cli.BoolFlag{Name: "validate-config", Usage: "check the configuration (including unknown keys) and exit"},
+			&cli.BoolFlag{Name: "validate-config", Usage: "check the configuration and the files it names, report every problem (including unknown keys) and exit"},
 			&cli.BoolFlag{Name: "read-only", EnvVars: []string{"STEP_CA_READ_ONLY"}, Usage: "open the mysql or postgresql database read-only, as a hot standby: no DDL, no writes (as db.readOnly in ca.json)"},
 			&cli.StringFlag{Name: "pprof", EnvVars: []string{"STEP_CA_PPROF"}, Usage: "serve Go's pprof profiles on this loopback `ADDRESS` (e.g. 127.0.0.1:6060)"},
 		},
@@ -139,16 +139,12 @@ func run(c *cli.Context) error {
 			"You may need to create a CA first by running `step ca init`.\n"+
 			"Configuration file: %s", path), 1)
 	}
+	if c.Bool("validate-config") {
+		return validateConfig(c, path)
+	}
 	cfg, err := config.Load(path)
 	if err != nil {
 		return err
-	}
-	if c.Bool("validate-config") {
-		if len(cfg.UnknownKeys) > 0 {
-			return fmt.Errorf("%s: unknown keys: %v", path, cfg.UnknownKeys)
-		}
-		fmt.Fprintf(os.Stderr, "%s is valid\n", path)
-		return nil
 	}
 	if c.Bool("read-only") {
 		if cfg.DB == nil {
@@ -200,6 +196,34 @@ func run(c *cli.Context) error {
 		}
 	}()
 	return d.run(ctx)
+}
+
+// validateConfig is --validate-config: every problem of the configuration
+// and of the files it names, in one report (see config.Check). The key
+// passwords are used only when given as files.
+func validateConfig(c *cli.Context, path string) error {
+	var opts config.CheckOptions
+	for _, f := range []struct {
+		flag string
+		dst  *[]byte
+	}{
+		{"password-file", &opts.Password},
+		{"ssh-host-password-file", &opts.SSHHostPassword},
+		{"ssh-user-password-file", &opts.SSHUserPassword},
+	} {
+		if name := c.String(f.flag); name != "" {
+			pw, err := fileutil.ReadPasswordFile(name)
+			if err != nil {
+				return fmt.Errorf("--%s: %w", f.flag, err)
+			}
+			*f.dst = pw
+		}
+	}
+	if err := config.Check(path, opts); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "%s is valid\n", path)
+	return nil
 }
 
 // readPassword reads the intermediate key password from a file, ca.json's

@@ -17,8 +17,15 @@ func run(t *testing.T, args ...string) steptest.Result {
 
 func TestVersionAndHelp(t *testing.T) {
 	t.Setenv("STEPPATH", t.TempDir())
-	if r := run(t, "version"); r.Code != 0 || r.Stdout != "Mayfly step/"+version.Version+" ("+version.Platform()+")\n" {
+	want := "Mayfly step/" + version.Version + " (" + version.Platform() + ")\n"
+	if r := run(t, "version"); r.Code != 0 || r.Stdout != want {
 		t.Fatalf("version: %q", r.Stdout)
+	}
+	// step's urfave/cli app answers --version and -v with `step version`.
+	for _, args := range [][]string{{"--version"}, {"-v"}, {"--version", "certificate", "inspect"}} {
+		if r := run(t, args...); r.Code != 0 || r.Stdout != want || r.Stderr != "" {
+			t.Errorf("step %s: exit %d, stdout %q, stderr %q; want exit 0 and %q", strings.Join(args, " "), r.Code, r.Stdout, r.Stderr, want)
+		}
 	}
 	// --help works on every command, before or after positionals, and "step help x y".
 	for _, args := range [][]string{

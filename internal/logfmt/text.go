@@ -4,7 +4,9 @@
 // &logrus.TextFormatter{DisableColors: true, FullTimestamp: true} (logrus
 // v1.10.2) without its per-entry map copy, key slices, boxing and fmt calls:
 // the access log writes one line per request, and that formatter cost a few
-// percent of the CA's CPU.
+// percent of the CA's CPU. The one thing logrus keeps private, the
+// logrus_error of an entry that lost a func value, is read through logrus's
+// own formatter (see droppedFields), at the cost of two small allocations.
 package logfmt
 
 import (
@@ -23,18 +25,14 @@ import (
 // fallback formats the entries Text does not reproduce itself.
 var fallback = &logrus.TextFormatter{DisableColors: true, FullTimestamp: true}
 
-// errField is the index of logrus.Entry's unexported err field, set by
-// WithFields when it drops a func value and printed by logrus as
-// logrus_error. Only reflect can read it; -1 (the field is gone in another
-// logrus version) sends every entry to fallback rather than risk a
-// different line.
-var errField = func() int {
-	f, ok := reflect.TypeFor[logrus.Entry]().FieldByName("err")
-	if !ok || len(f.Index) != 1 || f.Type.Kind() != reflect.String {
-		return -1
-	}
-	return f.Index[0]
-}()
+// probe formats an entry stripped of everything but what logrus keeps to
+// itself: the "logrus_error" it prints when WithField(s) dropped a func
+// value. logrus offers no other way to read it.
+var probe = &logrus.TextFormatter{DisableColors: true, DisableTimestamp: true, DisableSorting: true}
+
+// probeClean is what probe writes for an entry without a logrus_error into
+// an empty buffer.
+const probeClean = "level=panic\n"
 
 // Text is a logrus.Formatter writing byte for byte what
 // &logrus.TextFormatter{DisableColors: true, FullTimestamp: true} writes.
@@ -51,7 +49,11 @@ type field struct {
 // then the data fields sorted by key, then a newline. Like logrus it appends
 // to entry.Buffer when set and returns the whole buffer.
 func (Text) Format(entry *logrus.Entry) ([]byte, error) {
-	if entry.Caller != nil || errField < 0 || reflect.ValueOf(entry).Elem().Field(errField).Len() != 0 {
+	b := entry.Buffer
+	if b == nil {
+		b = new(bytes.Buffer)
+	}
+	if entry.Caller != nil || droppedFields(entry, b) {
 		out, err := fallback.Format(entry)
 		if err != nil {
 			return nil, fmt.Errorf("logfmt: logrus text formatter: %w", err)
@@ -73,10 +75,6 @@ func (Text) Format(entry *logrus.Entry) ([]byte, error) {
 	}
 	slices.SortFunc(fields, func(a, b field) int { return cmp.Compare(a.key, b.key) })
 
-	b := entry.Buffer
-	if b == nil {
-		b = new(bytes.Buffer)
-	}
 	writeKey(b, logrus.FieldKeyTime)
 	// An RFC 3339 time is printable ASCII without '"' or '\\' and always has
 	// a ':', so logrus always quotes it and quoting only adds the quotes.
@@ -95,6 +93,24 @@ func (Text) Format(entry *logrus.Entry) ([]byte, error) {
 	}
 	b.WriteByte('\n')
 	return b.Bytes(), nil
+}
+
+// droppedFields reports whether logrus would print a logrus_error for entry
+// (a func value given to WithField or WithFields), by formatting a copy of
+// the entry without its data, message and level with logrus's own formatter,
+// into b's free space: b is left as it was.
+func droppedFields(entry *logrus.Entry, b *bytes.Buffer) bool {
+	p := *entry
+	p.Data, p.Message, p.Level, p.Caller, p.Buffer = nil, "", logrus.PanicLevel, nil, b
+	start := b.Len()
+	out, err := probe.Format(&p)
+	clean := probeClean
+	if start > 0 {
+		clean = " " + probeClean // logrus separates from what b holds
+	}
+	ok := err == nil && len(out) >= start && string(out[start:]) == clean
+	b.Truncate(start)
+	return !ok
 }
 
 // renamed returns the key logrus prints for a data key clashing with one of

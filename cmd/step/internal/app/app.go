@@ -40,12 +40,19 @@ func New(cmds ...*cli.Command) *cli.App {
 		Version:              version.Version,
 		HideVersion:          true,
 		EnableBashCompletion: false,
-		Suggest:              false,
-		Writer:               os.Stdout,
-		ErrWriter:            os.Stderr,
+		// step (urfave/cli v1) takes a slice flag's value whole: --san "a,b"
+		// is one SAN. Only $STEP_<FLAG> is split (see ApplyDefaults).
+		DisableSliceFlagSeparator: true,
+		Suggest:                   false,
+		Writer:                    os.Stdout,
+		ErrWriter:                 os.Stderr,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Usage: "path to the config `file` to use for CLI flags"},
+			// urfave/cli v1's version flag, which step keeps; ours rather than
+			// v2's, whose printer is a package variable.
+			&cli.BoolFlag{Name: "version", Aliases: []string{"v"}, Usage: "print the version"},
 		},
+		Before:         printVersion,
 		Commands:       cmds,
 		OnUsageError:   usageError,
 		ExitErrHandler: func(*cli.Context, error) {}, // Run maps errors to exit codes.
@@ -76,6 +83,23 @@ func install(c *cli.Command) {
 	for _, s := range c.Subcommands {
 		install(s)
 	}
+}
+
+// VersionLine is what `step version` and `step --version` print.
+func VersionLine() string {
+	return fmt.Sprintf("Mayfly step/%s (%s)\n", version.Version, version.Platform())
+}
+
+// printVersion answers `step --version` (or -v), whatever follows, as step
+// does: the version on stdout and exit 0.
+func printVersion(c *cli.Context) error {
+	if !c.Bool("version") {
+		return nil
+	}
+	if _, err := fmt.Fprint(c.App.Writer, VersionLine()); err != nil {
+		return err
+	}
+	return cli.Exit("", 0)
 }
 
 // usageError turns urfave's flag parsing errors into a plain error (urfave would

@@ -25,7 +25,9 @@ func EnvName(flag string) string {
 // for the rest of the process, then, for every flag of the running command not set
 // on the command line, takes the value from $STEP_<NAME> (primary name only), else
 // from the defaults.json key equal to the flag's name or any alias (values
-// stringified with %v; a JSON array sets each element, for slice flags).
+// stringified with %v; a JSON array sets each element, for slice flags). A
+// slice flag's environment value is a comma separated list; its other values
+// are taken whole, commas included (the app disables urfave's separator).
 //
 // defaults.json is the global --config file if given, else
 // $(step path)/config/defaults.json overlaid by the profile's defaults.json when
@@ -54,7 +56,7 @@ func ApplyDefaults(c *cli.Context) error {
 			continue
 		}
 		if v, ok := os.LookupEnv(EnvName(names[0])); ok && v != "" {
-			if err := c.Set(names[0], v); err != nil {
+			if err := setFromEnv(c, f, names[0], v); err != nil {
 				return fmt.Errorf("invalid value %q for flag --%s from $%s: %w", v, names[0], EnvName(names[0]), err)
 			}
 			continue
@@ -129,6 +131,23 @@ func readDefaultsInto(file string, m map[string]any, mustExist bool) error {
 	}
 	for k, val := range v {
 		m[k] = val
+	}
+	return nil
+}
+
+// setFromEnv sets flag name from an environment value. As urfave/cli v1 does
+// for step, the value of a slice flag is a comma separated list (each item
+// trimmed); any other value is taken whole.
+func setFromEnv(c *cli.Context, f cli.Flag, name, v string) error {
+	switch f.(type) {
+	case *cli.StringSliceFlag, *cli.IntSliceFlag, *cli.Int64SliceFlag, *cli.UintSliceFlag, *cli.Uint64SliceFlag, *cli.Float64SliceFlag:
+	default:
+		return c.Set(name, v)
+	}
+	for _, item := range strings.Split(v, ",") {
+		if err := c.Set(name, strings.TrimSpace(item)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -208,3 +208,39 @@ func TestRunExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// TestSliceFlagsKeepCommas: as with step's urfave/cli v1, a slice flag's
+// value on the command line or in defaults.json is one value, commas
+// included ("--san 'a,b'" is one SAN), while $STEP_<FLAG> is a comma
+// separated list.
+func TestSliceFlagsKeepCommas(t *testing.T) {
+	tests := []struct {
+		name     string
+		defaults string
+		env      string
+		args     string
+		want     []string
+	}{
+		{"command line", `{}`, "", "--san a.example,b.example --san c", []string{"a.example,b.example", "c"}},
+		{"command line, = form", `{}`, "", "--san=a,b", []string{"a,b"}},
+		{"defaults.json string", `{"san": "x,y"}`, "", "", []string{"x,y"}},
+		{"defaults.json array", `{"san": ["x,y", "z"]}`, "", "", []string{"x,y", "z"}},
+		{"environment", `{}`, "e1, e2", "", []string{"e1", "e2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Setenv("STEPPATH", dir)
+			t.Setenv("STEP_CONTEXT", "")
+			t.Setenv("STEP_SAN", tt.env)
+			writeFile(t, filepath.Join(dir, "config", "defaults.json"), tt.defaults)
+			got, code, stderr := runDefaults(t, tt.args)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			if !reflect.DeepEqual(got.sans, tt.want) {
+				t.Fatalf("--san = %q, want %q", got.sans, tt.want)
+			}
+		})
+	}
+}

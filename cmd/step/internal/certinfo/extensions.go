@@ -45,7 +45,7 @@ func describe(ext pkix.Extension, c *x509.Certificate) (string, []string, bool) 
 		if _, err := asn1.Unmarshal(ext.Value, &aki); err != nil {
 			return "", nil, false
 		}
-		return "X509v3 Authority Key Identifier", []string{"keyid:" + colonHex(aki.ID)}, true
+		return "X509v3 Authority Key Identifier", []string{colonHex(aki.ID)}, true
 	case ext.Id.Equal(oidExtKeyUsage):
 		var bits asn1.BitString
 		if _, err := asn1.Unmarshal(ext.Value, &bits); err != nil {

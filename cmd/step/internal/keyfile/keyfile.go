@@ -16,23 +16,24 @@ import (
 )
 
 // ReadPrivateKey reads the private key in path. An encrypted key is decrypted with
-// the password in passwordFile, or one prompted for ("Please enter the password to
-// decrypt <path>:"). Errors name the file: a wrong password wraps
-// pemutil.ErrBadPassword, a missing one pemutil.ErrPasswordRequired.
-func ReadPrivateKey(path, passwordFile string) (crypto.Signer, error) {
+// the password in pw.File, or one prompted for ("Please enter the password to
+// decrypt <path>:"); without a terminal the error names pw.Flag. Errors name the
+// file: a wrong password wraps pemutil.ErrBadPassword, a missing one
+// pemutil.ErrPasswordRequired.
+func ReadPrivateKey(path string, pw ui.PasswordFile) (crypto.Signer, error) {
 	data, err := ui.ReadInput(path)
 	if err != nil {
 		return nil, err
 	}
-	return ParsePrivateKey(path, data, passwordFile)
+	return ParsePrivateKey(path, data, pw)
 }
 
 // ParsePrivateKey is ReadPrivateKey for data already read from name.
-func ParsePrivateKey(name string, data []byte, passwordFile string) (crypto.Signer, error) {
+func ParsePrivateKey(name string, data []byte, pw ui.PasswordFile) (crypto.Signer, error) {
 	var pass []byte
 	if pemutil.IsEncrypted(data) {
 		var err error
-		if pass, err = ui.ReadPassword(passwordFile, fmt.Sprintf("Please enter the password to decrypt %s:", name)); err != nil {
+		if pass, err = ui.ReadPassword(pw, fmt.Sprintf("Please enter the password to decrypt %s:", name)); err != nil {
 			return nil, fmt.Errorf("cannot decrypt %s: %w", name, err)
 		}
 	}
@@ -50,24 +51,25 @@ func ParsePrivateKey(name string, data []byte, passwordFile string) (crypto.Sign
 }
 
 // NewPassword returns the password to encrypt a new private key: nil when
-// noPassword (the caller has checked --insecure), the content of passwordFile, or
+// noPassword (the caller has checked --insecure), the content of pw.File, or
 // one read from the terminal ("Please enter the password to encrypt the private
-// key:"). An empty password is an error.
-func NewPassword(passwordFile string, noPassword bool) ([]byte, error) {
+// key:"). An empty password is an error. Callers have --no-password and
+// --insecure.
+func NewPassword(pw ui.PasswordFile, noPassword bool) ([]byte, error) {
 	if noPassword {
 		return nil, nil
 	}
-	if passwordFile != "" {
-		pass, err := fileutil.ReadPasswordFile(passwordFile)
+	if pw.File != "" {
+		pass, err := fileutil.ReadPasswordFile(pw.File)
 		if err != nil {
 			return nil, fmt.Errorf("error reading encrypting password from file: %w", err)
 		}
 		return pass, nil
 	}
-	pass, err := ui.ReadPassword("", "Please enter the password to encrypt the private key:")
+	pass, err := ui.ReadPassword(ui.PasswordFile{}, "Please enter the password to encrypt the private key:")
 	if err != nil {
 		if errors.Is(err, ui.ErrNotTerminal) {
-			return nil, errors.New("a password is required to encrypt the private key: use --password-file, or --no-password --insecure")
+			return nil, fmt.Errorf("a password is required to encrypt the private key%s, or --no-password --insecure", pw.Advice())
 		}
 		return nil, err
 	}

@@ -40,40 +40,40 @@ func TestReadPrivateKey(t *testing.T) {
 	right, wrong := write("right", "right\n"), write("wrong", "wrong\n")
 	garbage := write("garbage.key", "-----BEGIN EC PRIVATE KEY-----\nAAAA")
 
-	if k, err := ReadPrivateKey(encFile, right); err != nil || !k.(*ecdsa.PrivateKey).Equal(key) {
+	if k, err := ReadPrivateKey(encFile, ui.PasswordFile{File: right, Flag: "password-file"}); err != nil || !k.(*ecdsa.PrivateKey).Equal(key) {
 		t.Fatalf("right password: %v", err)
 	}
-	if k, err := ReadPrivateKey(plainFile, ""); err != nil || !k.(*ecdsa.PrivateKey).Equal(key) {
+	if k, err := ReadPrivateKey(plainFile, ui.PasswordFile{}); err != nil || !k.(*ecdsa.PrivateKey).Equal(key) {
 		t.Fatalf("plain key: %v", err)
 	}
-	_, err = ReadPrivateKey(encFile, wrong)
+	_, err = ReadPrivateKey(encFile, ui.PasswordFile{File: wrong, Flag: "password-file"})
 	if !errors.Is(err, pemutil.ErrBadPassword) || !strings.Contains(err.Error(), encFile) || strings.Contains(err.Error(), "wrong\n") {
 		t.Fatalf("wrong password: %v", err)
 	}
-	if _, err := ReadPrivateKey(encFile, ""); !errors.Is(err, ui.ErrNotTerminal) || !strings.Contains(err.Error(), encFile) {
+	if _, err := ReadPrivateKey(encFile, ui.PasswordFile{}); !errors.Is(err, ui.ErrNotTerminal) || !strings.Contains(err.Error(), encFile) {
 		t.Fatalf("no password in batch mode: %v", err)
 	}
-	if _, err := ReadPrivateKey(garbage, ""); err == nil || !strings.Contains(err.Error(), garbage) {
+	if _, err := ReadPrivateKey(garbage, ui.PasswordFile{}); err == nil || !strings.Contains(err.Error(), garbage) {
 		t.Fatalf("garbage: %v", err)
 	}
-	if _, err := ReadPrivateKey(filepath.Join(dir, "missing"), ""); err == nil || !strings.Contains(err.Error(), "missing") {
+	if _, err := ReadPrivateKey(filepath.Join(dir, "missing"), ui.PasswordFile{}); err == nil || !strings.Contains(err.Error(), "missing") {
 		t.Fatalf("missing: %v", err)
 	}
 }
 
 func TestNewPassword(t *testing.T) {
 	t.Parallel()
-	if p, err := NewPassword("", true); p != nil || err != nil {
+	if p, err := NewPassword(ui.PasswordFile{}, true); p != nil || err != nil {
 		t.Fatalf("no-password: %q %v", p, err)
 	}
-	if _, err := NewPassword("", false); err == nil || !strings.Contains(err.Error(), "--password-file") {
+	if _, err := NewPassword(ui.PasswordFile{Flag: "password-file"}, false); err == nil || !strings.Contains(err.Error(), "--password-file") {
 		t.Fatalf("batch mode: %v", err)
 	}
 	f := filepath.Join(t.TempDir(), "p")
 	if err := os.WriteFile(f, []byte("pw\r\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if p, err := NewPassword(f, false); err != nil || string(p) != "pw" {
+	if p, err := NewPassword(ui.PasswordFile{File: f, Flag: "password-file"}, false); err != nil || string(p) != "pw" {
 		t.Fatalf("file: %q %v", p, err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
 	"github.com/mayfly-pki/mayfly/internal/fileutil"
@@ -42,14 +43,54 @@ func PrintSelected(name, value string) {
 // IsTerminal reports whether stdin is a terminal.
 func IsTerminal() bool { return term.IsTerminal(int(os.Stdin.Fd())) }
 
-// ReadPassword returns a password: the trimmed content of file when file is not
-// empty (errors name the file), else one read from the terminal after printing
-// prompt to stderr. When stdin is not a terminal it fails with an error wrapping
-// ErrNotTerminal that tells the user to use --password-file. An empty typed
+// PasswordFile is where a command reads a password from: the file given with
+// one of its flags (File, empty when the flag was not given) and that flag's
+// name without dashes (Flag, empty when the command has no flag for this
+// password). Build it with PasswordFlag so that Flag is always a flag of the
+// running command.
+type PasswordFile struct {
+	File string
+	Flag string
+}
+
+// PasswordFlag returns the password file of c's flag name. Flag is left empty
+// when the running command does not define that flag, so that no message
+// advises a flag the command does not have.
+func PasswordFlag(c *cli.Context, name string) PasswordFile {
+	if c.Command == nil {
+		return PasswordFile{}
+	}
+	for _, f := range c.Command.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return PasswordFile{File: c.String(name), Flag: name}
+			}
+		}
+	}
+	return PasswordFile{}
+}
+
+// Advice is ": use --<flag>", to end a message about a missing password, or
+// "" when no flag of the command gives it.
+func (p PasswordFile) Advice() string {
+	if p.Flag == "" {
+		return ""
+	}
+	return ": use --" + p.Flag
+}
+
+// ReadPassword returns a password: the trimmed content of src.File when set
+// (errors name the file), else one read from the terminal after printing
+// prompt to stderr. When stdin is not a terminal it fails with an error
+// wrapping ErrNotTerminal that names src.Flag, if any ("a password is
+// required: use --password-file: stdin is not a terminal"). An empty typed
 // password is an error.
-func ReadPassword(file, prompt string) ([]byte, error) {
-	if file != "" {
-		return fileutil.ReadPasswordFile(file)
+func ReadPassword(src PasswordFile, prompt string) ([]byte, error) {
+	if src.File != "" {
+		return fileutil.ReadPasswordFile(src.File)
+	}
+	if !IsTerminal() {
+		return nil, fmt.Errorf("a password is required%s: %w", src.Advice(), ErrNotTerminal)
 	}
 	pw, err := PromptPassword(prompt)
 	if err != nil {
@@ -63,10 +104,10 @@ func ReadPassword(file, prompt string) ([]byte, error) {
 
 // PromptPassword prints prompt to stderr and reads a line from the terminal without
 // echo. The result may be empty. It fails (wrapping ErrNotTerminal) when stdin is
-// not a terminal.
+// not a terminal: callers check IsTerminal first to name their flag.
 func PromptPassword(prompt string) ([]byte, error) {
 	if !IsTerminal() {
-		return nil, fmt.Errorf("a password is required: use --password-file: %w", ErrNotTerminal)
+		return nil, fmt.Errorf("a password is required: %w", ErrNotTerminal)
 	}
 	fmt.Fprint(os.Stderr, prompt+" ")
 	pw, err := term.ReadPassword(int(os.Stdin.Fd()))

@@ -44,15 +44,19 @@ func TestReadPassword(t *testing.T) {
 	if err := os.WriteFile(f, []byte("s3cret \n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if pw, err := ReadPassword(f, "prompt"); err != nil || string(pw) != "s3cret" {
+	if pw, err := ReadPassword(PasswordFile{File: f, Flag: "password-file"}, "prompt"); err != nil || string(pw) != "s3cret" {
 		t.Fatalf("ReadPassword(file) = %q, %v", pw, err)
 	}
-	if _, err := ReadPassword(filepath.Join(dir, "nope"), "prompt"); err == nil || !strings.Contains(err.Error(), "nope") {
+	if _, err := ReadPassword(PasswordFile{File: filepath.Join(dir, "nope")}, "prompt"); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("missing password file: %v", err)
 	}
-	_, err := ReadPassword("", "prompt")
-	if !errors.Is(err, ErrNotTerminal) || !strings.Contains(err.Error(), "--password-file") {
+	_, err := ReadPassword(PasswordFile{Flag: "ca-password-file"}, "prompt")
+	if !errors.Is(err, ErrNotTerminal) || err.Error() != "a password is required: use --ca-password-file: stdin is not a terminal" {
 		t.Fatalf("no terminal: %v", err)
+	}
+	_, err = ReadPassword(PasswordFile{}, "prompt")
+	if !errors.Is(err, ErrNotTerminal) || err.Error() != "a password is required: stdin is not a terminal" {
+		t.Fatalf("no terminal, no flag: %v", err)
 	}
 }
 

@@ -166,3 +166,22 @@ func TestInitCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestInitDNSCommaList: --dns takes a comma separated list as well as
+// repeated flags (the app passes slice values whole; init splits them).
+func TestInitDNSCommaList(t *testing.T) {
+	dir := initTestEnv(t)
+	pass := initTestPasswordFile(t, "ca-pass\n")
+	code, out := initTestRun(t, "--name", "Test CA", "--dns", "localhost, 127.0.0.1", "--dns", "ca.internal", "--address", ":9000",
+		"--provisioner", "admin", "--password-file", pass)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	cfg, err := config.Load(filepath.Join(dir, "config", "ca.json"))
+	if err != nil {
+		t.Fatalf("ca.json: %v", err)
+	}
+	if got := strings.Join(cfg.DNSNames, " "); got != "localhost 127.0.0.1 ca.internal" {
+		t.Fatalf("dnsNames = %q", got)
+	}
+}

@@ -30,7 +30,7 @@ type provJWKKey struct {
 // provPassword reads the provisioner password once, from --password-file or
 // the terminal, and reuses it (to decrypt a given key and encrypt it again).
 type provPassword struct {
-	file string
+	file ui.PasswordFile
 	pw   []byte
 }
 
@@ -55,7 +55,7 @@ const provEncryptPrompt = "Please enter a password to encrypt the provisioner pr
 // encrypted --private-key (JWE) is kept as it is.
 func provJWKFromFlags(c *cli.Context, create bool) (*provJWKKey, error) {
 	pubFile, privFile := c.String("public-key"), c.String("private-key")
-	pw := &provPassword{file: c.String("password-file")}
+	pw := &provPassword{file: ui.PasswordFlag(c, "password-file")}
 	if create {
 		switch {
 		case pubFile != "":

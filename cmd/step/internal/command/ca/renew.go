@@ -74,7 +74,7 @@ func readIdentity(c *cli.Context, crtFile, keyFile string) (*identity, error) {
 	}
 	var pass []byte
 	if pemutil.IsEncrypted(data) {
-		if pass, err = ui.ReadPassword(c.String("password-file"), fmt.Sprintf("Please enter the password to decrypt %s:", keyFile)); err != nil {
+		if pass, err = ui.ReadPassword(ui.PasswordFlag(c, "password-file"), fmt.Sprintf("Please enter the password to decrypt %s:", keyFile)); err != nil {
 			return nil, err
 		}
 	}

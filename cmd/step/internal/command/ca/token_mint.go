@@ -87,11 +87,13 @@ func selectProvisioner(c *cli.Context, list []json.RawMessage) (*provInfo, error
 // provisionerPassword reads the password of the provisioner key from
 // --provisioner-password-file, then --password-file when allowed, else prompts.
 func provisionerPassword(c *cli.Context, allowPasswordFile bool, name string) ([]byte, error) {
-	file := c.String("provisioner-password-file")
-	if file == "" && allowPasswordFile {
-		file = c.String("password-file")
+	pw := ui.PasswordFlag(c, "provisioner-password-file")
+	if pw.File == "" && allowPasswordFile {
+		if alt := ui.PasswordFlag(c, "password-file"); alt.File != "" {
+			pw = alt
+		}
 	}
-	return ui.ReadPassword(file, fmt.Sprintf("Please enter the password to decrypt the provisioner key %s:", name))
+	return ui.ReadPassword(pw, fmt.Sprintf("Please enter the password to decrypt the provisioner key %s:", name))
 }
 
 // loadProvisionerKey returns the provisioner's private JWK: --key (a JWK or

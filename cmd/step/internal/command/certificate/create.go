@@ -146,7 +146,7 @@ func createAction(c *cli.Context) error {
 	}
 	var keyPass []byte
 	if keyFile != "" {
-		if keyPass, err = keyfile.NewPassword(c.String("password-file"), c.Bool("no-password")); err != nil {
+		if keyPass, err = keyfile.NewPassword(ui.PasswordFlag(c, "password-file"), c.Bool("no-password")); err != nil {
 			return err
 		}
 	}
@@ -242,7 +242,7 @@ func createOrReadKey(c *cli.Context) (crypto.Signer, error) {
 				return nil, fmt.Errorf("flag '--key' is incompatible with '--%s'", f)
 			}
 		}
-		return keyfile.ReadPrivateKey(file, c.String("password-file"))
+		return keyfile.ReadPrivateKey(file, ui.PasswordFlag(c, "password-file"))
 	}
 	kty, crv, size, err := flags.KeyParams(c)
 	if err != nil {
@@ -301,7 +301,7 @@ func createCertificate(c *cli.Context, tpl *templates.X509Template, user map[str
 			return nil, nil, err
 		}
 		parent = certs[0]
-		if signer, err = keyfile.ReadPrivateKey(c.String("ca-key"), c.String("ca-password-file")); err != nil {
+		if signer, err = keyfile.ReadPrivateKey(c.String("ca-key"), ui.PasswordFlag(c, "ca-password-file")); err != nil {
 			return nil, nil, err
 		}
 		if !keyutil.Equal(parent.PublicKey, signer.Public()) {

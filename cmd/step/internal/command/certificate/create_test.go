@@ -232,3 +232,19 @@ func TestCreateErrorsWriteNothing(t *testing.T) {
 		t.Fatalf("--force: %s", r.Stderr)
 	}
 }
+
+// TestCreateSANWithComma: --san takes its value whole, as step does: a
+// comma is part of the name, not a separator.
+func TestCreateSANWithComma(t *testing.T) {
+	t.Setenv("STEPPATH", t.TempDir())
+	dir := t.TempDir()
+	crt := filepath.Join(dir, "c.crt")
+	if r := run(t, "certificate", "create", "c.example.com", crt, filepath.Join(dir, "c.key"), "--profile", "self-signed", "--subtle",
+		"--no-password", "--insecure", "--san", "a.example.com,b.example.com", "--san", "c.example.com"); r.Code != 0 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
+	}
+	got := readCert(t, crt)[0].DNSNames
+	if len(got) != 2 || got[0] != "a.example.com,b.example.com" || got[1] != "c.example.com" {
+		t.Fatalf("DNS names = %q, want [a.example.com,b.example.com c.example.com]", got)
+	}
+}

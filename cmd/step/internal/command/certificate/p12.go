@@ -76,7 +76,7 @@ func p12Action(c *cli.Context) error {
 			return err
 		}
 		crt, cas = certs[0], append(cas, certs[1:]...)
-		signer, err := keyfile.ReadPrivateKey(keyFile, c.String("key-password-file"))
+		signer, err := keyfile.ReadPrivateKey(keyFile, ui.PasswordFlag(c, "key-password-file"))
 		if err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func p12Action(c *cli.Context) error {
 	var pass []byte
 	if !c.Bool("no-password") {
 		var err error
-		if pass, err = ui.ReadPassword(c.String("password-file"), "Please enter a password to encrypt the .p12 file:"); err != nil {
+		if pass, err = ui.ReadPassword(ui.PasswordFlag(c, "password-file"), "Please enter a password to encrypt the .p12 file:"); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/flags"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/keyfile"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/ui"
 	"github.com/mayfly-pki/mayfly/internal/keyutil"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 )
@@ -72,7 +73,7 @@ func signAction(c *cli.Context) error {
 		return err
 	}
 	issuer := issuers[0]
-	signer, err := keyfile.ReadPrivateKey(keyFile, c.String("password-file"))
+	signer, err := keyfile.ReadPrivateKey(keyFile, ui.PasswordFlag(c, "password-file"))
 	if err != nil {
 		return err
 	}

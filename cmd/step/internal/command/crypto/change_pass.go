@@ -64,7 +64,7 @@ func changePassAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	key, err := keyfile.ParsePrivateKey(keyFile, data, c.String("password-file"))
+	key, err := keyfile.ParsePrivateKey(keyFile, data, ui.PasswordFlag(c, "password-file"))
 	if err != nil {
 		return err
 	}
@@ -74,7 +74,7 @@ func changePassAction(c *cli.Context) error {
 			if pass, err = fileutil.ReadPasswordFile(f); err != nil {
 				return err
 			}
-		} else if pass, err = ui.ReadPassword("", fmt.Sprintf("Please enter the password to encrypt %s:", out)); err != nil {
+		} else if pass, err = ui.ReadPassword(ui.PasswordFile{}, fmt.Sprintf("Please enter the password to encrypt %s:", out)); err != nil {
 			if errors.Is(err, ui.ErrNotTerminal) {
 				return errors.New("a new password is required: use --new-password-file, or --no-password --insecure")
 			}

@@ -65,7 +65,7 @@ func jweEncryptAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	jwk, err := readJWK(keyFile, "")
+	jwk, err := readJWK(keyFile, ui.PasswordFile{})
 	if err != nil {
 		return err
 	}
@@ -136,7 +136,7 @@ prints the plaintext.
 			if err != nil {
 				return err
 			}
-			jwk, err := readJWK(keyFile, c.String("password-file"))
+			jwk, err := readJWK(keyFile, ui.PasswordFlag(c, "password-file"))
 			if err != nil {
 				return err
 			}

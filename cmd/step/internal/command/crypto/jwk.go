@@ -70,7 +70,7 @@ func jwkCreateAction(c *cli.Context) error {
 	var priv crypto.Signer
 	var err error
 	if f := c.String("from-pem"); f != "" {
-		if priv, err = keyfile.ReadPrivateKey(f, ""); err != nil {
+		if priv, err = keyfile.ReadPrivateKey(f, ui.PasswordFile{}); err != nil {
 			return err
 		}
 	} else {
@@ -93,7 +93,7 @@ func jwkCreateAction(c *cli.Context) error {
 	if k := c.String("kid"); k != "" {
 		jwk.KeyID = k
 	}
-	pass, err := keyfile.NewPassword(c.String("password-file"), c.Bool("no-password"))
+	pass, err := keyfile.NewPassword(ui.PasswordFlag(c, "password-file"), c.Bool("no-password"))
 	if err != nil {
 		return err
 	}
@@ -128,8 +128,8 @@ func jwkCreateAction(c *cli.Context) error {
 }
 
 // readStdinJWK reads a JWK (or encrypted JWK) from stdin.
-func readStdinJWK(passwordFile string) (*jose.JSONWebKey, error) {
-	return readJWK("-", passwordFile)
+func readStdinJWK(pw ui.PasswordFile) (*jose.JSONWebKey, error) {
+	return readJWK("-", pw)
 }
 
 func jwkPublicCommand() *cli.Command {
@@ -145,7 +145,7 @@ func jwkPublicCommand() *cli.Command {
 			if err := app.CheckArgs(c, 0, 0); err != nil {
 				return err
 			}
-			jwk, err := readStdinJWK(c.String("password-file"))
+			jwk, err := readStdinJWK(ui.PasswordFlag(c, "password-file"))
 			if err != nil {
 				return err
 			}
@@ -174,7 +174,7 @@ SHA-256 thumbprint (base64url, no padding).
 			if err := app.CheckArgs(c, 0, 0); err != nil {
 				return err
 			}
-			jwk, err := readStdinJWK(c.String("password-file"))
+			jwk, err := readStdinJWK(ui.PasswordFlag(c, "password-file"))
 			if err != nil {
 				return err
 			}

@@ -70,7 +70,7 @@ func jwkKeysetAddAction(c *cli.Context) error {
 	if err := app.CheckArgs(c, 1, 1); err != nil {
 		return err
 	}
-	jwk, err := readKeysetInput(c.String("password-file"))
+	jwk, err := readKeysetInput(ui.PasswordFlag(c, "password-file"))
 	if err != nil {
 		return err
 	}
@@ -82,13 +82,13 @@ func jwkKeysetAddAction(c *cli.Context) error {
 
 // readKeysetInput reads the JWK to add from stdin: a plain JWK, or a JWE (compact
 // or JSON) holding one.
-func readKeysetInput(passwordFile string) (*jose.JSONWebKey, error) {
+func readKeysetInput(pw ui.PasswordFile) (*jose.JSONWebKey, error) {
 	data, err := ui.ReadInput("-")
 	if err != nil {
 		return nil, err
 	}
 	if compact, ok := jweCompact(bytes.TrimSpace(data)); ok {
-		pass, err := ui.ReadPassword(passwordFile, "Please enter the password to decrypt JWK:")
+		pass, err := ui.ReadPassword(pw, "Please enter the password to decrypt JWK:")
 		if err != nil {
 			return nil, fmt.Errorf("cannot decrypt the JWK: %w", err)
 		}

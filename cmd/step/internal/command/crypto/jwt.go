@@ -79,7 +79,7 @@ func jwtSignAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	jwk, err := readJWK(keyFile, c.String("password-file"))
+	jwk, err := readJWK(keyFile, ui.PasswordFlag(c, "password-file"))
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/flags"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/ui"
 )
 
 func jwtVerifyCommand() *cli.Command {
@@ -57,7 +58,7 @@ func jwtVerifyAction(c *cli.Context) error {
 			return errors.New("flag '--aud' is required unless '--subtle' is used")
 		}
 	}
-	jwk, err := readJWK(keyFile, c.String("password-file"))
+	jwk, err := readJWK(keyFile, ui.PasswordFlag(c, "password-file"))
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ private key, public key, certificate or CSR.
 			if err := app.CheckArgs(c, 1, 1); err != nil {
 				return err
 			}
-			pub, err := readAnyPublicKey(c.Args().First(), c.String("password-file"))
+			pub, err := readAnyPublicKey(c.Args().First(), ui.PasswordFlag(c, "password-file"))
 			if err != nil {
 				return err
 			}
@@ -67,7 +67,7 @@ private key, public key, certificate or CSR.
 
 // readAnyPublicKey returns the public key of a private or public key, a
 // certificate or a CSR file.
-func readAnyPublicKey(file, passwordFile string) (crypto.PublicKey, error) {
+func readAnyPublicKey(file string, pw ui.PasswordFile) (crypto.PublicKey, error) {
 	data, err := ui.ReadInput(file)
 	if err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func readAnyPublicKey(file, passwordFile string) (crypto.PublicKey, error) {
 			return pub, nil
 		}
 	}
-	jwk, err := readJWK(file, passwordFile)
+	jwk, err := readJWK(file, pw)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +160,7 @@ func keyFormatAction(c *cli.Context) error {
 		}
 	}
 	if private {
-		if key, err = keyfile.ParsePrivateKey(file, data, c.String("password-file")); err != nil {
+		if key, err = keyfile.ParsePrivateKey(file, data, ui.PasswordFlag(c, "password-file")); err != nil {
 			return err
 		}
 	}
@@ -257,7 +257,7 @@ private or public key, and its public key in PEM.
 			if err := app.CheckArgs(c, 1, 1); err != nil {
 				return err
 			}
-			pub, err := readAnyPublicKey(c.Args().First(), c.String("password-file"))
+			pub, err := readAnyPublicKey(c.Args().First(), ui.PasswordFlag(c, "password-file"))
 			if err != nil {
 				return err
 			}

@@ -62,7 +62,7 @@ func keypairAction(c *cli.Context) error {
 			}
 		}
 		var err error
-		if priv, err = readPrivateKeyAny(jwkFile, ""); err != nil {
+		if priv, err = readPrivateKeyAny(jwkFile, ui.PasswordFile{}); err != nil {
 			return err
 		}
 	} else {
@@ -74,7 +74,7 @@ func keypairAction(c *cli.Context) error {
 			return err
 		}
 	}
-	pass, err := keyfile.NewPassword(c.String("password-file"), c.Bool("no-password"))
+	pass, err := keyfile.NewPassword(ui.PasswordFlag(c, "password-file"), c.Bool("no-password"))
 	if err != nil {
 		return err
 	}

@@ -53,14 +53,14 @@ func jweCompact(data []byte) (string, bool) {
 // compact or JSON), or a PEM key (private or public). Encrypted keys are
 // decrypted with the password of passwordFile or one prompted for. Errors name
 // the file.
-func readJWK(file, passwordFile string) (*jose.JSONWebKey, error) {
+func readJWK(file string, pw ui.PasswordFile) (*jose.JSONWebKey, error) {
 	data, err := ui.ReadInput(file)
 	if err != nil {
 		return nil, err
 	}
 	trimmed := bytes.TrimSpace(data)
 	if compact, ok := jweCompact(trimmed); ok {
-		pass, err := ui.ReadPassword(passwordFile, fmt.Sprintf("Please enter the password to decrypt %s:", file))
+		pass, err := ui.ReadPassword(pw, fmt.Sprintf("Please enter the password to decrypt %s:", file))
 		if err != nil {
 			return nil, fmt.Errorf("cannot decrypt %s: %w", file, err)
 		}
@@ -81,7 +81,7 @@ func readJWK(file, passwordFile string) (*jose.JSONWebKey, error) {
 	if pub, err := pemutil.ParsePublicKey(data); err == nil && !bytes.Contains(data, []byte("PRIVATE KEY")) {
 		key = pub
 	} else {
-		priv, err := keyfile.ParsePrivateKey(file, data, passwordFile)
+		priv, err := keyfile.ParsePrivateKey(file, data, pw)
 		if err != nil {
 			return nil, err
 		}
@@ -91,8 +91,8 @@ func readJWK(file, passwordFile string) (*jose.JSONWebKey, error) {
 }
 
 // readPrivateKeyAny reads a PEM private key, or a private JWK (encrypted or not).
-func readPrivateKeyAny(file, passwordFile string) (crypto.Signer, error) {
-	jwk, err := readJWK(file, passwordFile)
+func readPrivateKeyAny(file string, pw ui.PasswordFile) (crypto.Signer, error) {
+	jwk, err := readJWK(file, pw)
 	if err != nil {
 		return nil, err
 	}

@@ -7,7 +7,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
-	"github.com/mayfly-pki/mayfly/internal/version"
 )
 
 // Command returns "step version".
@@ -16,7 +15,8 @@ func Command() *cli.Command {
 		Name:      "version",
 		Usage:     "display the current version of the cli",
 		UsageText: "**step version**",
-		Description: `**step version** prints the version of the CLI and the platform it runs on:
+		Description: `**step version** (or **step --version**, **step -v**) prints the version of the CLI and
+the platform it runs on:
 
     $ step version
     Mayfly step/0.1.0 (linux/amd64)`,
@@ -24,7 +24,7 @@ func Command() *cli.Command {
 			if err := app.CheckArgs(c, 0, 0); err != nil {
 				return err
 			}
-			_, err := fmt.Fprintf(c.App.Writer, "Mayfly step/%s (%s)\n", version.Version, version.Platform())
+			_, err := fmt.Fprint(c.App.Writer, app.VersionLine())
 			return err
 		},
 	}
