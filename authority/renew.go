@@ -60,15 +60,20 @@ func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509
 	if err := p.AuthorizeRenew(ctx, cert); err != nil {
 		return nil, err
 	}
-	now := a.now()
-	notBefore := now.Add(-a.backdate).UTC()
+	pub := cert.PublicKey
+	if csr != nil {
+		pub = csr.PublicKey
+	}
+	notBefore, notAfter, err := a.renewValidity(a.now(), cert, p.Claims())
+	if err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{
 		RawSubject: cert.RawSubject,
 		Subject:    cert.Subject,
 		NotBefore:  notBefore,
-		NotAfter:   notBefore.Add(cert.NotAfter.Sub(cert.NotBefore)),
+		NotAfter:   notAfter,
 	}
-	pub := cert.PublicKey
 	for _, e := range cert.Extensions {
 		switch {
 		case e.Id.Equal(oidAuthorityKeyID):
@@ -79,7 +84,6 @@ func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509
 		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, e)
 	}
 	if csr != nil {
-		pub = csr.PublicKey
 		ski, err := issuer.KeyID(csr.RawSubjectPublicKeyInfo)
 		if err != nil {
 			return nil, errs.E(errs.BadRequest, "invalid csr", err)

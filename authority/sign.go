@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/mayfly-pki/mayfly/authority/issuer"
 	"github.com/mayfly-pki/mayfly/authority/store"
@@ -81,12 +80,9 @@ func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error)
 		}
 	}
 	now := a.now()
-	notBefore, notAfter, err := a.validity(now, req.NotBefore, req.NotAfter, auth.Claims)
+	notBefore, notAfter, err := a.validity(now, req.NotBefore, req.NotAfter, auth.Claims, auth.NotAfterCap)
 	if err != nil {
 		return nil, err
-	}
-	if !auth.NotAfterCap.IsZero() && notAfter.After(auth.NotAfterCap) {
-		notAfter = auth.NotAfterCap
 	}
 	ski, err := issuer.KeyID(req.CSR.RawSubjectPublicKeyInfo)
 	if err != nil {
@@ -224,40 +220,6 @@ func setProvisionerExtension(exts []pkix.Extension, ext pkix.Extension) []pkix.E
 		out = append(out, ext)
 	}
 	return out
-}
-
-// validity computes the certificate validity and checks it against claims
-// (wire-spec §5.1): the backdate applies only to an unset notBefore, and
-// notAfter is relative to the un-backdated notBefore. Times are whole seconds
-// (as certificates encode them and step-ca compares them), and the maximum
-// always allows the configured backdate, as step-ca's validity validator does.
-func (a *Authority) validity(now time.Time, nb, na timeutil.TimeDuration, c provisioner.Resolved) (time.Time, time.Time, error) {
-	now = now.Truncate(time.Second)
-	notBefore := nb.RelativeTo(now).Truncate(time.Second)
-	backdate := time.Duration(0)
-	if notBefore.IsZero() {
-		notBefore = now
-		backdate = a.backdate
-	}
-	notAfter := na.RelativeTo(notBefore).Truncate(time.Second)
-	if notAfter.IsZero() {
-		notAfter = notBefore.Add(c.DefaultTLSDur)
-	}
-	notBefore = notBefore.Add(-backdate)
-	if !notAfter.After(now) {
-		return time.Time{}, time.Time{}, errs.Errorf(errs.BadRequest, "notAfter cannot be in the past")
-	}
-	if !notAfter.After(notBefore) {
-		return time.Time{}, time.Time{}, errs.Errorf(errs.BadRequest, "notAfter must be after notBefore")
-	}
-	d := notAfter.Sub(notBefore)
-	if d < c.MinTLSDur {
-		return time.Time{}, time.Time{}, errs.Errorf(errs.Forbidden, "requested duration of %s is less than the authorized minimum certificate duration of %s", d, c.MinTLSDur)
-	}
-	if max := c.MaxTLSDur + a.backdate; d > max {
-		return time.Time{}, time.Time{}, errs.Errorf(errs.Forbidden, "requested duration of %s is more than the authorized maximum certificate duration of %s", d, max)
-	}
-	return notBefore.UTC(), notAfter.UTC(), nil
 }
 
 // splitSANs sorts names into IP, URI, email and DNS SANs in that order of
