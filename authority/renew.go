@@ -34,11 +34,8 @@ func (a *Authority) Renew(ctx context.Context, cert *x509.Certificate) (*Issued,
 
 // Rekey is Renew with the public key of csr and a fresh subject key ID.
 func (a *Authority) Rekey(ctx context.Context, cert *x509.Certificate, csr *x509.CertificateRequest) (*Issued, error) {
-	if csr == nil {
-		return nil, errs.E(errs.BadRequest, "missing csr", nil)
-	}
-	if err := csr.CheckSignature(); err != nil {
-		return nil, errs.E(errs.BadRequest, "invalid csr", err)
+	if err := checkCSRSignature(csr); err != nil {
+		return nil, err
 	}
 	return a.renew(ctx, cert, csr)
 }
@@ -60,9 +57,14 @@ func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509
 	if err := p.AuthorizeRenew(ctx, cert); err != nil {
 		return nil, err
 	}
-	pub := cert.PublicKey
+	// The key this certificate certifies meets sign's key policy: the new
+	// key of a rekey, or the renewed certificate's own.
+	pub, keyOf := cert.PublicKey, "certificate"
 	if csr != nil {
-		pub = csr.PublicKey
+		pub, keyOf = csr.PublicKey, "certificate request"
+	}
+	if err := checkKey(pub, keyOf); err != nil {
+		return nil, err
 	}
 	notBefore, notAfter, err := a.renewValidity(a.now(), cert, p.Claims())
 	if err != nil {

@@ -51,11 +51,8 @@ func (i *Issued) Serial() string { return i.Template.SerialNumber.String() }
 // certificate (wire-spec §3.4 POST /sign, §5.1).
 func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error) {
 	defer a.expectWrite()()
-	if req.CSR == nil {
-		return nil, errs.E(errs.BadRequest, "missing csr", nil)
-	}
-	if err := req.CSR.CheckSignature(); err != nil {
-		return nil, errs.E(errs.BadRequest, "invalid csr", err)
+	if err := checkCSRSignature(req.CSR); err != nil {
+		return nil, err
 	}
 	if req.OTT == "" {
 		return nil, errs.E(errs.BadRequest, "missing ott", nil)
@@ -239,16 +236,40 @@ func splitSANs(tmpl *x509.Certificate, sans []string) {
 	}
 }
 
-// checkCSR applies the JWK-style CSR validators (wire-spec §5.1).
-func checkCSR(csr *x509.CertificateRequest, auth *provisioner.SignAuthorization) error {
-	switch k := csr.PublicKey.(type) {
+// checkCSRSignature is the first check of a CSR a client sends (/sign,
+// /rekey): present, and signed by the key it carries (wire-spec §3.4).
+func checkCSRSignature(csr *x509.CertificateRequest) error {
+	if csr == nil {
+		return errs.E(errs.BadRequest, "missing csr", nil)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return errs.E(errs.BadRequest, "invalid csr", err)
+	}
+	return nil
+}
+
+// checkKey is the key policy of every path that certifies a key (sign,
+// renew, rekey), step-ca's default public key validator (wire-spec §5.1):
+// RSA of at least 2048 bits, ECDSA or Ed25519. what names where the key
+// comes from in the message: "certificate request", or "certificate" for a
+// renewal's.
+func checkKey(pub any, what string) error {
+	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		if k.N.BitLen() < 2048 {
-			return errs.Errorf(errs.Forbidden, "certificate request RSA key must be at least 2048 bits (2048)")
+			return errs.Errorf(errs.Forbidden, "%s RSA key must be at least 2048 bits (2048)", what)
 		}
 	case *ecdsa.PublicKey, ed25519.PublicKey:
 	default:
-		return errs.Errorf(errs.BadRequest, "unsupported public key type %T in certificate request", k)
+		return errs.Errorf(errs.BadRequest, "unsupported public key type %T in %s", k, what)
+	}
+	return nil
+}
+
+// checkCSR applies the JWK-style CSR validators (wire-spec §5.1).
+func checkCSR(csr *x509.CertificateRequest, auth *provisioner.SignAuthorization) error {
+	if err := checkKey(csr.PublicKey, "certificate request"); err != nil {
+		return err
 	}
 	if auth.CSRFingerprint != "" {
 		sum := sha256.Sum256(csr.Raw)

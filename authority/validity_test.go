@@ -1,12 +1,16 @@
 package authority_test
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509/pkix"
 	"testing"
 	"time"
 
 	"github.com/mayfly-pki/mayfly/authority"
 	at "github.com/mayfly-pki/mayfly/authority/authoritytest"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/provisioner"
 )
 
 // TestSignIssuerWindow checks that no certificate outlives its issuer nor
@@ -124,5 +128,36 @@ func TestRenewIssuerWindow(t *testing.T) {
 	short.Clock.Add(59 * time.Minute)
 	if _, err := short.Authority.Renew(ctx, cert); err != nil {
 		t.Fatalf("4m renewal with a 1m minimum: %v", err)
+	}
+}
+
+// TestRekeyKeyPolicy: /rekey and /renew apply the key rules /sign applies
+// (issue 14, item 2).
+func TestRekeyKeyPolicy(t *testing.T) {
+	t.Parallel()
+	env := at.New(t, at.Options{})
+	rsa1024, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const msg = "The request was forbidden by the certificate authority: certificate request RSA key must be at least 2048 bits (2048)."
+	_, err = env.Authority.Sign(ctx, &authority.SignRequest{CSR: at.NewCSR(t, at.CSR{Key: rsa1024}), OTT: env.SignToken(t, "weak.example.com")})
+	wantErr(t, err, errs.Forbidden, msg)
+
+	cert, _ := env.Issue(t, "k.example.com", time.Hour)
+	_, err = env.Authority.Rekey(ctx, cert, at.NewCSR(t, at.CSR{Key: rsa1024}))
+	wantErr(t, err, errs.Forbidden, msg)
+
+	// A certificate for a weak key (as the old /rekey issued) does not renew.
+	ext, err := provisioner.NewExtension(env.Authority.Provisioners().All()[0].Info())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := env.Clock.Now()
+	weak, _ := env.PKI.IssueLeaf(t, at.Leaf{CommonName: "weak.example.com", Key: rsa1024, NotBefore: now, NotAfter: now.Add(time.Hour), Extra: []pkix.Extension{ext}})
+	_, err = env.Authority.Renew(ctx, weak)
+	wantErr(t, err, errs.Forbidden, "The request was forbidden by the certificate authority: certificate RSA key must be at least 2048 bits (2048).")
+	if _, err := env.Authority.Rekey(ctx, weak, at.NewCSR(t, at.CSR{})); err != nil {
+		t.Fatalf("rekeying a weak key to a good one: %v", err)
 	}
 }
