@@ -71,23 +71,20 @@ func (a *Authority) renewValidity(now time.Time, cert *x509.Certificate, c provi
 	return w.notBefore.UTC(), w.notAfter.UTC(), nil
 }
 
-// fitIssuer makes the window's defaults fit in the issuer's validity: a
-// backdated notBefore starts no earlier than the issuer (right after `step ca
-// init` the backdate reaches before it), and a notAfter the client did not
-// ask for ends no later. What the client asked for is left for check.
+// fitIssuer cuts a notAfter the client did not ask for (the claims' default,
+// a renewal's length) to the issuer's expiry; what the client asked for is
+// left for check to judge. A backdated notBefore may reach before the
+// issuer's (in the minute after `step ca init`): the backdate is an allowance
+// for clock skew, and step-ca issues such certificates too.
 func (a *Authority) fitIssuer(w *window) {
-	iss := a.issuer.Certificate()
-	if !w.explicitNB && w.notBefore.Before(iss.NotBefore) {
-		w.notBefore = iss.NotBefore
-	}
-	if !w.explicitNA && w.notAfter.After(iss.NotAfter) {
+	if iss := a.issuer.Certificate(); !w.explicitNA && w.notAfter.After(iss.NotAfter) {
 		w.notAfter, w.capped = iss.NotAfter, true
 	}
 }
 
 // check judges the window once every adjustment is made: inside the issuer's
-// validity, notAfter after now and after notBefore, and the duration within
-// the claims (the maximum only when withMax).
+// validity (a backdate aside), notAfter after now and after notBefore, and
+// the duration within the claims (the maximum only when withMax).
 func (a *Authority) check(w *window, c provisioner.Resolved, withMax bool) error {
 	iss := a.issuer.Certificate()
 	switch {
@@ -97,7 +94,7 @@ func (a *Authority) check(w *window, c provisioner.Resolved, withMax bool) error
 		return errs.Errorf(errs.BadRequest, "requested notBefore %s is after the issuer's expiry at %s", rfc3339(w.notBefore), rfc3339(iss.NotAfter))
 	case w.notAfter.After(iss.NotAfter):
 		return errs.Errorf(errs.BadRequest, "requested notAfter %s is after the issuer's expiry at %s", rfc3339(w.notAfter), rfc3339(iss.NotAfter))
-	case w.notBefore.Before(iss.NotBefore):
+	case w.explicitNB && w.notBefore.Before(iss.NotBefore):
 		return errs.Errorf(errs.BadRequest, "requested notBefore %s is before the issuer's validity starts at %s", rfc3339(w.notBefore), rfc3339(iss.NotBefore))
 	case !w.notAfter.After(w.now):
 		return errs.Errorf(errs.BadRequest, "notAfter cannot be in the past")
