@@ -129,6 +129,17 @@ func TestRenewIssuerWindow(t *testing.T) {
 	}
 }
 
+// TestRenewAfterIssuerExpiry: past the issuer's expiry nothing renews, even
+// with allowRenewalAfterExpiry (the cap used to invert the window).
+func TestRenewAfterIssuerExpiry(t *testing.T) {
+	t.Parallel()
+	late := at.New(t, at.Options{InterLife: 2 * time.Hour, AdminExtra: map[string]any{"claims": map[string]any{"allowRenewalAfterExpiry": true}}})
+	cert, _ := late.Issue(t, "l.example.com", time.Hour)
+	late.Clock.Add(3 * time.Hour)
+	_, err := late.Authority.Renew(ctx, cert)
+	wantErr(t, err, errs.BadRequest, "The request could not be completed: the issuer expired at "+late.PKI.Intermediate.NotAfter.Format(time.RFC3339)+".")
+}
+
 // TestRekeyKeyPolicy: /rekey and /renew apply the key rules /sign applies
 // (issue 14, item 2).
 func TestRekeyKeyPolicy(t *testing.T) {
