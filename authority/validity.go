@@ -73,18 +73,22 @@ func (a *Authority) renewValidity(now time.Time, cert *x509.Certificate, c provi
 
 // fitIssuer cuts a notAfter the client did not ask for (the claims' default,
 // a renewal's length) to the issuer's expiry; what the client asked for is
-// left for check to judge. A backdated notBefore may reach before the
-// issuer's (in the minute after `step ca init`): the backdate is an allowance
-// for clock skew, and step-ca issues such certificates too.
+// left for check to judge.
 func (a *Authority) fitIssuer(w *window) {
 	if iss := a.issuer.Certificate(); !w.explicitNA && w.notAfter.After(iss.NotAfter) {
 		w.notAfter, w.capped = iss.NotAfter, true
 	}
 }
 
-// check judges the window once every adjustment is made: inside the issuer's
-// validity (a backdate aside), notAfter after now and after notBefore, and
-// the duration within the claims (the maximum only when withMax).
+// check judges the window once every adjustment is made: starting and ending
+// by the issuer's expiry, notAfter after now and after notBefore, and the
+// duration within the claims (the maximum only when withMax).
+//
+// A notBefore before the issuer's own may stand, as step-ca issues it: the
+// backdate reaches there in the minute after `step ca init`, and a client
+// may ask for a certificate already part-way through its life (to test a
+// renewal schedule). Such a certificate only verifies once both are valid;
+// one that outlives its issuer would claim a life it cannot have.
 func (a *Authority) check(w *window, c provisioner.Resolved, withMax bool) error {
 	iss := a.issuer.Certificate()
 	switch {
@@ -94,8 +98,6 @@ func (a *Authority) check(w *window, c provisioner.Resolved, withMax bool) error
 		return errs.Errorf(errs.BadRequest, "requested notBefore %s is after the issuer's expiry at %s", rfc3339(w.notBefore), rfc3339(iss.NotAfter))
 	case w.notAfter.After(iss.NotAfter):
 		return errs.Errorf(errs.BadRequest, "requested notAfter %s is after the issuer's expiry at %s", rfc3339(w.notAfter), rfc3339(iss.NotAfter))
-	case w.explicitNB && w.notBefore.Before(iss.NotBefore):
-		return errs.Errorf(errs.BadRequest, "requested notBefore %s is before the issuer's validity starts at %s", rfc3339(w.notBefore), rfc3339(iss.NotBefore))
 	case !w.notAfter.After(w.now):
 		return errs.Errorf(errs.BadRequest, "notAfter cannot be in the past")
 	case !w.notAfter.After(w.notBefore):
