@@ -3,6 +3,8 @@ package api_test
 import (
 	"context"
 	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -168,6 +170,24 @@ func TestRekey(t *testing.T) {
 	wantError(t, s.do(t, request{method: "POST", path: "/rekey", body: `{}`, peer: cert}), 400, "The request could not be completed: missing csr.")
 	wantError(t, s.do(t, request{method: "POST", path: "/rekey", body: `{"csr":"x"}`, peer: cert}), 400, "The request could not be completed: invalid csr.")
 	wantError(t, s.do(t, request{method: "POST", path: "/rekey", body: `{`, peer: cert}), 400, "The request could not be completed: error decoding json.")
+}
+
+// TestRekeyKeyPolicy: /rekey over mTLS refuses the weak key /sign refuses,
+// with the same answer (issue 14, item 2).
+func TestRekeyKeyPolicy(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, at.Options{})
+	cert, _ := s.env.Issue(t, "k.example.com", time.Hour)
+	weak, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csrPEM := at.CSRPEM(at.NewCSR(t, at.CSR{CommonName: "k.example.com", Key: weak}))
+	const msg = "The request was forbidden by the certificate authority: certificate request RSA key must be at least 2048 bits (2048)."
+	wantError(t, s.do(t, request{method: "POST", path: "/sign", body: signBody(t, csrPEM, s.env.SignToken(t, "k.example.com"), "")}), 403, msg)
+	for _, p := range prefixes {
+		wantError(t, s.do(t, request{method: "POST", path: p + "/rekey", body: mustJSON(t, map[string]string{"csr": csrPEM}), peer: cert}), 403, msg)
+	}
 }
 
 func TestRevoke(t *testing.T) {

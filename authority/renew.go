@@ -34,11 +34,8 @@ func (a *Authority) Renew(ctx context.Context, cert *x509.Certificate) (*Issued,
 
 // Rekey is Renew with the public key of csr and a fresh subject key ID.
 func (a *Authority) Rekey(ctx context.Context, cert *x509.Certificate, csr *x509.CertificateRequest) (*Issued, error) {
-	if csr == nil {
-		return nil, errs.E(errs.BadRequest, "missing csr", nil)
-	}
-	if err := csr.CheckSignature(); err != nil {
-		return nil, errs.E(errs.BadRequest, "invalid csr", err)
+	if err := checkCSRSignature(csr); err != nil {
+		return nil, err
 	}
 	return a.renew(ctx, cert, csr)
 }
@@ -60,15 +57,25 @@ func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509
 	if err := p.AuthorizeRenew(ctx, cert); err != nil {
 		return nil, err
 	}
-	now := a.now()
-	notBefore := now.Add(-a.backdate).UTC()
+	// The key this certificate certifies meets sign's key policy: the new
+	// key of a rekey, or the renewed certificate's own.
+	pub, keyOf := cert.PublicKey, "certificate"
+	if csr != nil {
+		pub, keyOf = csr.PublicKey, "certificate request"
+	}
+	if err := checkKey(pub, keyOf); err != nil {
+		return nil, err
+	}
+	notBefore, notAfter, err := a.renewValidity(a.now(), cert, p.Claims())
+	if err != nil {
+		return nil, err
+	}
 	tmpl := &x509.Certificate{
 		RawSubject: cert.RawSubject,
 		Subject:    cert.Subject,
 		NotBefore:  notBefore,
-		NotAfter:   notBefore.Add(cert.NotAfter.Sub(cert.NotBefore)),
+		NotAfter:   notAfter,
 	}
-	pub := cert.PublicKey
 	for _, e := range cert.Extensions {
 		switch {
 		case e.Id.Equal(oidAuthorityKeyID):
@@ -79,7 +86,6 @@ func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509
 		tmpl.ExtraExtensions = append(tmpl.ExtraExtensions, e)
 	}
 	if csr != nil {
-		pub = csr.PublicKey
 		ski, err := issuer.KeyID(csr.RawSubjectPublicKeyInfo)
 		if err != nil {
 			return nil, errs.E(errs.BadRequest, "invalid csr", err)

@@ -16,7 +16,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/mayfly-pki/mayfly/authority/issuer"
 	"github.com/mayfly-pki/mayfly/authority/store"
@@ -52,11 +51,8 @@ func (i *Issued) Serial() string { return i.Template.SerialNumber.String() }
 // certificate (wire-spec §3.4 POST /sign, §5.1).
 func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error) {
 	defer a.expectWrite()()
-	if req.CSR == nil {
-		return nil, errs.E(errs.BadRequest, "missing csr", nil)
-	}
-	if err := req.CSR.CheckSignature(); err != nil {
-		return nil, errs.E(errs.BadRequest, "invalid csr", err)
+	if err := checkCSRSignature(req.CSR); err != nil {
+		return nil, err
 	}
 	if req.OTT == "" {
 		return nil, errs.E(errs.BadRequest, "missing ott", nil)
@@ -81,12 +77,9 @@ func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error)
 		}
 	}
 	now := a.now()
-	notBefore, notAfter, err := a.validity(now, req.NotBefore, req.NotAfter, auth.Claims)
+	notBefore, notAfter, err := a.validity(now, req.NotBefore, req.NotAfter, auth.Claims, auth.NotAfterCap)
 	if err != nil {
 		return nil, err
-	}
-	if !auth.NotAfterCap.IsZero() && notAfter.After(auth.NotAfterCap) {
-		notAfter = auth.NotAfterCap
 	}
 	ski, err := issuer.KeyID(req.CSR.RawSubjectPublicKeyInfo)
 	if err != nil {
@@ -226,40 +219,6 @@ func setProvisionerExtension(exts []pkix.Extension, ext pkix.Extension) []pkix.E
 	return out
 }
 
-// validity computes the certificate validity and checks it against claims
-// (wire-spec §5.1): the backdate applies only to an unset notBefore, and
-// notAfter is relative to the un-backdated notBefore. Times are whole seconds
-// (as certificates encode them and step-ca compares them), and the maximum
-// always allows the configured backdate, as step-ca's validity validator does.
-func (a *Authority) validity(now time.Time, nb, na timeutil.TimeDuration, c provisioner.Resolved) (time.Time, time.Time, error) {
-	now = now.Truncate(time.Second)
-	notBefore := nb.RelativeTo(now).Truncate(time.Second)
-	backdate := time.Duration(0)
-	if notBefore.IsZero() {
-		notBefore = now
-		backdate = a.backdate
-	}
-	notAfter := na.RelativeTo(notBefore).Truncate(time.Second)
-	if notAfter.IsZero() {
-		notAfter = notBefore.Add(c.DefaultTLSDur)
-	}
-	notBefore = notBefore.Add(-backdate)
-	if !notAfter.After(now) {
-		return time.Time{}, time.Time{}, errs.Errorf(errs.BadRequest, "notAfter cannot be in the past")
-	}
-	if !notAfter.After(notBefore) {
-		return time.Time{}, time.Time{}, errs.Errorf(errs.BadRequest, "notAfter must be after notBefore")
-	}
-	d := notAfter.Sub(notBefore)
-	if d < c.MinTLSDur {
-		return time.Time{}, time.Time{}, errs.Errorf(errs.Forbidden, "requested duration of %s is less than the authorized minimum certificate duration of %s", d, c.MinTLSDur)
-	}
-	if max := c.MaxTLSDur + a.backdate; d > max {
-		return time.Time{}, time.Time{}, errs.Errorf(errs.Forbidden, "requested duration of %s is more than the authorized maximum certificate duration of %s", d, max)
-	}
-	return notBefore.UTC(), notAfter.UTC(), nil
-}
-
 // splitSANs sorts names into IP, URI, email and DNS SANs in that order of
 // precedence, as step's x509util.SplitSANs does: anything with a URL scheme
 // ("mailto:a@b", "spiffe://...") is a URI before an "@" makes it an email.
@@ -277,16 +236,40 @@ func splitSANs(tmpl *x509.Certificate, sans []string) {
 	}
 }
 
-// checkCSR applies the JWK-style CSR validators (wire-spec §5.1).
-func checkCSR(csr *x509.CertificateRequest, auth *provisioner.SignAuthorization) error {
-	switch k := csr.PublicKey.(type) {
+// checkCSRSignature is the first check of a CSR a client sends (/sign,
+// /rekey): present, and signed by the key it carries (wire-spec §3.4).
+func checkCSRSignature(csr *x509.CertificateRequest) error {
+	if csr == nil {
+		return errs.E(errs.BadRequest, "missing csr", nil)
+	}
+	if err := csr.CheckSignature(); err != nil {
+		return errs.E(errs.BadRequest, "invalid csr", err)
+	}
+	return nil
+}
+
+// checkKey is the key policy of every path that certifies a key (sign,
+// renew, rekey), step-ca's default public key validator (wire-spec §5.1):
+// RSA of at least 2048 bits, ECDSA or Ed25519. what names where the key
+// comes from in the message: "certificate request", or "certificate" for a
+// renewal's.
+func checkKey(pub any, what string) error {
+	switch k := pub.(type) {
 	case *rsa.PublicKey:
 		if k.N.BitLen() < 2048 {
-			return errs.Errorf(errs.Forbidden, "certificate request RSA key must be at least 2048 bits (2048)")
+			return errs.Errorf(errs.Forbidden, "%s RSA key must be at least 2048 bits (2048)", what)
 		}
 	case *ecdsa.PublicKey, ed25519.PublicKey:
 	default:
-		return errs.Errorf(errs.BadRequest, "unsupported public key type %T in certificate request", k)
+		return errs.Errorf(errs.BadRequest, "unsupported public key type %T in %s", k, what)
+	}
+	return nil
+}
+
+// checkCSR applies the JWK-style CSR validators (wire-spec §5.1).
+func checkCSR(csr *x509.CertificateRequest, auth *provisioner.SignAuthorization) error {
+	if err := checkKey(csr.PublicKey, "certificate request"); err != nil {
+		return err
 	}
 	if auth.CSRFingerprint != "" {
 		sum := sha256.Sum256(csr.Raw)

@@ -154,14 +154,21 @@ func (i *Issuer) SignTemplate(tmpl *x509.Certificate, pub crypto.PublicKey) ([]b
 }
 
 // complete sets a new serial number and caps NotAfter at the intermediate's.
+// The authority fits a certificate's window in the intermediate's before it
+// gets here; the cap is for the CA's own TLS certificate, and the check after
+// it keeps any caller from signing a certificate that ends before it starts.
 func (i *Issuer) complete(tmpl *x509.Certificate) error {
+	if tmpl.NotAfter.After(i.cert.NotAfter) {
+		tmpl.NotAfter = i.cert.NotAfter
+	}
+	if !tmpl.NotBefore.Before(tmpl.NotAfter) {
+		return fmt.Errorf("refusing to sign a certificate valid from %s to %s: it must start before it ends and before the issuer's expiry at %s",
+			tmpl.NotBefore.UTC().Format(time.RFC3339), tmpl.NotAfter.UTC().Format(time.RFC3339), i.cert.NotAfter.UTC().Format(time.RFC3339))
+	}
 	serial, err := NewSerial()
 	if err != nil {
 		return err
 	}
 	tmpl.SerialNumber = serial
-	if tmpl.NotAfter.After(i.cert.NotAfter) {
-		tmpl.NotAfter = i.cert.NotAfter
-	}
 	return nil
 }

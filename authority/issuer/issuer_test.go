@@ -2,6 +2,7 @@ package issuer_test
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha1"
@@ -152,5 +153,29 @@ func TestKeyID(t *testing.T) {
 	}
 	if _, err := issuer.KeyID([]byte{0x30, 0x01}); err == nil {
 		t.Fatal("KeyID of garbage succeeded")
+	}
+}
+
+// TestSignRefusesInvertedValidity: the cap at the intermediate's expiry must
+// not produce a certificate that ends before it starts (issue 14).
+func TestSignRefusesInvertedValidity(t *testing.T) {
+	t.Parallel()
+	now := authoritytest.Epoch
+	pki := authoritytest.NewPKI(t, now, 24*time.Hour)
+	iss, err := issuer.New([]*x509.Certificate{pki.Intermediate}, pki.IntermediateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := authoritytest.NewKey(t)
+	for name, sign := range map[string]func(*x509.Certificate, crypto.PublicKey) ([]byte, error){"Sign": iss.Sign, "SignTemplate": iss.SignTemplate} {
+		tmpl := &x509.Certificate{
+			Subject:   pkix.Name{CommonName: "leaf"},
+			NotBefore: pki.Intermediate.NotAfter.Add(time.Hour),
+			NotAfter:  pki.Intermediate.NotAfter.Add(2 * time.Hour),
+			KeyUsage:  x509.KeyUsageDigitalSignature,
+		}
+		if der, err := sign(tmpl, key.Public()); err == nil || !strings.Contains(err.Error(), "before the issuer's expiry at "+pki.Intermediate.NotAfter.Format(time.RFC3339)) {
+			t.Fatalf("%s: %d bytes, error %v; want a refusal naming the issuer's expiry", name, len(der), err)
+		}
 	}
 }
