@@ -139,7 +139,7 @@ func TestWALTornTail(t *testing.T) {
 	copyDir(t, filepath.Join(dir, walDir), saved)
 	s.Close()
 	// Cut the second record short.
-	name := filepath.Join(saved, strings.Repeat("0", 15)+strconv.FormatUint(seg, 16)+".wal")
+	name := filepath.Join(saved, strings.Repeat("0", 15)+strconv.FormatUint(seg, 16)+".log")
 	data, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
