@@ -20,12 +20,13 @@
 // certificate fell by 10-15% with the log.
 //
 // Checkpoints: when a log segment is full, the committer (all of whose
-// writes are in Badger by then) calls DB.Sync, which msyncs the active
-// memtable's WAL, notes Badger's older memtables (their NNNNN.mem files,
-// whose WAL was never synced), rotates the log, and retires the sealed
-// segments once those files are gone: Badger removes a memtable's file only
-// after writing it to a synced table and recording that in its synced
-// MANIFEST. A clean Close (Badger flushes every memtable) removes the log.
+// writes are in Badger by then) notes Badger's current version
+// (DB.MaxVersion), rotates the log, and retires the sealed segments once
+// Badger's tables (DB.Tables) hold that version: Badger lists a table only
+// after syncing it and recording it in its synced MANIFEST, and flushes
+// memtables oldest first, so the memtables' own unsynced logs are then no
+// longer needed. Only Badger's public API is used; see checkpoint. A clean
+// Close (Badger flushes every memtable) removes the log.
 // Open replays every remaining segment into Badger before serving; replay
 // is idempotent (sets and deletes, in commit order).
 package badger
