@@ -186,7 +186,14 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	log, err := wal.Open(filepath.Join(opts.Dir, walDir), segSize, func(rec []byte) error { return replayRecord(db, rec) })
 	if err != nil {
 		_ = db.Close()
+		if errors.Is(err, wal.ErrDamaged) {
+			err = damagedLog{err}
+		}
 		return nil, fmt.Errorf("open badger database %s: %w", opts.Dir, err)
+	}
+	if c := log.Cut(); c != nil && opts.Logger != nil {
+		opts.Logger.WithFields(logrus.Fields{"segment": c.Segment, "offset": c.Offset}).
+			Warn("write-ahead log: left out a torn record at its end (a write a crash interrupted, never acknowledged)")
 	}
 	if err := createTables(db); err != nil {
 		_ = log.Close()
