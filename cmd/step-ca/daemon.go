@@ -72,7 +72,7 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 	}
 	st, err := db.Open(context.Background(), dbOptions(cfg), d.logger)
 	if err != nil {
-		return nil, err
+		return nil, withRepairHint(err, path)
 	}
 	d.store, d.storeName = st, storeName(cfg)
 	if cfg.DB == nil {

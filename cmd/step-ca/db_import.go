@@ -33,7 +33,7 @@ func isDBCommand(args []string) bool {
 		return err != nil
 	}
 	switch args[2] {
-	case "import", "help", "h", "--help", "-h":
+	case "import", "repair", "help", "h", "--help", "-h":
 		return true
 	}
 	return false
@@ -68,7 +68,7 @@ func runDB(args []string, stdout, stderr io.Writer) error {
 				&cli.IntFlag{Name: "progress", Value: importer.DefaultProgressEvery, Usage: "print a progress line every `N` records"},
 			},
 			Action: func(c *cli.Context) error { return dbImport(c, stdout, stderr) },
-		}},
+		}, dbRepairCommand(stdout, stderr)},
 	}
 	return app.Run(args)
 }
