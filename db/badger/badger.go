@@ -105,6 +105,7 @@ const (
 // method returns an error of kind errs.Unavailable.
 type Store struct {
 	dir      string
+	valueDir string
 	db       *badgerdb.DB
 	maxBatch int
 
@@ -191,6 +192,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open badger database %s: %w", opts.Dir, err)
 	}
+	if err := restrictModes(opts.Dir, bopts.ValueDir); err != nil {
+		_ = log.Close()
+		_ = db.Close()
+		return nil, fmt.Errorf("open badger database %s: %w", opts.Dir, oneLine{err})
+	}
 	if c := log.Cut(); c != nil && opts.Logger != nil {
 		opts.Logger.WithFields(logrus.Fields{"segment": c.Segment, "offset": c.Offset}).
 			Warn("write-ahead log: left out a torn record at its end (a write a crash interrupted, never acknowledged)")
@@ -212,6 +218,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		dir:      opts.Dir,
+		valueDir: bopts.ValueDir,
 		db:       db,
 		maxBatch: maxBatch,
 		gate:     linger.New(opts.CommitWindow),
@@ -321,6 +328,10 @@ func (s *Store) Close() error {
 	// holds nothing Badger does not.
 	if err := s.wal.RemoveAll(); err != nil {
 		return fmt.Errorf("close badger database %s: %w", s.dir, err)
+	}
+	// Badger's Close wrote tables after the last checkpoint.
+	if err := restrictModes(s.dir, s.valueDir); err != nil {
+		s.logf("%v", err)
 	}
 	return nil
 }

@@ -131,6 +131,9 @@ func (s *Store) checkpointLog() {
 	}
 	s.sealed = append(s.sealed, checkpoint{seq: seq, version: version})
 	s.retireSealed()
+	if err := restrictModes(s.dir, s.valueDir); err != nil {
+		s.logf("%v", err)
+	}
 }
 
 // retireSealed retires the segments of each checkpoint, oldest first, whose
