@@ -32,6 +32,7 @@ import (
 // 3-6 ms of CPU each after restarts. Operators who want a bound set
 // GOMEMLIMIT above their database's working set.
 func main() {
+	restrictUmask()
 	if isDBCommand(os.Args) {
 		if err := runDB(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, err)
