@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +74,20 @@ func TestDamagedLogRepair(t *testing.T) {
 	ca = p.start(t)
 	if !s.signOnce() {
 		t.Fatalf("sign after the repair failed: %v", s.failures)
+	}
+	// Security 7: the database's files are the CA user's only.
+	err = filepath.WalkDir(filepath.Join(p.caPath, "db"), func(path string, e fs.DirEntry, err error) error {
+		if err != nil || !e.Type().IsRegular() {
+			return err
+		}
+		fi, err := e.Info()
+		if err == nil && fi.Mode().Perm()&0o077 != 0 {
+			t.Errorf("%s has mode %v while step-ca runs, want 0600", path, fi.Mode().Perm())
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	ca.stop(t)
 	r = p.op.stepCA("db", "repair", "--to", p.configPath())
