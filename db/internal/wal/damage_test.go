@@ -398,4 +398,7 @@ func TestRepair(t *testing.T) {
 	if rep, err := Repair(dir, testSeg, true, now.Add(time.Second)); err != nil || rep.Damage != nil || rep.MovedTo != "" {
 		t.Fatalf("repair of an intact log = %+v, %v; want nothing done", rep, err)
 	}
+	if rep, err := Repair(filepath.Join(t.TempDir(), "none"), testSeg, true, now); err != nil || rep.Damage != nil {
+		t.Fatalf("repair of a missing log = %+v, %v; want nothing done", rep, err)
+	}
 }

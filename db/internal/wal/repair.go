@@ -39,6 +39,9 @@ type RepairReport struct {
 // it with dir, and keeps the damaged log in dir.damaged-<UTC time of now>.
 // Without apply it only reports. The store owning the log must be closed.
 func Repair(dir string, segSize int64, apply bool, now time.Time) (*RepairReport, error) {
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		return &RepairReport{}, nil // no log: nothing to replay
+	}
 	segs, _, err := list(dir)
 	if err != nil {
 		return nil, err
