@@ -86,7 +86,7 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 	}
 	st, err := openStore(context.Background(), cfg, path, d.logger)
 	if err != nil {
-		return nil, err
+		return nil, withRepairHint(err, path)
 	}
 	d.store, d.storeName = st, storeName(cfg)
 	if cfg.DB == nil {

@@ -34,7 +34,7 @@ func isDBCommand(args []string) bool {
 		return err != nil
 	}
 	switch args[2] {
-	case "import", "help", "h", "--help", "-h":
+	case "import", "repair", "help", "h", "--help", "-h":
 		return true
 	}
 	return false
@@ -78,7 +78,7 @@ func runDB(args []string, stdout, stderr io.Writer) error {
 				&cli.IntFlag{Name: "progress", Value: importer.DefaultProgressEvery, Usage: "print a progress line every `N` records"},
 			},
 			Action: func(c *cli.Context) error { return dbImport(c, stdout, stderr) },
-		}},
+		}, dbRepairCommand(stdout, stderr)},
 	}
 	return app.Run(args)
 }

@@ -32,6 +32,7 @@ import (
 // 3-6 ms of CPU each after restarts. Operators who want a bound set
 // GOMEMLIMIT above their database's working set.
 func main() {
+	restrictUmask()
 	if isDBCommand(os.Args) {
 		if err := runDB(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -42,7 +43,7 @@ func main() {
 	app := &cli.App{
 		Name:      "step-ca",
 		Usage:     "an online certificate authority (Mayfly)",
-		UsageText: "step-ca [config-file] [--password-file FILE] [--validate-config]\n   step-ca db import --from <type>:<dataSource> [--to ca.json]",
+		UsageText: "step-ca [config-file] [--password-file FILE] [--validate-config]\n   step-ca db import --from <type>:<dataSource> [--to ca.json]\n   step-ca db repair [--to ca.json] [--drop-damaged]",
 		Version:   version.Version,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "password-file", Usage: "`FILE` with the password that decrypts the intermediate key"},

@@ -20,12 +20,13 @@
 // certificate fell by 10-15% with the log.
 //
 // Checkpoints: when a log segment is full, the committer (all of whose
-// writes are in Badger by then) calls DB.Sync, which msyncs the active
-// memtable's WAL, notes Badger's older memtables (their NNNNN.mem files,
-// whose WAL was never synced), rotates the log, and retires the sealed
-// segments once those files are gone: Badger removes a memtable's file only
-// after writing it to a synced table and recording that in its synced
-// MANIFEST. A clean Close (Badger flushes every memtable) removes the log.
+// writes are in Badger by then) notes Badger's current version
+// (DB.MaxVersion), rotates the log, and retires the sealed segments once
+// Badger's tables (DB.Tables) hold that version: Badger lists a table only
+// after syncing it and recording it in its synced MANIFEST, and flushes
+// memtables oldest first, so the memtables' own unsynced logs are then no
+// longer needed. Only Badger's public API is used; see checkpoint. A clean
+// Close (Badger flushes every memtable) removes the log.
 // Open replays every remaining segment into Badger before serving; replay
 // is idempotent (sets and deletes, in commit order).
 package badger
@@ -104,6 +105,7 @@ const (
 // method returns an error of kind errs.Unavailable.
 type Store struct {
 	dir      string
+	valueDir string
 	db       *badgerdb.DB
 	maxBatch int
 
@@ -185,7 +187,19 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	log, err := wal.Open(filepath.Join(opts.Dir, walDir), segSize, func(rec []byte) error { return replayRecord(db, rec) })
 	if err != nil {
 		_ = db.Close()
+		if errors.Is(err, wal.ErrDamaged) {
+			err = damagedLog{err}
+		}
 		return nil, fmt.Errorf("open badger database %s: %w", opts.Dir, err)
+	}
+	if err := restrictModes(opts.Dir, bopts.ValueDir); err != nil {
+		_ = log.Close()
+		_ = db.Close()
+		return nil, fmt.Errorf("open badger database %s: %w", opts.Dir, oneLine{err})
+	}
+	if c := log.Cut(); c != nil && opts.Logger != nil {
+		opts.Logger.WithFields(logrus.Fields{"segment": c.Segment, "offset": c.Offset}).
+			Warn("write-ahead log: left out a torn record at its end (a write a crash interrupted, never acknowledged)")
 	}
 	if err := createTables(db); err != nil {
 		_ = log.Close()
@@ -204,6 +218,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s := &Store{
 		dir:      opts.Dir,
+		valueDir: bopts.ValueDir,
 		db:       db,
 		maxBatch: maxBatch,
 		gate:     linger.New(opts.CommitWindow),
@@ -313,6 +328,10 @@ func (s *Store) Close() error {
 	// holds nothing Badger does not.
 	if err := s.wal.RemoveAll(); err != nil {
 		return fmt.Errorf("close badger database %s: %w", s.dir, err)
+	}
+	// Badger's Close wrote tables after the last checkpoint.
+	if err := restrictModes(s.dir, s.valueDir); err != nil {
+		s.logf("%v", err)
 	}
 	return nil
 }

@@ -3,12 +3,6 @@ package badger
 import (
 	"encoding/binary"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
 )
@@ -22,8 +16,6 @@ const (
 	walDir = "mayfly-wal"
 	// defaultWALSegmentSize is used when Options.WALSegmentSize is 0.
 	defaultWALSegmentSize = 64 << 20
-	// memSuffix names Badger's memtable write-ahead files (%05d.mem).
-	memSuffix = ".mem"
 )
 
 const (
@@ -112,50 +104,47 @@ func field(b []byte) (f, rest []byte, ok bool) {
 	return b[l : l+int(n)], b[l+int(n):], true
 }
 
-// checkpoint is a sealed run of log segments, retired once Badger has made
-// their writes durable: up to seq, whose writes were all in Badger when the
-// active memtable's WAL was synced, waiting for the older memtables (mem,
-// their WAL files) to be flushed to tables. A nil mem means that no
-// memtable file was found: Badger's layout is not the expected one, so the
-// segments are only retired by a clean Close.
+// checkpoint is a sealed run of log segments, up to seq, all of whose
+// writes Badger holds at versions up to version. The segments retire once
+// Badger's tables hold that version: Badger flushes memtables to tables
+// oldest first, each with the versions of a run of commits (one
+// committer), so a table holding a version means that every earlier one is
+// in a table too; and a table is listed (DB.Tables) only after it was
+// synced and recorded in the synced MANIFEST. This uses Badger's public API
+// only (DB.MaxVersion, DB.Tables); TestTablesHoldEveryEarlierWrite checks
+// the claim against the Badger in go.mod.
 type checkpoint struct {
-	seq uint64
-	mem []string
+	seq     uint64
+	version uint64
 }
 
 // checkpointLog runs on the committer when the current segment is full:
-// every write it holds is committed to Badger, so syncing Badger's active
-// memtable and waiting for the flush of the older ones makes them durable
-// without the log. It rotates the log and retires what earlier checkpoints
+// every write it holds is committed to Badger, at versions up to Badger's
+// current one. It rotates the log and retires what earlier checkpoints
 // sealed. A failure leaves the segment current; the next commit retries.
 func (s *Store) checkpointLog() {
-	if err := s.db.Sync(); err != nil {
-		s.logf("write-ahead log checkpoint: sync: %v", err)
-		return
-	}
-	mem, err := immutableMemtables(s.dir)
-	if err != nil {
-		s.logf("write-ahead log checkpoint: %v", err)
-		return
-	}
+	version := s.db.MaxVersion()
 	seq, err := s.wal.Rotate()
 	if err != nil {
 		s.logf("write-ahead log checkpoint: %v", err)
 		return
 	}
-	s.sealed = append(s.sealed, checkpoint{seq: seq, mem: mem})
+	s.sealed = append(s.sealed, checkpoint{seq: seq, version: version})
 	s.retireSealed()
+	if err := restrictModes(s.dir, s.valueDir); err != nil {
+		s.logf("%v", err)
+	}
 }
 
 // retireSealed retires the segments of each checkpoint, oldest first, whose
-// memtables are all flushed.
+// writes Badger's tables hold.
 func (s *Store) retireSealed() {
-	for len(s.sealed) > 0 {
-		c := s.sealed[0]
-		if c.mem == nil || slices.ContainsFunc(c.mem, fileExists) {
-			return
-		}
-		if err := s.wal.Retire(c.seq); err != nil {
+	if len(s.sealed) == 0 {
+		return
+	}
+	flushed := flushedVersion(s.db)
+	for len(s.sealed) > 0 && s.sealed[0].version <= flushed {
+		if err := s.wal.Retire(s.sealed[0].seq); err != nil {
 			s.logf("write-ahead log: %v", err)
 			return
 		}
@@ -163,43 +152,11 @@ func (s *Store) retireSealed() {
 	}
 }
 
-func fileExists(name string) bool {
-	_, err := os.Lstat(name)
-	return err == nil
-}
-
-// immutableMemtables lists Badger's memtable files in dir except the newest
-// (the active memtable): with SyncWrites off their WAL may not be synced,
-// and Badger removes each file once its memtable is a durable table. nil
-// means that no memtable file exists, which Badger v4 never leaves.
-func immutableMemtables(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("list memtables: %w", err)
+// flushedVersion returns the highest version held by Badger's tables.
+func flushedVersion(db *badgerdb.DB) uint64 {
+	var v uint64
+	for _, t := range db.Tables() {
+		v = max(v, t.MaxVersion)
 	}
-	type mt struct {
-		fid  uint64
-		name string
-	}
-	var mts []mt
-	for _, e := range entries {
-		stem, ok := strings.CutSuffix(e.Name(), memSuffix)
-		if !ok {
-			continue
-		}
-		fid, err := strconv.ParseUint(stem, 10, 32)
-		if err != nil {
-			continue
-		}
-		mts = append(mts, mt{fid, filepath.Join(dir, e.Name())})
-	}
-	if len(mts) == 0 {
-		return nil, nil
-	}
-	slices.SortFunc(mts, func(a, b mt) int { return int(int64(a.fid) - int64(b.fid)) })
-	out := make([]string, 0, len(mts)-1)
-	for _, m := range mts[:len(mts)-1] {
-		out = append(out, m.name)
-	}
-	return out, nil
+	return v
 }

@@ -1,8 +1,10 @@
 package badger
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	badgerdb "github.com/dgraph-io/badger/v4"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/dbtest"
@@ -139,7 +143,7 @@ func TestWALTornTail(t *testing.T) {
 	copyDir(t, filepath.Join(dir, walDir), saved)
 	s.Close()
 	// Cut the second record short.
-	name := filepath.Join(saved, strings.Repeat("0", 15)+strconv.FormatUint(seg, 16)+".wal")
+	name := filepath.Join(saved, strings.Repeat("0", 15)+strconv.FormatUint(seg, 16)+".log")
 	data, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
@@ -163,30 +167,39 @@ func TestWALTornTail(t *testing.T) {
 	}
 }
 
-// With small segments the log rotates and retires what Badger holds
-// durably, so it stays a few segments long; a clean Close removes it.
+// With small segments the log rotates, and retires the segments whose
+// writes Badger's tables hold, so it stays bounded by what Badger's
+// memtables (16 MiB each here, at most three unflushed) may hold; a clean
+// Close removes it.
 func TestWALCheckpoints(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
-	const segSize = 1 << 16
+	const segSize = 1 << 20
 	s := openWAL(t, dir, segSize)
-	f := dbtest.NewCertificates(t)
 	first := s.wal.Seq()
-	for i := range 600 { // ~300 KiB of records: several segments
-		if err := s.StoreCertificate(ctx, f.New(t, dbtest.Serial(i))); err != nil {
+	token := bytes.Repeat([]byte("t"), 256<<10)
+	const n = 320 // 80 MiB: five memtables
+	for i := range n {
+		if err := s.UseToken(ctx, "jti-"+strconv.Itoa(i), token); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if s.wal.Seq()-first < 3 {
-		t.Fatalf("the log went from segment %d to %d, want rotations", first, s.wal.Seq())
-	}
+	created := s.wal.Seq() - first + 1
 	entries, err := os.ReadDir(filepath.Join(dir, walDir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) > 4 {
-		t.Fatalf("the log holds %d files after checkpoints, want at most 4 (current, sealed, reusable)", len(entries))
+	if created < 70 {
+		t.Fatalf("the log went from segment %d to %d, want about one per four tokens", first, s.wal.Seq())
+	}
+	// Three 16 MiB memtables' worth of 1 MiB segments, the current one,
+	// and the files kept for reuse.
+	if len(entries) > 3*16+1+2 {
+		t.Fatalf("the log holds %d files after %d segments, want at most %d", len(entries), created, 3*16+3)
+	}
+	if _, err := os.Stat(filepath.Join(dir, walDir, fmt.Sprintf("%016x.log", first))); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the first segment is still there (%v)", err)
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -196,44 +209,105 @@ func TestWALCheckpoints(t *testing.T) {
 	}
 	s = openWAL(t, dir, segSize)
 	defer s.Close()
-	for i := range 600 {
-		if _, err := s.GetCertificate(ctx, dbtest.Serial(i)); err != nil {
-			t.Fatalf("after reopen: %v", err)
+	for i := range n {
+		if err := s.UseToken(ctx, "jti-"+strconv.Itoa(i), token); !errors.Is(err, store.ErrTokenUsed) {
+			t.Fatalf("after reopen, token %d: %v, want ErrTokenUsed", i, err)
 		}
 	}
 }
 
-// The checkpoint relies on Badger v4's memtable files (%05d.mem, one per
-// memtable, removed once flushed): an open database has exactly one, the
-// active memtable. A Badger that changes this fails here.
-func TestBadgerMemtableFiles(t *testing.T) {
+// TestTablesHoldEveryEarlierWrite checks, against the Badger in go.mod, what
+// the log's checkpoints rely on (see checkpoint): once Badger's tables
+// (DB.Tables) hold a version, Badger's durable files other than its
+// memtable logs hold every write up to that version. It copies only the
+// MANIFEST and the tables, which is what a crash leaves when the memtable
+// logs were never synced, and reads every key back from the copy.
+func TestTablesHoldEveryEarlierWrite(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	s := openWAL(t, dir, 0)
-	defer s.Close()
-	matches, err := filepath.Glob(filepath.Join(dir, "*"+memSuffix))
+	opts, err := badgerOptions(Options{Dir: dir, MemTableSize: testMemTableSize})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(matches) != 1 || len(filepath.Base(matches[0])) != len("00001.mem") {
-		t.Fatalf("memtable files %v, want one %%05d.mem", matches)
+	db, err := badgerdb.Open(opts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	imm, err := immutableMemtables(dir)
-	if err != nil || imm == nil || len(imm) != 0 {
-		t.Fatalf("immutableMemtables = %v, %v; want an empty, non-nil list", imm, err)
-	}
-	other := t.TempDir()
-	for _, name := range []string{"00007.mem", "00003.mem", "00012.mem", "MANIFEST"} {
-		if err := os.WriteFile(filepath.Join(other, name), nil, 0o600); err != nil {
+	defer db.Close()
+	value := bytes.Repeat([]byte("v"), 64<<10)
+	key := func(i int) []byte { return []byte(fmt.Sprintf("key-%06d", i)) }
+	put := func(i int) {
+		if err := db.Update(func(txn *badgerdb.Txn) error { return txn.Set(key(i), value) }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	imm, err = immutableMemtables(other)
-	want := []string{filepath.Join(other, "00003.mem"), filepath.Join(other, "00007.mem")}
-	if err != nil || len(imm) != 2 || imm[0] != want[0] || imm[1] != want[1] {
-		t.Fatalf("immutableMemtables = %v, %v; want %v", imm, err, want)
+	const n = 300 // about 19 MiB: more than one memtable
+	for i := range n {
+		put(i)
 	}
-	if imm, err := immutableMemtables(t.TempDir()); err != nil || imm != nil {
-		t.Fatalf("immutableMemtables of a directory without memtables = %v, %v; want nil", imm, err)
+	version := db.MaxVersion()
+	// Write on until the tables hold version: the later writes fill the
+	// memtable that holds it, and Badger flushes it.
+	deadline := time.Now().Add(60 * time.Second)
+	more := n
+	for flushedVersion(db) < version {
+		if time.Now().After(deadline) {
+			t.Fatalf("the tables hold version %d after %d writes, want %d", flushedVersion(db), more, version)
+		}
+		put(more)
+		more++
 	}
+	var copied string
+	for {
+		copied = copyTables(t, dir)
+		cdb, err := badgerdb.Open(badgerdb.DefaultOptions(copied).WithLogger(nil).WithReadOnly(true))
+		if err == nil {
+			err = cdb.View(func(txn *badgerdb.Txn) error {
+				for i := range n {
+					if _, err := txn.Get(key(i)); err != nil {
+						return fmt.Errorf("key %d: %w", i, err)
+					}
+				}
+				return nil
+			})
+			cdb.Close()
+			if err != nil {
+				t.Fatalf("tables hold version %d >= %d, but the copy without memtables misses %v", flushedVersion(db), version, err)
+			}
+			return
+		}
+		// A compaction removed a table between the copies of the
+		// MANIFEST and of the tables: copy again.
+		if time.Now().After(deadline) {
+			t.Fatalf("open the copy of the tables: %v", err)
+		}
+	}
+}
+
+// copyTables copies dir's MANIFEST and tables (*.sst), nothing else, into a
+// new directory.
+func copyTables(t *testing.T, dir string) string {
+	t.Helper()
+	dst := t.TempDir()
+	names := []string{"MANIFEST"}
+	tables, err := filepath.Glob(filepath.Join(dir, "*.sst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tbl := range tables {
+		names = append(names, filepath.Base(tbl))
+	}
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dst, name), data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
 }

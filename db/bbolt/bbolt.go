@@ -45,7 +45,8 @@ import (
 // Options configure Open.
 type Options struct {
 	// Path is the database file (ca.json db.dataSource). It is created 0600,
-	// and its directory 0700, when missing.
+	// and its directory 0700, when missing; an existing file readable by
+	// others is made 0600.
 	Path string
 	// LockTimeout bounds the wait for the file lock another process holds;
 	// 0 means 1 s.
@@ -136,6 +137,17 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if err != nil {
 		return nil, unavailable(fmt.Errorf("open bbolt database %s: %w", opts.Path, err))
+	}
+	// bolt.Open's mode applies to a new file only; one left wider before
+	// is narrowed to its owner.
+	if fi, err := os.Stat(opts.Path); err != nil || fi.Mode().Perm()&0o077 != 0 {
+		if err == nil {
+			err = os.Chmod(opts.Path, fi.Mode().Perm()&^0o077)
+		}
+		if err != nil {
+			_ = db.Close()
+			return nil, unavailable(fmt.Errorf("open bbolt database %s: restrict its mode to the owner: %w", opts.Path, err))
+		}
 	}
 	if err := db.Update(createBuckets); err != nil {
 		_ = db.Close()

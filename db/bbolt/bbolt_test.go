@@ -89,6 +89,26 @@ func TestOpen(t *testing.T) {
 	}
 }
 
+// A database file made wider before (by an earlier version, or by hand) is
+// narrowed to its owner at Open.
+func TestOpenRestrictsMode(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "step.db")
+	openTest(t, path).Close()
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := openTest(t, path)
+	defer s.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != 0o600 {
+		t.Fatalf("%s has mode %v after Open, want 0600", path, got)
+	}
+}
+
 // TestLayout writes through the store and reads the file with bbolt
 // directly: one bucket per step-ca table, with step-ca's keys and values.
 func TestLayout(t *testing.T) {

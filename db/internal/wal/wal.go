@@ -12,34 +12,43 @@
 // SyncWrites, appends each batch here first, and retires segments once
 // Badger has made their contents durable itself.
 //
-// Format: a directory of segment files named %016x.wal by sequence number.
-// A segment holds records back to back, each an 8-byte header — u32le
-// payload length, u32le CRC-32C of (u64le sequence || payload) — and the
-// payload. The first header that does not describe a whole record with a
-// matching checksum ends the segment: a torn tail after a crash, the zeroes
-// of preallocation, or the records of the segment's previous life (retired
-// segments are reused, and their stale records carry another sequence
-// number).
+// Format (version 2): a directory of segment files named %016x.log by
+// sequence number. A segment holds records back to back, each a 16-byte
+// header — u64le marker (a function of the segment's sequence number), u32le
+// payload length, u32le CRC-32C of (u64le sequence || u32le length ||
+// payload) — and the payload. The first record of a segment is its start
+// record: the sequence number of the segment before it and the byte length
+// of that segment's records (its valid end, as the writer knew it). So every
+// segment but the last has a known end, and damage before it is an error.
+// Only the last segment ends at the first record that fails to parse, and
+// only when no well-formed record of that segment follows: a torn tail after
+// a crash. After the end lie the zeroes of preallocation or the records of
+// the segment's previous life (retired segments are reused, and their stale
+// records carry another marker). Version 1 segments (%016x.wal, 8-byte
+// headers, no start record) written by earlier versions are still replayed,
+// the way those versions did.
 package wal
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
 const (
-	headerLen = 8
-	suffix    = ".wal"
+	headerLen = 16
+	// startLen is the payload length of a start record: u64le sequence
+	// number and u64le end offset of the previous segment.
+	startLen = 16
+	// firstRecord is the offset of a segment's first data record.
+	firstRecord = headerLen + startLen
+	suffix      = ".log"
 	// MaxRecord bounds one record's payload.
 	MaxRecord = 64 << 20
 	// keepFree is how many retired segments are kept for reuse.
@@ -69,6 +78,14 @@ type Log struct {
 	zeroes []byte
 
 	free []string // retired segment files, reused before allocating
+	cut  *Cut     // what Open cut from the last segment
+}
+
+// Cut describes a torn record at the end of the last segment that Open left
+// out: a write interrupted by a crash, never acknowledged.
+type Cut struct {
+	Segment string // the segment file
+	Offset  int64  // where the torn record starts
 }
 
 // Open replays every record of the segments in dir, oldest first, through
@@ -76,6 +93,10 @@ type Log struct {
 // preallocated bytes. dir is created 0700 when missing. fn's error stops
 // Open; nothing is removed, so a later Open replays again. Replay must be
 // idempotent: a record may be replayed after its effects were already kept.
+//
+// Damage to the log other than a torn last record (see the package comment)
+// stops Open with a *DamageError (errors.Is(err, ErrDamaged)) naming the
+// segment file and byte offset; Repair keeps the records before it.
 func Open(dir string, segSize int64, fn func(rec []byte) error) (*Log, error) {
 	if segSize < 1<<16 {
 		return nil, fmt.Errorf("write-ahead log %s: segment size %d is below 64 KiB", dir, segSize)
@@ -83,24 +104,31 @@ func Open(dir string, segSize int64, fn func(rec []byte) error) (*Log, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("write-ahead log %s: %w", dir, err)
 	}
-	seqs, free, err := list(dir)
+	segs, free, err := list(dir)
 	if err != nil {
 		return nil, err
 	}
 	l := &Log{dir: dir, segSize: segSize, free: free}
-	for _, seq := range seqs {
-		if err := replay(l.path(seq), seq, fn); err != nil {
-			return nil, err
+	end, err := replayAll(segs, fn)
+	if err != nil {
+		return nil, err
+	}
+	if end.empty != "" {
+		// The last segment's start record never became durable: a crash
+		// while it was created. It holds no record; start over in its place.
+		if err := os.Remove(end.empty); err != nil {
+			return nil, fmt.Errorf("write-ahead log: %w", err)
 		}
 	}
-	if len(seqs) > 0 {
-		l.seq = seqs[len(seqs)-1]
-	}
+	l.seq, l.off, l.cut = end.seq, end.off, end.cut
 	if err := l.next(); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
+
+// Cut returns the torn record Open left out of the last segment, or nil.
+func (l *Log) Cut() *Cut { return l.cut }
 
 // Seq returns the current segment's sequence number.
 func (l *Log) Seq() uint64 { return l.seq }
@@ -110,7 +138,8 @@ func (l *Log) Full() bool { return l.off >= l.segSize }
 
 // Append writes rec as one record of the current segment and returns once it
 // is durable. On error the segment is abandoned (a later record goes to a new
-// one), since the failed write may have left part of rec in place.
+// one, whose start record ends this one before rec), since the failed write
+// may have left part of rec in place.
 func (l *Log) Append(rec []byte) error {
 	if len(rec) == 0 || len(rec) > MaxRecord {
 		return fmt.Errorf("write-ahead log %s: record of %d bytes (want 1 to %d)", l.dir, len(rec), MaxRecord)
@@ -120,22 +149,20 @@ func (l *Log) Append(rec []byte) error {
 			return err
 		}
 	}
-	b := slices.Grow(l.buf[:0], headerLen+len(rec))[:headerLen]
-	binary.LittleEndian.PutUint32(b, uint32(len(rec)))
-	binary.LittleEndian.PutUint32(b[4:], checksum(l.seq, rec))
-	b = append(b, rec...)
+	b := appendRecord(l.buf[:0], l.seq, rec)
 	l.buf = b
 	if err := l.zeroAhead(l.off + int64(len(b))); err != nil {
 		l.abandon()
 		return err
 	}
+	name := l.f.Name()
 	if _, err := l.f.WriteAt(b, l.off); err != nil {
 		l.abandon()
-		return fmt.Errorf("write-ahead log %s: %w", l.f.Name(), err)
+		return fmt.Errorf("write-ahead log %s: %w", name, err)
 	}
 	if err := unix.Fdatasync(int(l.f.Fd())); err != nil {
 		l.abandon()
-		return fmt.Errorf("write-ahead log %s: fdatasync: %w", l.f.Name(), err)
+		return fmt.Errorf("write-ahead log %s: fdatasync: %w", name, err)
 	}
 	l.off += int64(len(b))
 	return nil
@@ -156,15 +183,15 @@ func (l *Log) Rotate() (sealed uint64, err error) {
 // Retire removes every segment numbered up to seq except the current one,
 // keeping a few files for reuse.
 func (l *Log) Retire(seq uint64) error {
-	seqs, _, err := list(l.dir)
+	segs, _, err := list(l.dir)
 	if err != nil {
 		return err
 	}
-	for _, s := range seqs {
-		if s > seq || s == l.seq {
+	for _, s := range segs {
+		if s.seq > seq || s.seq == l.seq {
 			continue
 		}
-		if err := l.retire(l.path(s)); err != nil {
+		if err := l.retire(s.name); err != nil {
 			return err
 		}
 	}
@@ -192,8 +219,9 @@ func (l *Log) RemoveAll() error {
 		return fmt.Errorf("write-ahead log %s: %w", l.dir, err)
 	}
 	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), suffix) || strings.HasPrefix(e.Name(), "free-") {
-			if err := os.Remove(filepath.Join(l.dir, e.Name())); err != nil {
+		name := e.Name()
+		if strings.HasSuffix(name, suffix) || strings.HasSuffix(name, legacySuffix) || strings.HasPrefix(name, "free-") {
+			if err := os.Remove(filepath.Join(l.dir, name)); err != nil {
 				return fmt.Errorf("write-ahead log: %w", err)
 			}
 		}
@@ -206,9 +234,10 @@ func (l *Log) path(seq uint64) string {
 	return filepath.Join(l.dir, fmt.Sprintf("%016x%s", seq, suffix))
 }
 
-// next opens segment seq+1: a reused retired file when there is one (its
-// blocks are written already), else a new empty file that Append zeroes
-// ahead of its records.
+// next opens segment seq+1, a reused retired file when there is one (its
+// blocks are written already) or a new file that Append zeroes ahead of its
+// records, and writes its start record, which ends the current segment at
+// l.off, durably.
 func (l *Log) next() error {
 	seq := l.seq + 1
 	name := l.path(seq)
@@ -225,15 +254,27 @@ func (l *Log) next() error {
 	if err != nil {
 		return fmt.Errorf("write-ahead log: %w", err)
 	}
-	st, err := f.Stat()
+	var start [startLen]byte
+	binary.LittleEndian.PutUint64(start[:], l.seq)
+	binary.LittleEndian.PutUint64(start[8:], uint64(l.off))
+	b := appendRecord(l.buf[:0], seq, start[:])
+	l.buf = b
+	_, err = f.WriteAt(b, 0)
+	if err == nil {
+		err = unix.Fdatasync(int(f.Fd()))
+	}
+	var st os.FileInfo
+	if err == nil {
+		st, err = f.Stat()
+	}
 	if err == nil {
 		err = syncDir(l.dir)
 	}
 	if err != nil {
 		_ = f.Close()
-		return fmt.Errorf("write-ahead log: %w", err)
+		return fmt.Errorf("write-ahead log %s: %w", name, err)
 	}
-	l.f, l.seq, l.off, l.zeroed = f, seq, 0, st.Size()
+	l.f, l.seq, l.off, l.zeroed = f, seq, firstRecord, max(st.Size(), firstRecord)
 	return nil
 }
 
@@ -277,74 +318,28 @@ func (l *Log) retire(name string) error {
 	return nil
 }
 
-// list returns the sequence numbers of dir's segments, in order, and its
-// retired files.
-func list(dir string) (seqs []uint64, free []string, err error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, nil, fmt.Errorf("write-ahead log %s: %w", dir, err)
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, "free-") {
-			free = append(free, filepath.Join(dir, name))
-			continue
-		}
-		hex, ok := strings.CutSuffix(name, suffix)
-		if !ok {
-			continue
-		}
-		seq, err := strconv.ParseUint(hex, 16, 64)
-		if err != nil || len(hex) != 16 {
-			return nil, nil, fmt.Errorf("write-ahead log %s: unexpected file %s", dir, name)
-		}
-		seqs = append(seqs, seq)
-	}
-	slices.Sort(seqs)
-	return seqs, free, nil
+// appendRecord appends rec as a record of segment seq to b.
+func appendRecord(b []byte, seq uint64, rec []byte) []byte {
+	b = slices.Grow(b, headerLen+len(rec))
+	b = binary.LittleEndian.AppendUint64(b, marker(seq))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(rec)))
+	b = binary.LittleEndian.AppendUint32(b, checksum(seq, rec))
+	return append(b, rec...)
 }
 
-// replay calls fn for each record of segment seq, in order, up to the first
-// header that does not describe a whole record with a matching checksum.
-func replay(name string, seq uint64, fn func(rec []byte) error) error {
-	f, err := os.Open(name)
-	if err != nil {
-		return fmt.Errorf("write-ahead log: %w", err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("write-ahead log: %w", err)
-	}
-	size := st.Size()
-	var hdr [headerLen]byte
-	var rec []byte
-	for off := int64(0); off+headerLen <= size; {
-		if _, err := f.ReadAt(hdr[:], off); err != nil {
-			return fmt.Errorf("write-ahead log %s: offset %d: %w", name, off, err)
-		}
-		n := int64(binary.LittleEndian.Uint32(hdr[:]))
-		if n == 0 || n > MaxRecord || off+headerLen+n > size {
-			return nil
-		}
-		rec = slices.Grow(rec[:0], int(n))[:n]
-		if _, err := f.ReadAt(rec, off+headerLen); err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("write-ahead log %s: offset %d: %w", name, off, err)
-		}
-		if checksum(seq, rec) != binary.LittleEndian.Uint32(hdr[4:]) {
-			return nil
-		}
-		if err := fn(rec); err != nil {
-			return fmt.Errorf("write-ahead log %s: replay record at offset %d: %w", name, off, err)
-		}
-		off += headerLen + n
-	}
-	return nil
+// marker is the first field of every record of segment seq: it tells a
+// record of this segment from stale bytes, and lets replay look for
+// records after a damaged one without parsing every byte offset.
+// Multiplying by an odd constant is a bijection, so segments differ.
+func marker(seq uint64) uint64 {
+	return (seq ^ 0x6d617966_6c792121) * 0x9e3779b97f4a7c15
 }
 
+// checksum is CRC-32C of (u64le seq || u32le len(rec) || rec).
 func checksum(seq uint64, rec []byte) uint32 {
-	var s [8]byte
+	var s [12]byte
 	binary.LittleEndian.PutUint64(s[:], seq)
+	binary.LittleEndian.PutUint32(s[8:], uint32(len(rec)))
 	return crc32.Update(crc32.Checksum(s[:], castagnoli), castagnoli, rec)
 }
 

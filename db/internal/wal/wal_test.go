@@ -84,8 +84,10 @@ func TestAppendReplay(t *testing.T) {
 	}
 }
 
-// A torn last record (a crash in the middle of a write) ends the segment;
-// what precedes it is replayed, and so is the next segment.
+// A torn last record (a crash in the middle of a write) is cut: what
+// precedes it is replayed, Cut names it, and the next segment's start
+// record ends the torn segment before it, so later opens (the torn bytes
+// now in a segment that is not the last) replay the same records.
 func TestTornRecord(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -113,7 +115,7 @@ func TestTornRecord(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			if _, err := f.WriteAt([]byte{0xff, 0xff, 0xff, 0x7f}, off); err != nil {
+			if _, err := f.WriteAt([]byte{0xff, 0xff, 0xff, 0x7f}, off+8); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -126,16 +128,24 @@ func TestTornRecord(t *testing.T) {
 			off := l.off
 			seg := l.f.Name()
 			appendAll(t, l, "second record")
-			if _, err := l.Rotate(); err != nil {
-				t.Fatal(err)
-			}
-			appendAll(t, l, "third")
 			l.Close()
 			tc.tear(t, seg, off)
 			l, got := collect(t, dir)
+			if want := []string{"first"}; !slices.Equal(got, want) {
+				t.Fatalf("replayed %q, want %q", got, want)
+			}
+			if c := l.Cut(); c == nil || c.Segment != seg || c.Offset != off {
+				t.Fatalf("Cut() = %+v, want segment %s offset %d", c, seg, off)
+			}
+			appendAll(t, l, "third")
+			l.Close()
+			l, got = collect(t, dir)
 			defer l.Close()
 			if want := []string{"first", "third"}; !slices.Equal(got, want) {
-				t.Fatalf("replayed %q, want %q", got, want)
+				t.Fatalf("second open replayed %q, want %q", got, want)
+			}
+			if c := l.Cut(); c != nil {
+				t.Fatalf("second open cut %+v, want nothing", c)
 			}
 		})
 	}

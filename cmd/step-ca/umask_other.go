@@ -1,0 +1,6 @@
+//go:build !unix
+
+package main
+
+// restrictUmask: there is no umask outside Unix.
+func restrictUmask() {}
