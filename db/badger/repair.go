@@ -68,7 +68,7 @@ func RepairLog(ctx context.Context, opts Options, apply bool) (*LogRepair, error
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFormat(opts.Dir); err != nil {
+	if err := checkFormat(opts.Dir, opts.ValueDir); err != nil {
 		return nil, err
 	}
 	db, err := badgerdb.Open(bopts)
