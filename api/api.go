@@ -36,12 +36,21 @@ type Deps struct {
 	Version    string
 	Logger     logrus.FieldLogger
 	Now        func() time.Time
+	// BodyBudget bounds the request body bytes held in memory at once by
+	// all requests together; 0 means DefaultBodyBudget, and a smaller
+	// value than MaxBodySize is raised to it.
+	BodyBudget int64
+	// BodyWait is how long a request waits for room in the body budget
+	// before it is refused with a 503; 0 means DefaultBodyWait, a negative
+	// value refuses at once.
+	BodyWait time.Duration
 }
 
 // Handler serves the CA API.
 type Handler struct {
-	deps Deps
-	mux  http.Handler
+	deps   Deps
+	mux    http.Handler
+	budget *bodyBudget
 	// tlsJSON caches the JSON encoding of the last TLSOptions value.
 	tlsJSON atomic.Pointer[encodedRaw]
 }
@@ -57,7 +66,16 @@ func New(d Deps) *Handler {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	h := &Handler{deps: d}
+	switch {
+	case d.BodyBudget == 0:
+		d.BodyBudget = DefaultBodyBudget
+	case d.BodyBudget < MaxBodySize:
+		d.BodyBudget = MaxBodySize
+	}
+	if d.BodyWait == 0 {
+		d.BodyWait = DefaultBodyWait
+	}
+	h := &Handler{deps: d, budget: newBodyBudget(d.BodyBudget, d.BodyWait)}
 	r := chi.NewRouter()
 	r.Use(withRequestID, middleware.GetHead)
 	routes := func(r chi.Router) {
@@ -93,7 +111,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 type handlerFunc func(w http.ResponseWriter, r *http.Request, a *authority.Authority, fields logrus.Fields) error
 
 // wrap adapts a handlerFunc: one snapshot per request, request IDs, the body
-// limit, error rendering and one log line.
+// limits (MaxBodySize per request, the body budget across requests), error
+// rendering and one log line.
 func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := h.deps.Now()
@@ -102,19 +121,46 @@ func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 			id = requestID(r)
 			w.Header().Set("X-Request-Id", id)
 		}
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
-		}
 		rec := &statusRecorder{ResponseWriter: w}
 		// Room for the access log's fields (logRequest's ten and the
 		// handler's up to seven) without growing the map.
 		fields := make(logrus.Fields, 20)
-		err := fn(rec, r, h.deps.Authority(), fields)
+		reserved, err := h.reserveBody(r)
+		if err == nil {
+			// Released when the handler is done with the body's bytes,
+			// whatever its outcome (a panic included).
+			defer h.budget.release(reserved)
+			if r.Body != nil {
+				r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
+			}
+			err = fn(rec, r, h.deps.Authority(), fields)
+		} else if errs.Is(err, errs.Unavailable) {
+			rec.Header().Set("Retry-After", "1")
+		}
 		if err != nil {
 			rec.status = render.Error(rec, err)
 		}
 		h.logRequest(r, rec, id, start, fields, err)
 	}
+}
+
+// reserveBody takes r's body from the budget before it is read: its
+// announced length, or MaxBodySize when the length is not announced. An
+// announced length above MaxBodySize is refused at once, unread (413).
+func (h *Handler) reserveBody(r *http.Request) (int64, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return 0, nil
+	}
+	n := r.ContentLength
+	switch {
+	case n == 0:
+		return 0, nil
+	case n > MaxBodySize:
+		return 0, &http.MaxBytesError{Limit: MaxBodySize}
+	case n < 0:
+		n = MaxBodySize
+	}
+	return n, h.budget.acquire(r.Context(), n)
 }
 
 // statusRecorder remembers the status and size written.
