@@ -47,6 +47,10 @@ func TestRevokeSerialBounds(t *testing.T) {
 			"The request could not be completed: serial number is too long: 163 characters, at most 162; " + serialRule + "."},
 		{"250,000 digits", strings.Repeat("7", 250000),
 			"The request could not be completed: serial number is too long: 250000 characters, at most 162; " + serialRule + "."},
+		// Before the bound, this one was parsed and quoted whole, in the
+		// response and in a 250,000-character log line.
+		{"250,000 digits and a letter", strings.Repeat("7", 250000) + "z",
+			"The request could not be completed: serial number is too long: 250001 characters, at most 162; " + serialRule + "."},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s.logs.Reset()
