@@ -75,20 +75,24 @@ func boundLogFields(f logrus.Fields) {
 				f[k] = clip(v, maxLogValue)
 			}
 		case []string:
-			f[k] = clipList(v)
+			// Assigned only when changed: boxing a slice allocates.
+			if l, ok := clipList(v); ok {
+				f[k] = l
+			}
 		}
 	}
 }
 
-// clipList returns l, or a copy with its strings clipped and at most
-// maxLogList of them followed by a "...[N more]" entry.
-func clipList(l []string) []string {
+// clipList returns a copy of l with its strings clipped and at most
+// maxLogList of them followed by a "...[N more]" entry, and true; or nil and
+// false when l is within the bounds.
+func clipList(l []string) ([]string, bool) {
 	long := len(l) > maxLogList
 	for _, s := range l {
 		long = long || len(s) > maxLogValue
 	}
 	if !long {
-		return l
+		return nil, false
 	}
 	out := make([]string, 0, min(len(l), maxLogList+1))
 	for _, s := range l[:min(len(l), maxLogList)] {
@@ -97,7 +101,7 @@ func clipList(l []string) []string {
 	if len(l) > maxLogList {
 		out = append(out, "...["+strconv.Itoa(len(l)-maxLogList)+" more]")
 	}
-	return out
+	return out, true
 }
 
 // logRequest writes the one access-log line of a request: never the token,
