@@ -121,20 +121,26 @@ func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 			id = requestID(r)
 			w.Header().Set("X-Request-Id", id)
 		}
-		rec := &statusRecorder{ResponseWriter: w}
+		x := &exchange{rec: statusRecorder{ResponseWriter: w}}
+		rec := &x.rec
 		// Room for the access log's fields (logRequest's ten and the
 		// handler's up to seven) without growing the map.
 		fields := make(logrus.Fields, 20)
-		reserved, err := h.reserveBody(r)
-		if err == nil {
-			// Released when the handler is done with the body's bytes,
-			// whatever its outcome (a panic included).
-			defer h.budget.release(reserved)
-			if r.Body != nil {
-				r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
+		var err error
+		if r.ContentLength > MaxBodySize {
+			// Refused unread: receiving it would be for nothing.
+			err = &http.MaxBytesError{Limit: MaxBodySize}
+		} else {
+			if r.Body != nil && r.Body != http.NoBody {
+				x.body = budgetBody{body: http.MaxBytesReader(w, r.Body, MaxBodySize), budget: h.budget, ctx: r.Context()}
+				r.Body = &x.body
+				// The body's bytes go back to the budget when the handler
+				// is done with them, whatever its outcome (a panic too).
+				defer x.body.release()
 			}
 			err = fn(rec, r, h.deps.Authority(), fields)
-		} else if errs.Is(err, errs.Unavailable) {
+		}
+		if errors.Is(err, errNoRoom) {
 			rec.Header().Set("Retry-After", "1")
 		}
 		if err != nil {
@@ -144,23 +150,10 @@ func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 	}
 }
 
-// reserveBody takes r's body from the budget before it is read: its
-// announced length, or MaxBodySize when the length is not announced. An
-// announced length above MaxBodySize is refused at once, unread (413).
-func (h *Handler) reserveBody(r *http.Request) (int64, error) {
-	if r.Body == nil || r.Body == http.NoBody {
-		return 0, nil
-	}
-	n := r.ContentLength
-	switch {
-	case n == 0:
-		return 0, nil
-	case n > MaxBodySize:
-		return 0, &http.MaxBytesError{Limit: MaxBodySize}
-	case n < 0:
-		n = MaxBodySize
-	}
-	return n, h.budget.acquire(r.Context(), n)
+// exchange is wrap's state of one request, in one allocation.
+type exchange struct {
+	rec  statusRecorder
+	body budgetBody
 }
 
 // statusRecorder remembers the status and size written.
@@ -203,7 +196,7 @@ func decodeBody(r *http.Request, decode func([]byte) error) error {
 	b, err := readBody(r)
 	if err != nil {
 		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
+		if errors.As(err, &mb) || errors.Is(err, errNoRoom) {
 			return err
 		}
 		return errs.E(errs.BadRequest, "error reading request body", err)
@@ -218,9 +211,12 @@ func decodeBody(r *http.Request, decode func([]byte) error) error {
 // when it is announced (io.ReadAll grows its buffer from 512 bytes, four
 // allocations and copies for a sign request). The body's own limit (a
 // MaxBytesReader) still applies: the announced size is only a hint, bounded
-// here too.
+// here too. The bound is small (a sign request is about 2 KB, one with an
+// x5c token 4-6 KB) because the buffer is allocated before the bytes
+// arrive, outside the body budget, which counts bytes received: a client
+// that announces a body and sends nothing costs at most this much.
 func readBody(r *http.Request) ([]byte, error) {
-	const maxHint = 64 << 10
+	const maxHint = 8 << 10
 	n := r.ContentLength
 	if n <= 0 || n > maxHint {
 		return io.ReadAll(r.Body)

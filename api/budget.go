@@ -2,7 +2,10 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"sync"
 	"time"
 
@@ -22,13 +25,18 @@ const (
 )
 
 // bodyBudget is a counting semaphore over bytes: what every request body in
-// memory may take together. A request reserves its announced length (or
-// MaxBodySize when unannounced) before reading its body, and gives it back
-// when its handler returns. Safe for concurrent use.
+// memory may take together. A request takes the bytes of its body as they
+// arrive (budgetBody), and gives them all back when its handler returns.
+// Safe for concurrent use.
 //
-// Waiters are woken together on each release and race for the room; a
-// request never needs more than MaxBodySize, so none starves while the
-// budget holds many of them.
+// Bytes are taken as received, not as announced: a client that announces
+// large bodies and sends nothing holds nothing, so it cannot lock others
+// out of the budget at no cost; to hold the budget it has to send it.
+//
+// Waiters are woken together on each release and race for the room. A
+// request that holds part of its body may wait for room for the rest; when
+// many large bodies fill the budget that way, the waits end with their
+// timeout and the requests fail (503), giving their bytes back.
 type bodyBudget struct {
 	limit int64
 	// wait bounds a wait for room; zero or negative refuses at once.
@@ -46,8 +54,15 @@ func newBodyBudget(limit int64, wait time.Duration) *bodyBudget {
 	return &bodyBudget{limit: limit, wait: wait, freed: make(chan struct{})}
 }
 
+// errNoRoom is the cause of every refusal for want of room in the budget.
+var errNoRoom = errors.New("no room in the request body budget")
+
 // errBusy is the refusal of a request that found no room in time.
-func errBusy(cause error) error {
+func errBusy(why error) error {
+	cause := errNoRoom
+	if why != nil {
+		cause = fmt.Errorf("%w: %w", errNoRoom, why)
+	}
 	return errs.Exact(errs.Unavailable, "The certificate authority is busy reading other requests. Please retry later.", cause)
 }
 
@@ -78,7 +93,7 @@ func (b *bodyBudget) acquire(ctx context.Context, n int64) error {
 			return errBusy(ctx.Err())
 		case <-timer.C:
 			b.giveUp()
-			return errBusy(fmt.Errorf("no room for %d bytes within %v", n, b.wait))
+			return errBusy(fmt.Errorf("%d bytes waited %v", n, b.wait))
 		}
 		b.mu.Lock()
 		if b.used+n <= b.limit {
@@ -120,4 +135,44 @@ func (b *bodyBudget) waiting() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.waiters
+}
+
+// budgetBody is a request body whose bytes are taken from a budget as they
+// are read, and given back together by release. Not safe for concurrent
+// use, as a request body.
+type budgetBody struct {
+	body   io.ReadCloser
+	budget *bodyBudget
+	ctx    context.Context
+	held   int64
+	done   bool
+}
+
+// Read reads from the body, then takes what it read from the budget,
+// waiting for room if needed; without room, it fails with the budget's
+// errs.Unavailable error and the bytes are dropped.
+func (b *budgetBody) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	n, err := b.body.Read(p)
+	if n > 0 {
+		if err := b.budget.acquire(b.ctx, int64(n)); err != nil {
+			return 0, err
+		}
+		b.held += int64(n)
+	}
+	return n, err
+}
+
+// Close closes the body; the bytes read stay held until release.
+func (b *budgetBody) Close() error { return b.body.Close() }
+
+// release gives back every byte read and ends reading.
+func (b *budgetBody) release() {
+	b.done = true
+	if b.held > 0 {
+		b.budget.release(b.held)
+		b.held = 0
+	}
 }

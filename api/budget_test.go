@@ -103,9 +103,12 @@ func budgetHandler(t *testing.T, wait time.Duration) (*Handler, *at.Env) {
 	return h, env
 }
 
-// slowRequest starts a /sign whose body comes from a pipe with no announced
-// length (so it reserves MaxBodySize), and returns once the handler is
-// reading it: the budget is then held.
+// heldBytes is how much of the budget slowRequest's body holds: all of it
+// but 5 bytes, too few for any other body.
+const heldBytes = MaxBodySize - 5
+
+// slowRequest starts a /sign whose body comes from a pipe, sends heldBytes
+// of it and returns once the handler holds them in the budget.
 func slowRequest(t *testing.T, h *Handler) (*io.PipeWriter, <-chan *httptest.ResponseRecorder) {
 	t.Helper()
 	pr, pw := io.Pipe()
@@ -117,11 +120,10 @@ func slowRequest(t *testing.T, h *Handler) (*io.PipeWriter, <-chan *httptest.Res
 		h.ServeHTTP(w, req)
 		done <- w
 	}()
-	// The pipe hands the bytes over only to a reader: once Write returns,
-	// the handler has its budget and is reading.
-	if _, err := pw.Write([]byte(`{"csr":"x",`)); err != nil {
+	if _, err := pw.Write([]byte(`{"csr":"` + strings.Repeat("A", heldBytes-8))); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, "the body to be held", func() bool { return h.budget.inUse() == heldBytes })
 	return pw, done
 }
 
@@ -144,19 +146,16 @@ func wantStatus(t *testing.T, w *httptest.ResponseRecorder, status int) {
 	}
 }
 
-// TestHandlerBodyBudget: a request whose body does not fit in the server's
-// body budget is refused with a 503 (or waits for room), and each request
-// gives its share back when it ends: after success, after a handler error,
-// and when the client goes away mid-body.
+// TestHandlerBodyBudget: a request whose body does not fit in what is left
+// of the server's body budget is refused with a 503 (or waits for room),
+// and each request gives its bytes back when it ends: after success, after
+// a handler error, and when the client goes away mid-body.
 func TestHandlerBodyBudget(t *testing.T) {
 	t.Parallel()
 	t.Run("refused when full, released on disconnect and on errors", func(t *testing.T) {
 		t.Parallel()
 		h, env := budgetHandler(t, -1)
 		pw, slow := slowRequest(t, h)
-		if got := h.budget.inUse(); got != MaxBodySize {
-			t.Fatalf("in use %d while a body of unknown length is read, want %d", got, MaxBodySize)
-		}
 		w := post(h, `{"csr":"x","ott":"y"}`)
 		wantStatus(t, w, http.StatusServiceUnavailable)
 		if !strings.Contains(w.Body.String(), "busy") {
@@ -188,7 +187,7 @@ func TestHandlerBodyBudget(t *testing.T) {
 		second := make(chan *httptest.ResponseRecorder, 1)
 		go func() { second <- post(h, `{"csr":"x","ott":"y"}`) }()
 		waitFor(t, "the second request to wait", func() bool { return h.budget.waiting() == 1 })
-		if _, err := pw.Write([]byte(`"ott":"y"}`)); err != nil {
+		if _, err := pw.Write([]byte(`"}`)); err != nil {
 			t.Fatal(err)
 		}
 		pw.Close()
@@ -206,7 +205,7 @@ func TestHandlerBodyBudget(t *testing.T) {
 		second := make(chan *httptest.ResponseRecorder, 1)
 		go func() {
 			w := httptest.NewRecorder()
-			h.ServeHTTP(w, httptest.NewRequestWithContext(ctx, "POST", "/sign", strings.NewReader(`{}`)))
+			h.ServeHTTP(w, httptest.NewRequestWithContext(ctx, "POST", "/sign", strings.NewReader(`{"csr":"x","ott":"y"}`)))
 			second <- w
 		}()
 		waitFor(t, "the second request to wait", func() bool { return h.budget.waiting() == 1 })
@@ -216,6 +215,22 @@ func TestHandlerBodyBudget(t *testing.T) {
 		<-slow
 		if got, n := h.budget.inUse(), h.budget.waiting(); got != 0 || n != 0 {
 			t.Fatalf("in use %d, waiting %d after the requests ended", got, n)
+		}
+	})
+	t.Run("a body announced but not sent holds nothing", func(t *testing.T) {
+		t.Parallel()
+		h, _ := budgetHandler(t, -1)
+		stalled := make([]*io.PipeWriter, 3)
+		for i := range stalled {
+			pr, pw := io.Pipe()
+			stalled[i] = pw
+			req := httptest.NewRequest("POST", "/sign", pr)
+			req.ContentLength = MaxBodySize
+			go h.ServeHTTP(httptest.NewRecorder(), req)
+		}
+		wantStatus(t, post(h, `{"csr":"x","ott":"y"}`), http.StatusBadRequest)
+		for _, pw := range stalled {
+			pw.Close()
 		}
 	})
 	t.Run("an announced length above the limit is refused unread", func(t *testing.T) {
