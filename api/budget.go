@@ -31,7 +31,9 @@ const (
 //
 // Bytes are taken as received, not as announced: a client that announces
 // large bodies and sends nothing holds nothing, so it cannot lock others
-// out of the budget at no cost; to hold the budget it has to send it.
+// out of the budget at no cost; to hold the budget it has to send it. What
+// is counted is bytes, not buffer capacity: readBody's buffer is at most
+// twice what it holds (io.ReadAll's growth), or its bounded size hint.
 //
 // Waiters are woken together on each release and race for the room. A
 // request that holds part of its body may wait for room for the rest; when
