@@ -25,6 +25,9 @@ func (h *Handler) listCertificates(w http.ResponseWriter, r *http.Request, a *au
 	if !ok {
 		return errs.Errorf(errs.Unauthorized, "missing Authorization: Bearer token")
 	}
+	if err := checkLen("authorization token", ott, MaxTokenSize); err != nil {
+		return err
+	}
 	filter, err := certificateFilter(r)
 	if err != nil {
 		return err
@@ -72,6 +75,9 @@ func bearerToken(r *http.Request) (string, bool) {
 func certificateFilter(r *http.Request) (store.CertificateFilter, error) {
 	q := r.URL.Query()
 	var f store.CertificateFilter
+	if err := checkQuery(q, maxQueryValueLen, "expiring-before", "expiring-after", "provisioner", "subject", "revoked", "cursor", "limit"); err != nil {
+		return f, err
+	}
 	for _, t := range []struct {
 		name string
 		dst  *time.Time

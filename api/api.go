@@ -36,12 +36,21 @@ type Deps struct {
 	Version    string
 	Logger     logrus.FieldLogger
 	Now        func() time.Time
+	// BodyBudget bounds the request body bytes held in memory at once by
+	// all requests together; 0 means DefaultBodyBudget, and a smaller
+	// value than MaxBodySize is raised to it.
+	BodyBudget int64
+	// BodyWait is how long a request waits for room in the body budget
+	// before it is refused with a 503; 0 means DefaultBodyWait, a negative
+	// value refuses at once.
+	BodyWait time.Duration
 }
 
 // Handler serves the CA API.
 type Handler struct {
-	deps Deps
-	mux  http.Handler
+	deps   Deps
+	mux    http.Handler
+	budget *bodyBudget
 	// tlsJSON caches the JSON encoding of the last TLSOptions value.
 	tlsJSON atomic.Pointer[encodedRaw]
 }
@@ -57,7 +66,16 @@ func New(d Deps) *Handler {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	h := &Handler{deps: d}
+	switch {
+	case d.BodyBudget == 0:
+		d.BodyBudget = DefaultBodyBudget
+	case d.BodyBudget < MaxBodySize:
+		d.BodyBudget = MaxBodySize
+	}
+	if d.BodyWait == 0 {
+		d.BodyWait = DefaultBodyWait
+	}
+	h := &Handler{deps: d, budget: newBodyBudget(d.BodyBudget, d.BodyWait)}
 	r := chi.NewRouter()
 	r.Use(withRequestID, middleware.GetHead)
 	routes := func(r chi.Router) {
@@ -93,7 +111,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.Serv
 type handlerFunc func(w http.ResponseWriter, r *http.Request, a *authority.Authority, fields logrus.Fields) error
 
 // wrap adapts a handlerFunc: one snapshot per request, request IDs, the body
-// limit, error rendering and one log line.
+// limits (MaxBodySize per request, the body budget across requests), error
+// rendering and one log line.
 func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		start := h.deps.Now()
@@ -102,19 +121,39 @@ func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 			id = requestID(r)
 			w.Header().Set("X-Request-Id", id)
 		}
-		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
-		}
-		rec := &statusRecorder{ResponseWriter: w}
+		x := &exchange{rec: statusRecorder{ResponseWriter: w}}
+		rec := &x.rec
 		// Room for the access log's fields (logRequest's ten and the
 		// handler's up to seven) without growing the map.
 		fields := make(logrus.Fields, 20)
-		err := fn(rec, r, h.deps.Authority(), fields)
+		var err error
+		if r.ContentLength > MaxBodySize {
+			// Refused unread: receiving it would be for nothing.
+			err = &http.MaxBytesError{Limit: MaxBodySize}
+		} else {
+			if r.Body != nil && r.Body != http.NoBody {
+				x.body = budgetBody{body: http.MaxBytesReader(w, r.Body, MaxBodySize), budget: h.budget, ctx: r.Context()}
+				r.Body = &x.body
+				// The body's bytes go back to the budget when the handler
+				// is done with them, whatever its outcome (a panic too).
+				defer x.body.release()
+			}
+			err = fn(rec, r, h.deps.Authority(), fields)
+		}
+		if errors.Is(err, errNoRoom) {
+			rec.Header().Set("Retry-After", "1")
+		}
 		if err != nil {
 			rec.status = render.Error(rec, err)
 		}
 		h.logRequest(r, rec, id, start, fields, err)
 	}
+}
+
+// exchange is wrap's state of one request, in one allocation.
+type exchange struct {
+	rec  statusRecorder
+	body budgetBody
 }
 
 // statusRecorder remembers the status and size written.
@@ -157,7 +196,7 @@ func decodeBody(r *http.Request, decode func([]byte) error) error {
 	b, err := readBody(r)
 	if err != nil {
 		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
+		if errors.As(err, &mb) || errors.Is(err, errNoRoom) {
 			return err
 		}
 		return errs.E(errs.BadRequest, "error reading request body", err)
@@ -172,9 +211,12 @@ func decodeBody(r *http.Request, decode func([]byte) error) error {
 // when it is announced (io.ReadAll grows its buffer from 512 bytes, four
 // allocations and copies for a sign request). The body's own limit (a
 // MaxBytesReader) still applies: the announced size is only a hint, bounded
-// here too.
+// here too. The bound is small (a sign request is about 2 KB, one with an
+// x5c token 4-6 KB) because the buffer is allocated before the bytes
+// arrive, outside the body budget, which counts bytes received: a client
+// that announces a body and sends nothing costs at most this much.
 func readBody(r *http.Request) ([]byte, error) {
-	const maxHint = 64 << 10
+	const maxHint = 8 << 10
 	n := r.ContentLength
 	if n <= 0 || n > maxHint {
 		return io.ReadAll(r.Body)

@@ -49,3 +49,42 @@ func FuzzParseCSRBody(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRevokeBody posts arbitrary bodies to /revoke, which parses a serial
+// before any authorization. The handler must not panic, must answer a
+// well-formed client error, and its log line must stay short whatever the
+// body holds.
+func FuzzRevokeBody(f *testing.F) {
+	s := newServer(f, at.Options{})
+	for _, serial := range []string{"1", "0x1f", "0o17", "0b101", "017", "1_000", "0x_1", "-1", "zz", "",
+		strings.Repeat("9", 49), strings.Repeat("9", 50), "0x" + strings.Repeat("f", 40), "0x1" + strings.Repeat("0", 40),
+		strings.Repeat("1", 5000), strings.Repeat("1", 5000) + "z"} {
+		b, err := json.Marshal(map[string]any{"serial": serial, "ott": "x", "reasonCode": 1, "reason": "r", "passive": true})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(b))
+	}
+	f.Add(`{"serial":"5","passive":false}`)
+	f.Add(`{"serial":5}`)
+	f.Add(`{"serial":"5","reasonCode":11,"passive":true}`)
+	f.Add("")
+
+	f.Fuzz(func(t *testing.T, body string) {
+		w := s.do(t, request{method: "POST", path: "/revoke", body: body})
+		logs := s.logs.String()
+		s.logs.Reset()
+		switch w.Code {
+		case 400, 401, 403, 413, 501:
+		default:
+			t.Fatalf("status %d for body %q: %s", w.Code, body, w.Body)
+		}
+		var e wire.Error
+		if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Status != w.Code || e.Message == "" {
+			t.Fatalf("error body %q (%v)", w.Body, err)
+		}
+		if len(logs) > 4096 {
+			t.Fatalf("log line of %d bytes for a body of %d bytes", len(logs), len(body))
+		}
+	})
+}

@@ -26,7 +26,11 @@ func (h *Handler) version(w http.ResponseWriter, _ *http.Request, _ *authority.A
 }
 
 func (h *Handler) root(w http.ResponseWriter, r *http.Request, a *authority.Authority, _ logrus.Fields) error {
-	c, err := a.Root(chi.URLParam(r, "sha"))
+	sum := chi.URLParam(r, "sha")
+	if err := checkLen("fingerprint", sum, maxFingerprintLen); err != nil {
+		return err
+	}
+	c, err := a.Root(sum)
 	if err != nil {
 		return err
 	}
@@ -78,6 +82,12 @@ func (h *Handler) intermediatesPEM(w http.ResponseWriter, _ *http.Request, a *au
 
 func (h *Handler) provisioners(w http.ResponseWriter, r *http.Request, a *authority.Authority, _ logrus.Fields) error {
 	q := r.URL.Query()
+	if err := checkQuery(q, maxCursorLen, "cursor"); err != nil {
+		return err
+	}
+	if err := checkQuery(q, maxLimitLen, "limit"); err != nil {
+		return err
+	}
 	limit := 0
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -97,6 +107,9 @@ func (h *Handler) provisioners(w http.ResponseWriter, r *http.Request, a *author
 
 func (h *Handler) encryptedKey(w http.ResponseWriter, r *http.Request, a *authority.Authority, _ logrus.Fields) error {
 	kid := chi.URLParam(r, "kid")
+	if err := checkLen("kid", kid, maxKIDLen); err != nil {
+		return err
+	}
 	p, ok := a.Provisioners().ByKID(kid)
 	if !ok {
 		return errs.Errorf(errs.NotFound, "encrypted key with kid %s was not found", kid)

@@ -19,7 +19,8 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, a *authority.Au
 	if body.Serial == "" {
 		return errs.E(errs.BadRequest, "missing serial", nil)
 	}
-	// The serial is parsed before the other fields, as step-ca validates.
+	// The serial is parsed before the other fields, as step-ca validates;
+	// NormalizeSerial bounds its length before parsing it.
 	serial, err := authority.NormalizeSerial(body.Serial)
 	if err != nil {
 		return err
@@ -29,6 +30,12 @@ func (h *Handler) revoke(w http.ResponseWriter, r *http.Request, a *authority.Au
 	}
 	if !body.Passive {
 		return errs.E(errs.NotImplemented, "non-passive revocation not implemented", nil)
+	}
+	if err := checkLen("ott", body.OTT, MaxTokenSize); err != nil {
+		return err
+	}
+	if err := checkLen("reason", body.Reason, MaxReasonSize); err != nil {
+		return err
 	}
 	cert := peerCertificate(r)
 	if body.OTT == "" && cert == nil {

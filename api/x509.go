@@ -18,6 +18,9 @@ func (h *Handler) sign(w http.ResponseWriter, r *http.Request, a *authority.Auth
 	if err := readSignRequest(r, &body); err != nil {
 		return err
 	}
+	if err := checkSignRequest(&body); err != nil {
+		return err
+	}
 	csr, err := parseCSR(body.CSR)
 	if err != nil {
 		return err
@@ -41,8 +44,12 @@ func (h *Handler) renew(w http.ResponseWriter, r *http.Request, a *authority.Aut
 		if !strings.HasPrefix(auth, "Bearer ") {
 			return errs.E(errs.BadRequest, "missing client certificate", nil)
 		}
+		tok := strings.TrimPrefix(auth, "Bearer ")
+		if err := checkLen("authorization token", tok, MaxTokenSize); err != nil {
+			return err
+		}
 		var err error
-		if cert, err = a.AuthorizeRenewToken(r.Context(), strings.TrimPrefix(auth, "Bearer ")); err != nil {
+		if cert, err = a.AuthorizeRenewToken(r.Context(), tok); err != nil {
 			return err
 		}
 	}
@@ -63,6 +70,9 @@ func (h *Handler) rekey(w http.ResponseWriter, r *http.Request, a *authority.Aut
 	if err := readJSON(r, &body); err != nil {
 		return err
 	}
+	if err := checkLen("csr", body.CSR, MaxCSRSize); err != nil {
+		return err
+	}
 	csr, err := parseCSR(body.CSR)
 	if err != nil {
 		return err
@@ -72,6 +82,20 @@ func (h *Handler) rekey(w http.ResponseWriter, r *http.Request, a *authority.Aut
 		return err
 	}
 	h.writeIssued(w, a, iss, f)
+	return nil
+}
+
+// checkSignRequest bounds the fields of a /sign body before any is parsed.
+func checkSignRequest(b *wire.SignRequest) error {
+	if err := checkLen("csr", b.CSR, MaxCSRSize); err != nil {
+		return err
+	}
+	if err := checkLen("ott", b.OTT, MaxTokenSize); err != nil {
+		return err
+	}
+	if len(b.TemplateData) > MaxTemplateDataSize {
+		return tooLong("templateData", len(b.TemplateData), MaxTemplateDataSize)
+	}
 	return nil
 }
 

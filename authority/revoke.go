@@ -31,12 +31,33 @@ type Revoked struct {
 	MTLS        bool
 }
 
+// Bounds of a serial number. RFC 5280 §4.1.2.2 caps serials at 20 octets;
+// the magnitude is allowed all 160 bits (so 49 decimal digits, or 0x and 40
+// hex digits), which admits the 21-octet DER integers some CAs produce.
+// MaxSerialLength is the longest spelling of such a value big.Int accepts
+// without leading zeros or underscores: 0b and 160 binary digits.
+const (
+	MaxSerialBits   = 160
+	MaxSerialLength = 2 + MaxSerialBits
+	serialRule      = "a serial number has at most 20 octets (49 decimal digits, or 0x and 40 hexadecimal digits)"
+)
+
 // NormalizeSerial parses a serial with base-prefix detection (0x hex, 0
 // octal, else decimal) and returns it in decimal (wire-spec §3.4).
+//
+// The length is checked before parsing: decimal parsing of big numbers is
+// quadratic, and this runs before any authorization (a 250,000-digit serial
+// cost 260 ms of CPU).
 func NormalizeSerial(s string) (string, error) {
+	if len(s) > MaxSerialLength {
+		return "", errs.Errorf(errs.BadRequest, "serial number is too long: %d characters, at most %d; %s", len(s), MaxSerialLength, serialRule)
+	}
 	n, ok := new(big.Int).SetString(s, 0)
 	if !ok || n.Sign() < 0 {
 		return "", errs.Errorf(errs.BadRequest, "'%s' is not a valid serial number - use a base 10 representation or a base 16 representation with '0x' prefix", s)
+	}
+	if n.BitLen() > MaxSerialBits {
+		return "", errs.Errorf(errs.BadRequest, "serial number '%s' is too large: %s", s, serialRule)
 	}
 	return n.String(), nil
 }
