@@ -9,7 +9,8 @@ import (
 )
 
 // TestLogValuesAreBounded: request values that reach the access log (here
-// the request ID, user agent and path) are cut to a bound with a marker.
+// the user agent and path) are cut to a bound with a marker; a request ID
+// that long is not echoed at all (TestRequestID).
 func TestLogValuesAreBounded(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, at.Options{})
@@ -26,7 +27,10 @@ func TestLogValuesAreBounded(t *testing.T) {
 	if err := json.Unmarshal([]byte(logs), &m); err != nil {
 		t.Fatalf("log line %q: %v", logs, err)
 	}
-	for _, k := range []string{"request-id", "user-agent"} {
+	if id, _ := m["request-id"].(string); id != w.Header().Get("X-Request-Id") || len(id) > 128 {
+		t.Fatalf("request-id = %.300q, want the response's new ID", id)
+	}
+	for _, k := range []string{"user-agent"} {
 		v, _ := m[k].(string)
 		if !strings.HasPrefix(v, strings.Repeat("u", 200)) || !strings.Contains(v, "[truncated, 100000 bytes]") {
 			t.Fatalf("%s = %q, want it cut with a marker", k, v)

@@ -26,16 +26,33 @@ func withRequestID(next http.Handler) http.Handler {
 	})
 }
 
+// maxRequestID bounds a client's request ID that is echoed back: a UUID is
+// 36 bytes, and a longer value would be copied into every response header.
+const maxRequestID = 128
+
 // requestID echoes X-Request-Id, else the legacy trace header, else makes a
-// new UUIDv4 (wire-spec §2.5).
+// new UUIDv4 (wire-spec §2.5). A client's ID longer than maxRequestID or
+// holding anything but printable ASCII is replaced by a new one.
 func requestID(r *http.Request) string {
-	if id := r.Header.Get("X-Request-Id"); id != "" {
+	if id := r.Header.Get("X-Request-Id"); echoable(id) {
 		return id
 	}
-	if id := r.Header.Get(LegacyTraceHeader); id != "" {
+	if id := r.Header.Get(LegacyTraceHeader); echoable(id) {
 		return id
 	}
 	return uuid.NewString()
+}
+
+func echoable(id string) bool {
+	if id == "" || len(id) > maxRequestID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x21 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // Bounds of the access log's values. Most of them come from the request

@@ -237,6 +237,12 @@ func TestRequestID(t *testing.T) {
 		{"legacy", map[string]string{api.LegacyTraceHeader: "legacy-1"}, "legacy-1"},
 		{"both", map[string]string{"X-Request-Id": "new", api.LegacyTraceHeader: "old"}, "new"},
 		{"generated", nil, ""},
+		// A client's ID is copied into every response header: a long or
+		// non-printable one is replaced, and the legacy header is used.
+		{"too long", map[string]string{"X-Request-Id": strings.Repeat("a", 129)}, ""},
+		{"longest echoed", map[string]string{"X-Request-Id": strings.Repeat("a", 128)}, strings.Repeat("a", 128)},
+		{"control character", map[string]string{"X-Request-Id": "a\x7fb"}, ""},
+		{"too long, legacy", map[string]string{"X-Request-Id": strings.Repeat("a", 10000), api.LegacyTraceHeader: "old"}, "old"},
 	}
 	for _, tc := range tests {
 		for _, path := range []string{"/health", "/sign", "/missing"} {
