@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,12 @@ const startTimeout = 30 * time.Second
 // stopTimeout bounds how long step-ca may take to exit after SIGTERM.
 const stopTimeout = 15 * time.Second
 
+// logDelayEnv names the environment variable that delays every write into a
+// logBuffer by a Go duration (e.g. MAYFLY_E2E_LOG_DELAY=300ms), as a pipe on
+// a loaded machine may deliver a process's output late. The tests must pass
+// with it: every assertion on another process's output waits for it.
+const logDelayEnv = "MAYFLY_E2E_LOG_DELAY"
+
 // logBuffer collects a process's output as lines and lets tests wait for a
 // line. Safe for concurrent use: the exec package writes, tests read.
 type logBuffer struct {
@@ -27,12 +34,26 @@ type logBuffer struct {
 	lines   []string
 	partial []byte
 	changed chan struct{} // closed and replaced whenever a line is added
+	delay   time.Duration // from logDelayEnv: each Write waits this long first
 }
 
-func newLogBuffer() *logBuffer { return &logBuffer{changed: make(chan struct{})} }
+func newLogBuffer() *logBuffer {
+	b := &logBuffer{changed: make(chan struct{})}
+	if v := os.Getenv(logDelayEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			panic(fmt.Sprintf("%s=%q: %v", logDelayEnv, v, err))
+		}
+		b.delay = d
+	}
+	return b
+}
 
 // Write implements io.Writer, splitting p into lines.
 func (b *logBuffer) Write(p []byte) (int, error) {
+	if b.delay > 0 {
+		time.Sleep(b.delay) // a slow pipe, see logDelayEnv
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.partial = append(b.partial, p...)
