@@ -124,7 +124,7 @@ func (b *logBuffer) waitFor(from int, want string, done <-chan struct{}, timeout
 			if line, ok, _ := b.find(from, want); ok {
 				return line, nil
 			}
-			return "", fmt.Errorf("exited before logging %q", want) // exit code: see caProcess.code
+			return "", fmt.Errorf("exited before logging %q", want)
 		case <-deadline.C:
 			return "", fmt.Errorf("did not log %q within %s", want, timeout)
 		}
@@ -223,7 +223,7 @@ func (p *caProcess) waitLog(t *testing.T, from int, want string, failures ...str
 	t.Helper()
 	line, err := p.log.waitFor(from, want, p.exited, logTimeout, failures...)
 	if err != nil {
-		t.Fatalf("%s %v; its log:\n%s", p, err, p.log.tail(40))
+		t.Fatalf("%s %v%s; its log:\n%s", p, err, p.exitNote(), p.log.tail(40))
 	}
 	return line
 }
@@ -233,7 +233,17 @@ func (p *caProcess) waitLog(t *testing.T, from int, want string, failures ...str
 func (p *caProcess) expectLog(t *testing.T, from int, want, why string) {
 	t.Helper()
 	if _, err := p.log.waitFor(from, want, p.exited, logTimeout); err != nil {
-		t.Fatalf("%s: %s %v; its log:\n%s", why, p, err, p.log.tail(40))
+		t.Fatalf("%s: %s %v%s; its log:\n%s", why, p, err, p.exitNote(), p.log.tail(40))
+	}
+}
+
+// exitNote is " (exit code N)" once the process has exited, else "".
+func (p *caProcess) exitNote() string {
+	select {
+	case <-p.exited:
+		return fmt.Sprintf(" (exit code %d)", p.code)
+	default:
+		return ""
 	}
 }
 
