@@ -27,12 +27,15 @@ run: build
 	@echo "Password file:    $(DEMO)/password.txt (CA keys and the 'admin' provisioner)"
 	STEPPATH="$(DEMO)/steppath" exec $(BIN)/step-ca "$(DEMO)/steppath/config/ca.json" --password-file "$(DEMO)/password.txt"
 
-# deps installs the Debian packages the tests use (already on most machines).
+# deps installs the Debian packages the tests use (already on most machines); ca-certificates
+# lets go download the modules over HTTPS. PostgreSQL and MariaDB are not installed: without
+# them their tests skip (see README, Tests).
 deps:
 	@missing=""; \
 	for p in openssl:openssl ssh-keygen:openssh-client systemd-analyze:systemd; do \
 		command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p##*:}"; \
 	done; \
+	[ -e /etc/ssl/certs/ca-certificates.crt ] || missing="$$missing ca-certificates"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
