@@ -5,7 +5,7 @@ DEMO      := $(CURDIR)/demo
 DEMO_ADDR ?= 127.0.0.1:9443
 PKGS      := ./...
 
-.PHONY: all build run test vet deps bench clean
+.PHONY: all build run test vet deps fuzz bench clean
 
 all: build
 
@@ -27,12 +27,15 @@ run: build
 	@echo "Password file:    $(DEMO)/password.txt (CA keys and the 'admin' provisioner)"
 	STEPPATH="$(DEMO)/steppath" exec $(BIN)/step-ca "$(DEMO)/steppath/config/ca.json" --password-file "$(DEMO)/password.txt"
 
-# deps installs the Debian packages the tests use (already on most machines).
+# deps installs the Debian packages the tests use (already on most machines); ca-certificates
+# lets go download the modules over HTTPS. PostgreSQL and MariaDB are not installed: without
+# them their tests skip (see README, Tests).
 deps:
 	@missing=""; \
 	for p in openssl:openssl ssh-keygen:openssh-client systemd-analyze:systemd; do \
 		command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p##*:}"; \
 	done; \
+	[ -e /etc/ssl/certs/ca-certificates.crt ] || missing="$$missing ca-certificates"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
@@ -42,6 +45,26 @@ vet:
 
 test: deps vet
 	$(GO) test -count=1 -timeout 15m $(PKGS)
+	@$(MAKE) --no-print-directory fuzz
+
+# fuzz: run every fuzz target (each `func FuzzX` in a _test.go) for FUZZTIME, one
+# `go test -fuzz` at a time, e.g. make fuzz FUZZTIME=2m. Go's corpus cache stays in
+# $(go env GOCACHE)/fuzz; a failing input is written to the package's testdata/fuzz/FuzzX/
+# (commit it with the fix: it then runs in every `go test`). Any failure fails make fuzz,
+# after the other targets have run, naming the target and the failing input.
+FUZZTIME ?= 8s
+fuzz:
+	@failed=0; \
+	for t in $$(grep -rEo --include='*_test.go' '^func Fuzz[A-Za-z0-9_]*' . | sed -E 's|^(.*)/[^/]*:func (Fuzz.*)$$|\1:\2|' | sort -u); do \
+		dir=$${t%%:*}; name=$${t##*:}; \
+		echo "fuzz $$dir $$name ($(FUZZTIME))"; \
+		if ! out=$$($(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$dir" 2>&1); then \
+			failed=$$((failed+1)); echo "$$out" | tail -n 40; \
+			input=$$(echo "$$out" | sed -nE 's|.*Failing input written to (testdata/fuzz/[^ ]*).*|\1|p' | head -n 1); \
+			echo "FAIL: $$name in $$dir$${input:+, failing input: $$dir/$$input}"; \
+		fi; \
+	done; \
+	if [ $$failed -ne 0 ]; then echo "make fuzz: $$failed fuzz target(s) failed"; exit 1; fi
 
 # bench: build, then measure a fresh CA made with `step ca init` defaults on a free loopback
 # port: sign (c=64), renew over mTLS (c=16) and both mixed (c=32); see tools/bench/README.md.

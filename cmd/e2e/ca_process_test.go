@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -14,11 +15,20 @@ import (
 	"time"
 )
 
-// startTimeout bounds how long step-ca may take to print "Serving HTTPS".
-const startTimeout = 30 * time.Second
+// logTimeout bounds every wait for a line of a process's output, e.g. how
+// long step-ca may take to print "Serving HTTPS" or to log why it refused a
+// request. Generous: the machine may be loaded.
+const logTimeout = 60 * time.Second
 
-// stopTimeout bounds how long step-ca may take to exit after SIGTERM.
-const stopTimeout = 15 * time.Second
+// stopTimeout bounds how long step-ca may take to exit after SIGTERM (it lets
+// requests in flight finish for at most 30 s).
+const stopTimeout = 45 * time.Second
+
+// logDelayEnv names the environment variable that delays every write into a
+// logBuffer by a Go duration (e.g. MAYFLY_E2E_LOG_DELAY=300ms), as a pipe on
+// a loaded machine may deliver a process's output late. The tests must pass
+// with it: every assertion on another process's output waits for it.
+const logDelayEnv = "MAYFLY_E2E_LOG_DELAY"
 
 // logBuffer collects a process's output as lines and lets tests wait for a
 // line. Safe for concurrent use: the exec package writes, tests read.
@@ -27,12 +37,26 @@ type logBuffer struct {
 	lines   []string
 	partial []byte
 	changed chan struct{} // closed and replaced whenever a line is added
+	delay   time.Duration // from logDelayEnv: each Write waits this long first
 }
 
-func newLogBuffer() *logBuffer { return &logBuffer{changed: make(chan struct{})} }
+func newLogBuffer() *logBuffer {
+	b := &logBuffer{changed: make(chan struct{})}
+	if v := os.Getenv(logDelayEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			panic(fmt.Sprintf("%s=%q: %v", logDelayEnv, v, err))
+		}
+		b.delay = d
+	}
+	return b
+}
 
 // Write implements io.Writer, splitting p into lines.
 func (b *logBuffer) Write(p []byte) (int, error) {
+	if b.delay > 0 {
+		time.Sleep(b.delay) // a slow pipe, see logDelayEnv
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.partial = append(b.partial, p...)
@@ -75,10 +99,36 @@ func (b *logBuffer) find(from int, subs ...string) (string, bool, <-chan struct{
 	return "", false, b.changed
 }
 
-// contains reports whether any line at index >= from contains sub.
-func (b *logBuffer) contains(from int, sub string) bool {
-	_, ok, _ := b.find(from, sub)
-	return ok
+// waitFor waits until a line at index >= from contains want and returns it.
+// It gives up with an error saying why if a line contains one of failures,
+// if done is closed first (the writing process exited: its output is then
+// complete, and is searched once more), or after timeout. Every assertion on
+// the output of a process that still runs must wait this way: a pipe may
+// deliver a line well after the event it reports.
+func (b *logBuffer) waitFor(from int, want string, done <-chan struct{}, timeout time.Duration, failures ...string) (string, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		line, ok, changed := b.find(from, want)
+		if ok {
+			return line, nil
+		}
+		if len(failures) > 0 {
+			if bad, ok, _ := b.find(from, failures...); ok {
+				return "", fmt.Errorf("logged %q while the test waited for %q", bad, want)
+			}
+		}
+		select {
+		case <-changed:
+		case <-done:
+			if line, ok, _ := b.find(from, want); ok {
+				return line, nil
+			}
+			return "", fmt.Errorf("exited before logging %q", want)
+		case <-deadline.C:
+			return "", fmt.Errorf("did not log %q within %s", want, timeout)
+		}
+	}
 }
 
 // tail returns the last n lines (and any unterminated one).
@@ -168,31 +218,32 @@ func (p *caProcess) kill() {
 
 // waitLog waits until a log line at index >= from contains want and returns
 // it. It fails t if a line contains one of the failure markers, if the
-// process exits first, or after startTimeout.
+// process exits first, or after logTimeout.
 func (p *caProcess) waitLog(t *testing.T, from int, want string, failures ...string) string {
 	t.Helper()
-	deadline := time.NewTimer(startTimeout)
-	defer deadline.Stop()
-	for {
-		line, ok, changed := p.log.find(from, want)
-		if ok {
-			return line
-		}
-		if len(failures) > 0 {
-			if bad, ok, _ := p.log.find(from, failures...); ok {
-				t.Fatalf("%s logged %q while the test waited for %q", p, bad, want)
-			}
-		}
-		select {
-		case <-changed:
-		case <-p.exited:
-			if line, ok, _ := p.log.find(from, want); ok {
-				return line
-			}
-			t.Fatalf("%s exited with code %d before logging %q; its log:\n%s", p, p.code, want, p.log.tail(40))
-		case <-deadline.C:
-			t.Fatalf("%s did not log %q within %s; its log:\n%s", p, want, startTimeout, p.log.tail(40))
-		}
+	line, err := p.log.waitFor(from, want, p.exited, logTimeout, failures...)
+	if err != nil {
+		t.Fatalf("%s %v%s; its log:\n%s", p, err, p.exitNote(), p.log.tail(40))
+	}
+	return line
+}
+
+// expectLog is waitLog for a line that explains an outcome the test has
+// already seen (why a request was refused): it fails t with why.
+func (p *caProcess) expectLog(t *testing.T, from int, want, why string) {
+	t.Helper()
+	if _, err := p.log.waitFor(from, want, p.exited, logTimeout); err != nil {
+		t.Fatalf("%s: %s %v%s; its log:\n%s", why, p, err, p.exitNote(), p.log.tail(40))
+	}
+}
+
+// exitNote is " (exit code N)" once the process has exited, else "".
+func (p *caProcess) exitNote() string {
+	select {
+	case <-p.exited:
+		return fmt.Sprintf(" (exit code %d)", p.code)
+	default:
+		return ""
 	}
 }
 

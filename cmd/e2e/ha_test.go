@@ -186,9 +186,7 @@ func testHA(t *testing.T, srv haServer) {
 		mark := caB.log.mark()
 		u.fails(t, "ca", "certificate", "tok.example.com", u.path("tok2.crt"), u.path("tok2.key"), "--token", tok, "--ca-url", bURL)
 		mustNotExist(t, u.path("tok2.crt"))
-		if !caB.log.contains(mark, "token already used") {
-			t.Fatalf("B did not log %q for the token used on A; its log:\n%s", "token already used", caB.log.tail(10))
-		}
+		caB.expectLog(t, mark, "token already used", "B refused the token used on A, but not for its reuse")
 	})
 	t.Run("a revocation made on A blocks renewal on B", func(t *testing.T) {
 		crt, key := u.path("ren.crt"), u.path("ren.key")
@@ -198,9 +196,7 @@ func testHA(t *testing.T, srv haServer) {
 		u.ok(t, "ca", "revoke", sn.String(), "--reasonCode", "KeyCompromise", "--provisioner-password-file", pw)
 		mark := caB.log.mark()
 		u.fails(t, "ca", "renew", crt, key, "--force", "--ca-url", bURL)
-		if !caB.log.contains(mark, "revoked") {
-			t.Fatalf("B refused the renewal, but not because the certificate is revoked; its log:\n%s", caB.log.tail(10))
-		}
+		caB.expectLog(t, mark, "revoked", "B refused the renewal, but not because the certificate is revoked")
 	})
 	t.Run("each serves while the other restarts", func(t *testing.T) {
 		caA.stop(t)
@@ -227,17 +223,13 @@ func testHA(t *testing.T, srv haServer) {
 		a.start(t)
 		standby := launchCA(t, t, bPath, bConfig, "--password-file", a.pwFile, "--read-only")
 		standby.waitLog(t, 0, "Serving HTTPS on")
-		if !standby.log.contains(0, "read-only (hot standby)") {
-			t.Fatalf("the standby did not say it is read-only; its log:\n%s", standby.log.tail(10))
-		}
+		standby.expectLog(t, 0, "read-only (hot standby)", "the standby did not say it is read-only")
 		u.ok(t, "ca", "health", "--ca-url", bURL)
 		u.ok(t, "ca", "roots", u.path("roots.pem"), "--ca-url", bURL)
 		mark := standby.log.mark()
 		u.fails(t, "ca", "certificate", "s.example.com", u.path("s.crt"), u.path("s.key"), "--provisioner-password-file", pw, "--ca-url", bURL)
 		mustNotExist(t, u.path("s.crt"))
-		if !standby.log.contains(mark, "read-only") {
-			t.Fatalf("the standby refused the certificate, but not because it is read-only; its log:\n%s", standby.log.tail(10))
-		}
+		standby.expectLog(t, mark, "read-only", "the standby refused the certificate, but not because it is read-only")
 		// The primary keeps issuing.
 		u.ok(t, "ca", "certificate", "p.example.com", u.path("p.crt"), u.path("p.key"), "--provisioner-password-file", pw)
 		standby.stop(t)

@@ -26,9 +26,9 @@ import (
 func httpsClient(p *testPKI) *http.Client {
 	roots := x509.NewCertPool()
 	roots.AddCert(p.root)
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	dialer := &net.Dialer{Timeout: 30 * time.Second}
 	return &http.Client{
-		Timeout: 20 * time.Second,
+		Timeout: commandTimeout,
 		Transport: &http.Transport{
 			TLSClientConfig:   &tls.Config{RootCAs: roots, ServerName: "localhost"},
 			ForceAttemptHTTP2: true,

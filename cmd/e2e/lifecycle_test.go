@@ -266,9 +266,7 @@ func TestLifecycle(t *testing.T) {
 			u.fails(t, "ca", "certificate", "bar.example.com", u.path("bar2.crt"), u.path("bar2.key"), "--token", tok)
 			mustNotExist(t, u.path("bar2.crt"))
 			mustNotExist(t, u.path("bar2.key"))
-			if !ca.log.contains(mark, "token already used") {
-				t.Fatalf("the CA did not log %q for the replayed token; its log:\n%s", "token already used", ca.log.tail(10))
-			}
+			ca.expectLog(t, mark, "token already used", "the CA refused the replayed token, but not for its reuse")
 		}},
 		{"revoke by hex serial, then renew is refused", func(t *testing.T) {
 			sn := cur.leaf.SerialNumber
@@ -303,17 +301,13 @@ func TestLifecycle(t *testing.T) {
 		{"revocation survives the restart", func(t *testing.T) {
 			mark := ca.log.mark()
 			u.fails(t, "ca", "renew", crt, key, "--force")
-			if !ca.log.contains(mark, "revoked") {
-				t.Fatalf("the CA refused the renewal, but not because the certificate is revoked; its log:\n%s", ca.log.tail(10))
-			}
+			ca.expectLog(t, mark, "revoked", "the CA refused the renewal, but not because the certificate is revoked")
 		}},
 		{"a token minted before the restart is refused", func(t *testing.T) {
 			mark := ca.log.mark()
 			u.fails(t, "ca", "certificate", "pre.example.com", u.path("pre.crt"), u.path("pre.key"), "--token", preRestartToken)
 			mustNotExist(t, u.path("pre.crt"))
-			if !ca.log.contains(mark, "token issued before the bootstrap of certificate authority") {
-				t.Fatalf("the CA did not refuse the token for its iat; its log:\n%s", ca.log.tail(10))
-			}
+			ca.expectLog(t, mark, "token issued before the bootstrap of certificate authority", "the CA refused the token, but not for its iat")
 		}},
 		{"issuing works after the restart", func(t *testing.T) {
 			before := time.Now()

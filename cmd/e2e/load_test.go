@@ -15,7 +15,6 @@ import (
 	"io"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -150,10 +149,30 @@ func (s *signer) run(workers int, stop <-chan struct{}) *sync.WaitGroup {
 	return &wg
 }
 
+// failureList returns up to the first 5 failures.
+func (s *signer) failureList() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.failures[:min(5, len(s.failures))]...)
+}
+
 func (s *signer) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.received)
+}
+
+// waitCount waits until the clients have received n certificates; it fails t
+// after logTimeout (the load must make progress, however slowly).
+func (s *signer) waitCount(t *testing.T, n int) {
+	t.Helper()
+	deadline := time.Now().Add(logTimeout)
+	for s.count() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d certificates received within %s; failures: %v", s.count(), n, logTimeout, s.failureList())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // TestKill9KeepsIssuedCertificates: kill -9 of step-ca during load loses no
@@ -166,10 +185,7 @@ func TestKill9KeepsIssuedCertificates(t *testing.T) {
 	s := newSigner(t, p)
 	stop := make(chan struct{})
 	wg := s.run(16, stop)
-	deadline := time.Now().Add(20 * time.Second)
-	for s.count() < 300 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	s.waitCount(t, 300)
 	if err := ca.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -207,19 +223,13 @@ func TestReloadUnderLoad(t *testing.T) {
 	stop := make(chan struct{})
 	wg := s.run(8, stop)
 	for i, d := range []string{"30h", "36h", "48h"} {
-		for s.count() < 50*(i+1) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		s.waitCount(t, 50*(i+1))
 		setMaxTLSCertDuration(t, p.configPath(), d)
 		mark := ca.log.mark()
 		ca.signal(t, syscall.SIGHUP)
 		ca.waitLog(t, mark, "reloaded")
 	}
-	var before atomic.Int64
-	before.Store(int64(s.count()))
-	for int64(s.count()) < before.Load()+50 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	s.waitCount(t, s.count()+50)
 	close(stop)
 	wg.Wait()
 	if len(s.failures) > 0 {

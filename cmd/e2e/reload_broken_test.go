@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -21,7 +22,7 @@ func TestReloadBrokenConfigKeepsServing(t *testing.T) {
 	mark := ca.log.mark()
 	ca.signal(t, syscall.SIGHUP)
 	line := ca.waitLog(t, mark, "reload failed")
-	if !ca.log.contains(mark, "ca.json") {
+	if !strings.Contains(line, "ca.json") {
 		t.Fatalf("the reload error does not name the file: %s", line)
 	}
 	u.ok(t, "ca", "certificate", "still.example.com", u.path("a.crt"), u.path("a.key"),

@@ -30,23 +30,18 @@ func TestRenewDaemon(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
+	var waitErr error // valid once exited is closed
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
 	t.Cleanup(func() { _ = cmd.Process.Kill() })
 	waitFor := func(b *logBuffer, from int, want string) {
 		t.Helper()
-		deadline := time.Now().Add(20 * time.Second)
-		for time.Now().Before(deadline) {
-			if b.contains(from, want) {
-				return
-			}
-			select {
-			case err := <-exited:
-				t.Fatalf("the daemon exited (%v) while waiting for %q\nstdout:\n%s\nstderr:\n%s", err, want, out.tail(20), errOut.tail(20))
-			case <-time.After(20 * time.Millisecond):
-			}
+		if _, err := b.waitFor(from, want, exited, logTimeout); err != nil {
+			t.Fatalf("the daemon %v\nstdout:\n%s\nstderr:\n%s", err, out.tail(20), errOut.tail(20))
 		}
-		t.Fatalf("no %q within 20s\nstdout:\n%s\nstderr:\n%s", want, out.tail(20), errOut.tail(20))
 	}
 	waitFor(out, 0, "first renewal in")
 
@@ -58,7 +53,7 @@ func TestRenewDaemon(t *testing.T) {
 	if second.SerialNumber.Cmp(first.SerialNumber) == 0 {
 		t.Fatal("the certificate file was not renewed")
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(logTimeout)
 	for {
 		if _, err := os.Stat(marker); err == nil {
 			break
@@ -98,13 +93,14 @@ func TestRenewDaemon(t *testing.T) {
 	// SIGTERM: exit 0.
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("the daemon exited with %v on SIGTERM, want 0", err)
+	case <-exited:
+		if waitErr != nil {
+			t.Fatalf("the daemon exited with %v on SIGTERM, want 0", waitErr)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("the daemon did not stop on SIGTERM")
+	case <-time.After(logTimeout):
+		t.Fatalf("the daemon did not stop within %s of SIGTERM", logTimeout)
 	}
+	// The daemon has exited and cmd.Wait has copied all of its output.
 	if strings.Contains(out.tail(50), "ERROR") {
 		t.Fatalf("an ERROR went to stdout: %s", out.tail(50))
 	}

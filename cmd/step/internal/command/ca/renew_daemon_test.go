@@ -104,7 +104,7 @@ func TestDaemonLoop(t *testing.T) {
 			if got != want {
 				t.Fatalf("renewal call %d, want %d", got, want)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second):
 			t.Fatalf("renewal %d did not happen; stdout %q stderr %q", want, out.String(), errOut.String())
 		}
 	}
@@ -114,7 +114,7 @@ func TestDaemonLoop(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run returned %v, want nil on SIGTERM", err)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("daemon did not stop on SIGTERM")
 	}
 	if !strings.Contains(out.String(), "INFO: ") || !strings.Contains(out.String(), "first renewal in") ||
