@@ -46,7 +46,7 @@ func TestDamagedLogRepair(t *testing.T) {
 	ca := launchCA(t, t, p.caPath, p.configPath(), "--password-file", p.pwFile)
 	select {
 	case <-ca.exited:
-	case <-time.After(startTimeout):
+	case <-time.After(logTimeout):
 		t.Fatalf("step-ca still runs on a damaged log; its log:\n%s", ca.log.tail(40))
 	}
 	if ca.code <= 0 {
