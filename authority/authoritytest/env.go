@@ -47,6 +47,8 @@ type Options struct {
 	// InterLife is the intermediate's remaining life; default 30 days.
 	InterLife time.Duration
 	Logger    logrus.FieldLogger
+	// Registry adds provisioner types to Registry()'s (a test type, X5C).
+	Registry provisioner.Registry
 }
 
 // Env is an Authority with everything it was built from.
@@ -82,13 +84,17 @@ func New(t testing.TB, o Options) *Env {
 		backdate = time.Minute
 	}
 	provs := append([]json.RawMessage{admin.Entry(t, o.AdminExtra)}, o.MoreProvisioners...)
+	reg := Registry()
+	for k, v := range o.Registry {
+		reg[k] = v
+	}
 	a, err := authority.New(authority.Options{
 		Roots:                []*x509.Certificate{pki.Root},
 		Intermediates:        []*x509.Certificate{pki.Intermediate},
 		Signer:               pki.IntermediateKey,
 		DNSNames:             []string{DNSName, "127.0.0.1", "::1"},
 		Provisioners:         provs,
-		Registry:             Registry(),
+		Registry:             reg,
 		Claims:               o.Claims,
 		Backdate:             backdate,
 		DisableIssuedAtCheck: o.DisableIssuedAtCheck,
