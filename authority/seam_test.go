@@ -54,9 +54,9 @@ type seamCap struct {
 	at    time.Time
 }
 
-func (c seamCap) CapCert(cert *x509.Certificate) {
+func (c seamCap) CapCert(cert *x509.Certificate, req provisioner.Requested) error {
 	*c.calls = append(*c.calls, "cap")
-	(&validate.NotAfterCap{At: c.at}).CapCert(cert)
+	return (&validate.CredentialWindow{NotAfter: c.at}).CapCert(cert, req)
 }
 
 func (s *seamType) Info() provisioner.Info {

@@ -108,7 +108,9 @@ func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error)
 		}
 	}
 	for _, c := range plan.Caps {
-		c.CapCert(tmpl)
+		if err := c.CapCert(tmpl, provisioner.Requested{NotBefore: w.explicitNB, NotAfter: w.explicitNA}); err != nil {
+			return nil, err
+		}
 	}
 	if err := a.checkSign(w, tmpl.NotBefore, tmpl.NotAfter, plan.Claims); err != nil {
 		return nil, err

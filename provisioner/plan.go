@@ -53,10 +53,17 @@ type CertModifier interface {
 }
 
 // CertCap is a last adjustment of the certificate, after the modifiers, such
-// as step-ca's enforcers: an x5c leaf's NotAfter. The authority checks the
-// validity once more after every cap.
+// as step-ca's enforcers: an x5c leaf's NotAfter. req says which bounds of
+// the validity the client asked for (a cap may cut a default, and refuse
+// what was asked). The authority checks the validity once more after every
+// cap. Errors are *errs.Error values.
 type CertCap interface {
-	CapCert(cert *x509.Certificate)
+	CapCert(cert *x509.Certificate, req Requested) error
+}
+
+// Requested says which bounds of a certificate's validity the client set.
+type Requested struct {
+	NotBefore, NotAfter bool
 }
 
 // Webhook is a provisioner's webhook as the authority calls it: Enrich

@@ -29,8 +29,10 @@ import (
 var (
 	_ provisioner.CSRValidator = (*Names)(nil)
 	_ provisioner.CSRValidator = CSRFingerprint("")
+	_ provisioner.CSRValidator = CommonName("")
+	_ provisioner.CSRValidator = SANs(nil)
 	_ provisioner.CertModifier = (*Extension)(nil)
-	_ provisioner.CertCap      = (*NotAfterCap)(nil)
+	_ provisioner.CertCap      = (*CredentialWindow)(nil)
 )
 
 // Key is the key policy of every path that certifies a key (sign, renew,
@@ -66,11 +68,36 @@ func (n *Names) ValidateCSR(csr *x509.CertificateRequest) error {
 		want := append([]string{n.Subject}, n.SANs...)
 		return errs.Errorf(errs.Forbidden, "certificate request does not contain the valid common name - got %s, want %v", cn, want)
 	}
+	return SANs(n.SANs).ValidateCSR(csr)
+}
+
+// CommonName requires the CSR's common name to be exactly the token's
+// subject, as step-ca's X5C, SSHPOP, ... common name validator does.
+type CommonName string
+
+// ValidateCSR implements provisioner.CSRValidator.
+func (v CommonName) ValidateCSR(csr *x509.CertificateRequest) error {
+	switch cn := csr.Subject.CommonName; {
+	case cn == "":
+		return errs.Errorf(errs.Forbidden, "certificate request cannot contain an empty common name")
+	case cn != string(v):
+		return errs.Errorf(errs.Forbidden, "certificate request does not contain the valid common name; requested common name = %s, token subject = %s", cn, string(v))
+	}
+	return nil
+}
+
+// SANs requires each kind of SAN the CSR has (DNS names case-insensitively,
+// IPs, emails, URIs) to equal as a set the credential's names of that kind,
+// as step-ca's default SANs validator does.
+type SANs []string
+
+// ValidateCSR implements provisioner.CSRValidator.
+func (sans SANs) ValidateCSR(csr *x509.CertificateRequest) error {
 	if len(csr.DNSNames) == 0 && len(csr.IPAddresses) == 0 && len(csr.EmailAddresses) == 0 && len(csr.URIs) == 0 {
 		return nil
 	}
 	var want x509.Certificate
-	SplitSANs(&want, n.SANs)
+	SplitSANs(&want, sans)
 	if len(csr.DNSNames) > 0 && !sameSet(csr.DNSNames, want.DNSNames, strings.ToLower) {
 		return errs.Errorf(errs.Forbidden, "certificate request does not contain the valid DNS names - got %v, want %v", csr.DNSNames, want.DNSNames)
 	}
@@ -138,18 +165,32 @@ func (e *Extension) ModifyCert(cert *x509.Certificate) error {
 	return nil
 }
 
-// NotAfterCap caps the certificate's NotAfter, as step-ca's enforcer does
-// for X5C (the authenticating leaf's NotAfter, wire-spec §4.4).
-type NotAfterCap struct {
-	At time.Time
+// CredentialWindow keeps a certificate within the validity of the
+// credential that authorized it, as step-ca's profileLimitDuration does for
+// X5C (wire-spec §4.4): a default notAfter is cut to the credential's
+// expiry; a requested notBefore before the credential's start, or a
+// requested notAfter after its expiry, is refused.
+type CredentialWindow struct {
+	NotBefore, NotAfter time.Time
 }
 
 // CapCert implements provisioner.CertCap.
-func (c *NotAfterCap) CapCert(cert *x509.Certificate) {
-	if cert.NotAfter.After(c.At) {
-		cert.NotAfter = c.At
+func (c *CredentialWindow) CapCert(cert *x509.Certificate, req provisioner.Requested) error {
+	if req.NotBefore && cert.NotBefore.Before(c.NotBefore) {
+		return errs.Errorf(errs.Forbidden, "requested certificate notBefore (%s) is before the active validity window of the provisioning credential (%s)",
+			rfc3339(cert.NotBefore), rfc3339(c.NotBefore))
 	}
+	if cert.NotAfter.After(c.NotAfter) {
+		if req.NotAfter {
+			return errs.Errorf(errs.Forbidden, "requested certificate notAfter (%s) is after the expiration of the provisioning credential (%s)",
+				rfc3339(cert.NotAfter), rfc3339(c.NotAfter))
+		}
+		cert.NotAfter = c.NotAfter
+	}
+	return nil
 }
+
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // SplitSANs sorts names into IP, URI, email and DNS SANs in that order of
 // precedence, as step's x509util.SplitSANs does: anything with a URL scheme

@@ -3,6 +3,7 @@ package validate_test
 import (
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,18 +38,37 @@ func TestExtensionReplacesOthers(t *testing.T) {
 	}
 }
 
-func TestNotAfterCap(t *testing.T) {
+func TestCredentialWindow(t *testing.T) {
 	t.Parallel()
-	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	c := &x509.Certificate{NotAfter: at.Add(time.Hour)}
-	(&validate.NotAfterCap{At: at}).CapCert(c)
-	if !c.NotAfter.Equal(at) {
-		t.Fatalf("capped to %s", c.NotAfter)
+	start := time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	w := &validate.CredentialWindow{NotBefore: start, NotAfter: end}
+	tests := []struct {
+		name   string
+		nb, na time.Time
+		req    provisioner.Requested
+		wantNA time.Time
+		err    string
+	}{
+		{name: "default cut", nb: end.Add(-time.Hour), na: end.Add(time.Hour), wantNA: end},
+		{name: "default inside", nb: end.Add(-2 * time.Hour), na: end.Add(-time.Hour), wantNA: end.Add(-time.Hour)},
+		{name: "requested notAfter after", nb: end.Add(-time.Hour), na: end.Add(time.Second), req: provisioner.Requested{NotAfter: true}, err: "is after the expiration of the provisioning credential"},
+		{name: "requested notAfter at", nb: end.Add(-time.Hour), na: end, req: provisioner.Requested{NotAfter: true}, wantNA: end},
+		{name: "requested notBefore before", nb: start.Add(-time.Second), na: end, req: provisioner.Requested{NotBefore: true}, err: "is before the active validity window"},
+		{name: "backdated default notBefore", nb: start.Add(-time.Minute), na: end, wantNA: end},
 	}
-	c.NotAfter = at.Add(-time.Hour)
-	(&validate.NotAfterCap{At: at}).CapCert(c)
-	if !c.NotAfter.Equal(at.Add(-time.Hour)) {
-		t.Fatalf("an earlier notAfter moved to %s", c.NotAfter)
+	for _, tc := range tests {
+		c := &x509.Certificate{NotBefore: tc.nb, NotAfter: tc.na}
+		err := w.CapCert(c, tc.req)
+		if tc.err != "" {
+			if !errs.Is(err, errs.Forbidden) || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%s: %v, want Forbidden %q", tc.name, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !c.NotAfter.Equal(tc.wantNA) {
+			t.Errorf("%s: notAfter %s, %v; want %s", tc.name, c.NotAfter, err, tc.wantNA)
+		}
 	}
 }
 
