@@ -18,6 +18,7 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/jwk"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
+	"github.com/mayfly-pki/mayfly/provisioner/x5c"
 )
 
 // DNSName is the CA's default DNS name, and CAURL the URL clients use (with a
@@ -38,6 +39,10 @@ type Options struct {
 	AdminExtra map[string]any
 	// MoreProvisioners are appended after the admin provisioner.
 	MoreProvisioners []json.RawMessage
+	// MoreProvisionersFn, when set, returns more entries (after
+	// MoreProvisioners) from the PKI New creates: an X5C provisioner
+	// trusting the CA's own root.
+	MoreProvisionersFn func(*PKI) []json.RawMessage
 	// Backdate defaults to one minute; set NoBackdate for zero.
 	Backdate   time.Duration
 	NoBackdate bool
@@ -60,9 +65,9 @@ type Env struct {
 	Authority *authority.Authority
 }
 
-// Registry returns the provisioner registry the tests use: JWK only.
+// Registry returns the provisioner registry the tests use: JWK and X5C.
 func Registry() provisioner.Registry {
-	return provisioner.Registry{provisioner.TypeJWK: jwk.New}
+	return provisioner.Registry{provisioner.TypeJWK: jwk.New, provisioner.TypeX5C: x5c.New}
 }
 
 // New builds an Env at Epoch.
@@ -84,6 +89,9 @@ func New(t testing.TB, o Options) *Env {
 		backdate = time.Minute
 	}
 	provs := append([]json.RawMessage{admin.Entry(t, o.AdminExtra)}, o.MoreProvisioners...)
+	if o.MoreProvisionersFn != nil {
+		provs = append(provs, o.MoreProvisionersFn(pki)...)
+	}
 	reg := Registry()
 	for k, v := range o.Registry {
 		reg[k] = v
