@@ -225,6 +225,7 @@ func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(p
 	if err := check(p, tok); err != nil {
 		return nil, nil, err
 	}
+	a.provisioners.LearnHeader(tok)
 	if err := a.useToken(ctx, tok); err != nil {
 		return nil, nil, err
 	}

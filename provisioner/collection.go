@@ -104,6 +104,12 @@ func (c *Collection) ParseToken(raw string) (*token.Token, error) {
 	return c.headers.Parse(raw)
 }
 
+// LearnHeader records the header of tok, whose signature a provisioner has
+// just verified, so that the same client's next tokens parse and verify
+// directly (token.Headers.Learn). Call it only after a provisioner
+// accepted tok.
+func (c *Collection) LearnHeader(tok *token.Token) { c.headers.Learn(tok) }
+
 // uid is step's ordering key: SHA-1 of the ID with the first 4 bytes replaced
 // by the big-endian load index (wire-spec §3.4).
 func uid(index int, id string) string {
