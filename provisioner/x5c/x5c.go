@@ -43,6 +43,7 @@ type Provisioner struct {
 	now       func() time.Time
 	x509      *provisioner.X509Template // nil: the default leaf
 	modifiers []provisioner.CertModifier
+	chains    *chainCache
 }
 
 var _ provisioner.Interface = (*Provisioner)(nil)
@@ -79,7 +80,7 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	p := &Provisioner{
 		info:  provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeX5C},
 		roots: pool, claims: claims, raw: compact.Bytes(), audiences: cfg.Audiences, fragment: id,
-		now: cfg.Clock(), x509: tmpl,
+		now: cfg.Clock(), x509: tmpl, chains: newChainCache(),
 	}
 	if !claims.DisableSmallstepExtensions {
 		ext, err := validate.NewExtension(p.info)
@@ -138,16 +139,11 @@ func (p *Provisioner) JSON() json.RawMessage { return p.raw }
 // chain, leaf first.
 func (p *Provisioner) authorize(tok *token.Token, purpose provisioner.Purpose) ([]*x509.Certificate, error) {
 	now := p.now()
-	chains, err := tok.Header.Certificates(x509.VerifyOptions{
-		Roots: p.roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	})
+	chain, err := p.verifyChain(tok, now)
 	if err != nil {
-		return nil, errs.E(errs.Unauthorized, "x5c.authorizeToken; error verifying x5c certificate chain in token", err)
+		return nil, err
 	}
-	leaf := chains[0][0]
-	if leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
-		return nil, errs.Errorf(errs.Unauthorized, "x5c.authorizeToken; certificate used to sign x5c token cannot be used for digital signature")
-	}
+	leaf := chain[0]
 	if err := tok.Verify(leaf.PublicKey); err != nil {
 		return nil, errs.E(errs.Unauthorized, "x5c.authorizeToken; error parsing x5c claims", err)
 	}
@@ -164,6 +160,26 @@ func (p *Provisioner) authorize(tok *token.Token, purpose provisioner.Purpose) (
 	if c.Subject == "" {
 		return nil, errs.Errorf(errs.Unauthorized, "x5c.authorizeToken; x5c token subject cannot be empty")
 	}
+	return chain, nil
+}
+
+// verifyChain returns the token's x5c chain verified to the roots at now
+// for client authentication, with a leaf that may sign, from the cache when
+// the same chain verified before.
+func (p *Provisioner) verifyChain(tok *token.Token, now time.Time) ([]*x509.Certificate, error) {
+	if chain, ok := p.chains.get(tok.ProtectedHeader(), now); ok {
+		return chain, nil
+	}
+	chains, err := tok.Header.Certificates(x509.VerifyOptions{
+		Roots: p.roots, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	})
+	if err != nil {
+		return nil, errs.E(errs.Unauthorized, "x5c.authorizeToken; error verifying x5c certificate chain in token", err)
+	}
+	if chains[0][0].KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		return nil, errs.Errorf(errs.Unauthorized, "x5c.authorizeToken; certificate used to sign x5c token cannot be used for digital signature")
+	}
+	p.chains.put(tok.ProtectedHeader(), chains[0])
 	return chains[0], nil
 }
 

@@ -217,3 +217,21 @@ func TestNewErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestX5CCachedChainExpires checks that a chain verified once (and cached)
+// is refused once its leaf has expired, as a fresh verification refuses it.
+func TestX5CCachedChainExpires(t *testing.T) {
+	t.Parallel()
+	e := newX5CEnv(t, nil)
+	ctx := context.Background()
+	for range 2 { // the second token's header is learned, its chain cached
+		if _, err := e.sign(ctx, at.NewCSR(t, at.CSR{CommonName: "svc"}), e.mint(t, e.claims(t, "svc")), time.Hour); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.Clock.Set(e.leaf.NotAfter.Add(time.Second))
+	_, err := e.sign(ctx, at.NewCSR(t, at.CSR{CommonName: "svc"}), e.mint(t, e.claims(t, "svc")), 0)
+	if !errs.Is(err, errs.Unauthorized) || !strings.Contains(err.Error(), "error verifying x5c certificate chain") {
+		t.Fatalf("expired cached chain: %v", err)
+	}
+}
