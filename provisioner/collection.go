@@ -203,7 +203,7 @@ func (c *Collection) ByCertificate(ext *Extension) (Interface, bool) {
 	if !ok || p.Info().Type != ext.Type {
 		return nil, false
 	}
-	if ext.Type == TypeJWK && p.Info().CredentialID != ext.CredentialID {
+	if id := p.Info().CredentialID; id != "" && id != ext.CredentialID {
 		return nil, false
 	}
 	return p, true

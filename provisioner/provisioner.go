@@ -65,7 +65,11 @@ type Info struct {
 	ID           string // stored in revocations; the token ID for ca.json provisioners
 	Name         string
 	Type         Type
-	CredentialID string // JWK kid, OIDC client ID, ...
+	// CredentialID is the one credential a provisioner's certificates name
+	// (JWK kid, OIDC client ID); when set, a certificate renews with this
+	// provisioner only if its extension names the same. Empty for types
+	// whose credential varies per certificate (AWS account, X5C).
+	CredentialID string
 }
 
 // CertificateTemplate is a template and the data to render it with for one

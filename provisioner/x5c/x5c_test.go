@@ -168,7 +168,10 @@ func TestX5CIssues(t *testing.T) {
 			t.Fatalf("CSR common name %q: %v", cn, err)
 		}
 	}
-	// Revocation by token works too.
+	// The certificate renews with its provisioner, and revokes by token.
+	if r, err := e.Authority.Renew(ctx, cert); err != nil || r.Provisioner.Name != "x5cp" {
+		t.Fatalf("renew: %v, %v", r, err)
+	}
 	serial := cert.SerialNumber.String()
 	c := e.claims(t, serial)
 	c.Audience = token.Audience{at.CAURL + "/1.0/revoke#x5c/x5cp"}
