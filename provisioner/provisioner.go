@@ -62,9 +62,9 @@ func ParseType(s string) (Type, bool) {
 
 // Info identifies a provisioner in certificates and database records.
 type Info struct {
-	ID           string // stored in revocations; the token ID for ca.json provisioners
-	Name         string
-	Type         Type
+	ID   string // stored in revocations; the token ID for ca.json provisioners
+	Name string
+	Type Type
 	// CredentialID is the one credential a provisioner's certificates name
 	// (JWK kid, OIDC client ID); when set, a certificate renews with this
 	// provisioner only if its extension names the same. Empty for types
