@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -47,6 +48,10 @@ type Options struct {
 	StoreName string
 	Now       func() time.Time
 	Logger    logrus.FieldLogger
+	// HTTPClient is given to provisioners for their background network
+	// work; cmd/step-ca builds it with timeouts. Nil: http.DefaultClient's
+	// transport with a 30s timeout.
+	HTTPClient *http.Client
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -118,7 +123,11 @@ func New(o Options) (*Authority, error) {
 	for _, c := range o.Intermediates {
 		a.interPool.AddCert(c)
 	}
-	cfg := provisioner.Config{Audiences: a.audiences, Claims: claims, Now: now}
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	cfg := provisioner.Config{Audiences: a.audiences, Claims: claims, Now: now, HTTPClient: hc, Logger: log}
 	var ps []provisioner.Interface
 	for i, raw := range o.Provisioners {
 		p, err := buildProvisioner(raw, o.Registry, cfg)
@@ -192,6 +201,10 @@ func (a *Authority) Issuer() *issuer.Issuer { return a.issuer }
 // Provisioners returns the provisioner collection.
 func (a *Authority) Provisioners() *provisioner.Collection { return a.provisioners }
 
+// Runners returns the provisioners with background work (provisioner.Runner),
+// which the CA runtime runs for as long as this snapshot serves.
+func (a *Authority) Runners() []provisioner.Runner { return a.provisioners.Runners() }
+
 // Claims returns the global claims.
 func (a *Authority) Claims() provisioner.Resolved { return a.claims }
 
@@ -212,6 +225,7 @@ func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(p
 	if err := check(p, tok); err != nil {
 		return nil, nil, err
 	}
+	a.provisioners.LearnHeader(tok)
 	if err := a.useToken(ctx, tok); err != nil {
 		return nil, nil, err
 	}
@@ -274,6 +288,9 @@ func EncodePEM(der []byte) string {
 
 // expectWrite announces a request that is going to write to a store that
 // groups writes (store.WriteHinter); call the result when the request ends.
+// It is called only once the request is authorized, so that a batch never
+// waits for a request that was refused (the used-token record, if any, is
+// written before it and is not waited for: store.OrderedTokens).
 func (a *Authority) expectWrite() func() {
 	if h, ok := a.store.(store.WriteHinter); ok {
 		return h.ExpectWrite()

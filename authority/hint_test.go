@@ -16,11 +16,13 @@ import (
 // waited-for write.
 type hintedStore struct {
 	store.Store
-	active   atomic.Int64
-	atWrites []int64
+	active    atomic.Int64
+	announced atomic.Int64 // ExpectWrite calls
+	atWrites  []int64
 }
 
 func (s *hintedStore) ExpectWrite() func() {
+	s.announced.Add(1)
 	s.active.Add(1)
 	return func() { s.active.Add(-1) }
 }
@@ -87,4 +89,40 @@ func TestWritesAreAnnounced(t *testing.T) {
 		t.Fatal("revoked certificate renewed")
 	}
 	check("renew of a revoked certificate", 5)
+}
+
+// TestRefusedRequestsAreNotAnnounced checks that a request announces its
+// write only once it is authorized: a batch of a grouping store never waits
+// for a request that was refused (issue 15).
+func TestRefusedRequestsAreNotAnnounced(t *testing.T) {
+	t.Parallel()
+	st := &hintedStore{Store: at.OpenBadger(t)}
+	env := at.New(t, at.Options{Store: st})
+	ctx := context.Background()
+	cert, _ := env.Issue(t, "hint.example.com", time.Hour)
+	base := st.announced.Load()
+	refused := func(what string, err error) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: accepted", what)
+		}
+		if n := st.announced.Load(); n != base {
+			t.Fatalf("%s (%v): %d writes announced, want none", what, err, n-base)
+		}
+	}
+	csr := at.NewCSR(t, at.CSR{CommonName: "x.example.com", DNSNames: []string{"x.example.com"}})
+	other := at.NewJWK(t, "admin")
+	_, err := env.Authority.Sign(ctx, &authority.SignRequest{CSR: csr, OTT: other.Sign(t, env.SignClaims(t, "x.example.com"))})
+	refused("sign with a foreign key", err)
+	_, err = env.Authority.Sign(ctx, &authority.SignRequest{CSR: csr, OTT: "not.a.token"})
+	refused("sign with a malformed token", err)
+	serial := cert.SerialNumber.String()
+	_, err = env.Authority.Revoke(ctx, &authority.RevokeRequest{Serial: serial, OTT: other.Sign(t, other.Claims(t, at.CAURL+"/1.0/revoke", serial, env.Clock.Now()))})
+	refused("revoke with a foreign key", err)
+	if _, err := env.Authority.Revoke(ctx, &authority.RevokeRequest{Serial: serial, OTT: env.RevokeToken(t, serial)}); err != nil {
+		t.Fatal(err)
+	}
+	base = st.announced.Load()
+	_, err = env.Authority.Renew(ctx, cert)
+	refused("renew of a revoked certificate", err)
 }

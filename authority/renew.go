@@ -15,6 +15,7 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
+	"github.com/mayfly-pki/mayfly/provisioner/validate"
 )
 
 // RenewIssuer is the iss claim of renew tokens minted by step's client.
@@ -41,7 +42,6 @@ func (a *Authority) Rekey(ctx context.Context, cert *x509.Certificate, csr *x509
 }
 
 func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509.CertificateRequest) (*Issued, error) {
-	defer a.expectWrite()()
 	serial := cert.SerialNumber.String()
 	if err := a.checkNotRevoked(ctx, serial); err != nil {
 		return nil, err
@@ -63,9 +63,11 @@ func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509
 	if csr != nil {
 		pub, keyOf = csr.PublicKey, "certificate request"
 	}
-	if err := checkKey(pub, keyOf); err != nil {
+	if err := validate.Key(pub, keyOf); err != nil {
 		return nil, err
 	}
+	// Authorized: from here the request may write (store.WriteHinter).
+	defer a.expectWrite()()
 	notBefore, notAfter, err := a.renewValidity(a.now(), cert, p.Claims())
 	if err != nil {
 		return nil, err

@@ -64,7 +64,6 @@ func NormalizeSerial(s string) (string, error) {
 
 // Revoke records a passive revocation (wire-spec §3.4 POST /revoke).
 func (a *Authority) Revoke(ctx context.Context, req *RevokeRequest) (*Revoked, error) {
-	defer a.expectWrite()()
 	serial, err := NormalizeSerial(req.Serial)
 	if err != nil {
 		return nil, err
@@ -110,6 +109,8 @@ func (a *Authority) Revoke(ctx context.Context, req *RevokeRequest) (*Revoked, e
 		return nil, errs.E(errs.BadRequest, "missing ott or client certificate", nil)
 	}
 	rec.ProvisionerID = info.ID
+	// Authorized: from here the request writes (store.WriteHinter).
+	defer a.expectWrite()()
 	if err := a.store.Revoke(ctx, rec); err != nil {
 		if errors.Is(err, store.ErrAlreadyRevoked) {
 			return nil, errs.Errorf(errs.BadRequest, "certificate with serial number '%s' is already revoked", serial)

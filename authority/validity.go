@@ -20,17 +20,13 @@ type window struct {
 	capped              bool // notAfter was cut to the issuer's expiry
 }
 
-// validity computes a signed certificate's validity and checks it (wire-spec
-// §5.1): the backdate applies only to an unset notBefore, and notAfter is
-// relative to the un-backdated notBefore. Times are whole seconds (as
-// certificates encode them and step-ca compares them), and the maximum always
-// allows the configured backdate, as step-ca's validity validator does.
-// capAt, when set, caps notAfter (X5C: the authenticating certificate's).
-//
-// Unlike step-ca, the certificate must fit in the issuer's validity: a
-// requested window that does not is refused, naming the issuer's expiry; a
-// default notAfter past it is cut to it (and must still last the minimum).
-func (a *Authority) validity(now time.Time, nb, na timeutil.TimeDuration, c provisioner.Resolved, capAt time.Time) (time.Time, time.Time, error) {
+// signWindow computes a signed certificate's validity before the plan's
+// modifiers and caps (wire-spec §5.1): the backdate applies only to an unset
+// notBefore, and notAfter is relative to the un-backdated notBefore. Times
+// are whole seconds (as certificates encode them and step-ca compares them).
+// A default notAfter past the issuer's expiry is cut to it. checkSign judges
+// the result once the plan has made its last change.
+func (a *Authority) signWindow(now time.Time, nb, na timeutil.TimeDuration, c provisioner.Resolved) window {
 	w := window{now: now.Truncate(time.Second)}
 	w.notBefore = nb.RelativeTo(w.now).Truncate(time.Second)
 	w.explicitNB = !w.notBefore.IsZero()
@@ -45,14 +41,25 @@ func (a *Authority) validity(now time.Time, nb, na timeutil.TimeDuration, c prov
 		w.notAfter = w.notBefore.Add(c.DefaultTLSDur)
 	}
 	w.notBefore = w.notBefore.Add(-backdate)
-	if !capAt.IsZero() && w.notAfter.After(capAt) {
-		w.notAfter = capAt
-	}
 	a.fitIssuer(&w)
-	if err := a.check(&w, c, true); err != nil {
-		return time.Time{}, time.Time{}, err
+	return w
+}
+
+// checkSign judges a signed certificate's final validity, nb and na (after
+// the plan's modifiers and caps), against w's request and the claims c: the
+// maximum always allows the configured backdate, as step-ca's validity
+// validator does.
+//
+// Unlike step-ca, the certificate must fit in the issuer's validity: a
+// requested window that does not is refused, naming the issuer's expiry.
+func (a *Authority) checkSign(w window, nb, na time.Time, c provisioner.Resolved) error {
+	if !na.Equal(w.notAfter) {
+		// A cap (X5C: the authenticating certificate's expiry) or modifier
+		// moved notAfter: it is no longer the issuer's expiry's doing.
+		w.capped = false
 	}
-	return w.notBefore.UTC(), w.notAfter.UTC(), nil
+	w.notBefore, w.notAfter = nb, na
+	return a.check(&w, c, true)
 }
 
 // renewValidity is the validity of cert's renewal (wire-spec §3.4 POST

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -54,6 +55,12 @@ type Server struct {
 	pools    atomic.Pointer[clientPools]
 	cert     atomic.Pointer[tls.Certificate]
 	ln       net.Listener
+
+	// runMu guards the background work of the snapshot in use (its
+	// provisioners' Run): started by Run, replaced by Swap.
+	runMu      sync.Mutex
+	runCtx     context.Context // nil until Run
+	stopRunner func()
 }
 
 // NewServer listens on o.Address (so "address already in use" is reported
@@ -99,7 +106,32 @@ func (s *Server) Swap(snap *Snapshot) error {
 	s.pools.Store(newClientPools(snap.Authority))
 	s.cert.Store(cert)
 	s.snapshot.Store(snap)
+	s.runMu.Lock()
+	defer s.runMu.Unlock()
+	if s.runCtx != nil {
+		s.stopRunner()
+		s.stopRunner = s.startRunners(s.runCtx, snap)
+	}
 	return nil
+}
+
+// startRunners runs the background work of snap's provisioners until the
+// returned function is called (it waits for them to return) or ctx ends.
+func (s *Server) startRunners(ctx context.Context, snap *Snapshot) func() {
+	rs := snap.Authority.Runners()
+	if len(rs) == 0 {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for _, r := range rs {
+		wg.Go(func() {
+			if err := r.Run(ctx); err != nil && ctx.Err() == nil && s.opts.Logger != nil {
+				s.opts.Logger.WithError(err).Error("provisioner background work stopped")
+			}
+		})
+	}
+	return func() { cancel(); wg.Wait() }
 }
 
 func (s *Server) tlsConfig() *tls.Config {
@@ -145,6 +177,15 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	renewCtx, stopRenew := context.WithCancel(ctx)
 	defer stopRenew()
+	s.runMu.Lock()
+	s.runCtx, s.stopRunner = renewCtx, s.startRunners(renewCtx, s.snapshot.Load())
+	s.runMu.Unlock()
+	defer func() {
+		s.runMu.Lock()
+		defer s.runMu.Unlock()
+		s.stopRunner()
+		s.runCtx = nil
+	}()
 	go s.renewLoop(renewCtx)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ServeTLS(s.ln, "", "") }()

@@ -6,10 +6,12 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
@@ -60,31 +62,14 @@ func ParseType(s string) (Type, bool) {
 
 // Info identifies a provisioner in certificates and database records.
 type Info struct {
-	ID           string // stored in revocations; the token ID for ca.json provisioners
-	Name         string
-	Type         Type
-	CredentialID string // JWK kid, OIDC client ID, ...
-}
-
-// SignAuthorization is what a provisioner allows for one X.509 certificate.
-type SignAuthorization struct {
-	Info    Info
-	Subject string
-	SANs    []string
-	Claims  Resolved
-	// CSRFingerprint, when set, is the base64url SHA-256 of the CSR DER the
-	// token is bound to (cnf x5rt#S256).
-	CSRFingerprint string
-	// NotAfterCap, when set, caps the certificate's NotAfter (X5C).
-	NotAfterCap time.Time
-	// DisableExtension omits the provisioner extension.
-	DisableExtension bool
-	User             map[string]any
-	// Template is the provisioner's certificate template (options.x509) with
-	// this request's data; nil means the default leaf, which the authority
-	// builds directly. One pointer, so that the default path's
-	// authorization stays the size it was.
-	Template *CertificateTemplate
+	ID   string // stored in revocations; the token ID for ca.json provisioners
+	Name string
+	Type Type
+	// CredentialID is the one credential a provisioner's certificates name
+	// (JWK kid, OIDC client ID); when set, a certificate renews with this
+	// provisioner only if its extension names the same. Empty for types
+	// whose credential varies per certificate (AWS account, X5C).
+	CredentialID string
 }
 
 // CertificateTemplate is a template and the data to render it with for one
@@ -107,8 +92,10 @@ type Interface interface {
 	EncryptedKey() (kid, jwe string, ok bool)
 	// JSON is the provisioner's ca.json entry as served by /provisioners.
 	JSON() json.RawMessage
-	// AuthorizeSign verifies tok (signature, issuer, audience, times) for an X.509 sign.
-	AuthorizeSign(ctx context.Context, tok *token.Token) (*SignAuthorization, error)
+	// AuthorizeSign verifies tok (signature, issuer, audience, times) for an
+	// X.509 sign and returns what it allows. The authority applies the plan
+	// (X509Plan's order) without knowing the provisioner's type.
+	AuthorizeSign(ctx context.Context, tok *token.Token) (*X509Plan, error)
 	// AuthorizeRevoke verifies a revoke token; the caller checks the serial.
 	AuthorizeRevoke(ctx context.Context, tok *token.Token) error
 	// AuthorizeRenew checks the provisioner allows renewing cert (disableRenewal,
@@ -133,15 +120,31 @@ type TokenKeyer interface {
 	TokenKeys() []*jose.JSONWebKey
 }
 
-// Config is what every provisioner is built with.
+// Config is what every provisioner is built with: its dependencies arrive
+// here, never from package state or a request's context.
 type Config struct {
 	Audiences Audiences
 	// Claims are the global claims (defaults merged with authority.claims).
 	Claims Resolved
-	Now    func() time.Time
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
 	// StepPath is the directory relative template files (options.x509.
 	// templateFile) are resolved against; empty means the current $STEPPATH.
 	StepPath string
+	// HTTPClient is the client for a provisioner's network work (JWKS,
+	// discovery, cloud keys), with timeouts; cmd/step-ca builds it. A
+	// provisioner does that work in Run (Runner), never on a request.
+	HTTPClient *http.Client
+	// Logger logs a provisioner's background work; nil discards.
+	Logger logrus.FieldLogger
+}
+
+// Clock returns cfg.Now, or time.Now when it is nil.
+func (cfg Config) Clock() func() time.Time {
+	if cfg.Now == nil {
+		return time.Now
+	}
+	return cfg.Now
 }
 
 // Constructor builds a provisioner from its ca.json entry.

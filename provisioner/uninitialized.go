@@ -56,7 +56,7 @@ func (u *Uninitialized) EncryptedKey() (string, string, bool) { return "", "", f
 func (u *Uninitialized) JSON() json.RawMessage { return u.raw }
 
 // AuthorizeSign implements Interface.
-func (u *Uninitialized) AuthorizeSign(context.Context, *token.Token) (*SignAuthorization, error) {
+func (u *Uninitialized) AuthorizeSign(context.Context, *token.Token) (*X509Plan, error) {
 	return nil, u.err()
 }
 

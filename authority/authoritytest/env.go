@@ -18,6 +18,7 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/jwk"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
+	"github.com/mayfly-pki/mayfly/provisioner/x5c"
 )
 
 // DNSName is the CA's default DNS name, and CAURL the URL clients use (with a
@@ -38,6 +39,10 @@ type Options struct {
 	AdminExtra map[string]any
 	// MoreProvisioners are appended after the admin provisioner.
 	MoreProvisioners []json.RawMessage
+	// MoreProvisionersFn, when set, returns more entries (after
+	// MoreProvisioners) from the PKI New creates: an X5C provisioner
+	// trusting the CA's own root.
+	MoreProvisionersFn func(*PKI) []json.RawMessage
 	// Backdate defaults to one minute; set NoBackdate for zero.
 	Backdate   time.Duration
 	NoBackdate bool
@@ -47,6 +52,8 @@ type Options struct {
 	// InterLife is the intermediate's remaining life; default 30 days.
 	InterLife time.Duration
 	Logger    logrus.FieldLogger
+	// Registry adds provisioner types to Registry()'s (a test type, X5C).
+	Registry provisioner.Registry
 }
 
 // Env is an Authority with everything it was built from.
@@ -58,9 +65,9 @@ type Env struct {
 	Authority *authority.Authority
 }
 
-// Registry returns the provisioner registry the tests use: JWK only.
+// Registry returns the provisioner registry the tests use: JWK and X5C.
 func Registry() provisioner.Registry {
-	return provisioner.Registry{provisioner.TypeJWK: jwk.New}
+	return provisioner.Registry{provisioner.TypeJWK: jwk.New, provisioner.TypeX5C: x5c.New}
 }
 
 // New builds an Env at Epoch.
@@ -82,13 +89,20 @@ func New(t testing.TB, o Options) *Env {
 		backdate = time.Minute
 	}
 	provs := append([]json.RawMessage{admin.Entry(t, o.AdminExtra)}, o.MoreProvisioners...)
+	if o.MoreProvisionersFn != nil {
+		provs = append(provs, o.MoreProvisionersFn(pki)...)
+	}
+	reg := Registry()
+	for k, v := range o.Registry {
+		reg[k] = v
+	}
 	a, err := authority.New(authority.Options{
 		Roots:                []*x509.Certificate{pki.Root},
 		Intermediates:        []*x509.Certificate{pki.Intermediate},
 		Signer:               pki.IntermediateKey,
 		DNSNames:             []string{DNSName, "127.0.0.1", "::1"},
 		Provisioners:         provs,
-		Registry:             Registry(),
+		Registry:             reg,
 		Claims:               o.Claims,
 		Backdate:             backdate,
 		DisableIssuedAtCheck: o.DisableIssuedAtCheck,

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -18,12 +20,31 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/jwk"
+	"github.com/mayfly-pki/mayfly/provisioner/x5c"
 )
 
 // registry lists the provisioner types this build serves.
 func registry() provisioner.Registry {
 	return provisioner.Registry{
 		provisioner.TypeJWK: jwk.New,
+		provisioner.TypeX5C: x5c.New,
+	}
+}
+
+// newHTTPClient is the client provisioners use for their background network
+// work (JWKS, discovery, cloud keys): every phase has a timeout, so a stuck
+// identity provider delays a refresh, never the CA.
+func newHTTPClient() *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ResponseHeaderTimeout: 15 * time.Second,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConnsPerHost:   2,
+		},
 	}
 }
 
@@ -83,7 +104,7 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		Roots: roots, FederatedRoots: federated, Intermediates: chain, Signer: signer,
 		DNSNames: cfg.DNSNames, Provisioners: provs, Registry: registry(), Claims: claims,
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
-		Store: d.store, StoreName: d.storeName, Logger: d.logger,
+		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
 	})
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
+	"github.com/mayfly-pki/mayfly/provisioner/validate"
 )
 
 type config struct {
@@ -33,6 +34,17 @@ type Provisioner struct {
 	audiences    provisioner.Audiences
 	now          func() time.Time
 	x509         *provisioner.X509Template // nil: the default leaf
+	// modifiers are the same for every plan: the provisioner extension,
+	// unless claims.disableSmallstepExtensions. Built once.
+	modifiers []provisioner.CertModifier
+}
+
+// plan is one request's plan with the options it points to, allocated
+// together.
+type plan struct {
+	provisioner.X509Plan
+	names      validate.Names
+	validators [2]provisioner.CSRValidator
 }
 
 var (
@@ -66,21 +78,26 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	if err != nil {
 		return nil, fmt.Errorf("JWK provisioner %q: %w", c.Name, err)
 	}
-	now := cfg.Now
-	if now == nil {
-		now = time.Now
-	}
+	now := cfg.Clock()
 	compact := new(bytes.Buffer)
 	if err := json.Compact(compact, raw); err != nil {
 		return nil, err
 	}
-	return &Provisioner{
+	p := &Provisioner{
 		info: provisioner.Info{
 			ID: c.Name + ":" + c.Key.KeyID, Name: c.Name, Type: provisioner.TypeJWK, CredentialID: c.Key.KeyID,
 		},
 		key: c.Key, encryptedKey: c.EncryptedKey, claims: claims, raw: compact.Bytes(),
 		audiences: cfg.Audiences, now: now, x509: tmpl,
-	}, nil
+	}
+	if !claims.DisableSmallstepExtensions {
+		ext, err := validate.NewExtension(p.info)
+		if err != nil {
+			return nil, fmt.Errorf("JWK provisioner %q: %w", c.Name, err)
+		}
+		p.modifiers = []provisioner.CertModifier{ext}
+	}
+	return p, nil
 }
 
 // Info implements provisioner.Interface.
@@ -124,8 +141,11 @@ func (p *Provisioner) authorize(tok *token.Token, purpose provisioner.Purpose) e
 	return nil
 }
 
-// AuthorizeSign implements provisioner.Interface.
-func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provisioner.SignAuthorization, error) {
+// AuthorizeSign implements provisioner.Interface: the CSR's names must be
+// the token's subject and SANs (sans defaults to [sub]), its DER the token's
+// cnf fingerprint when there is one; the certificate gets the provisioner
+// extension and the template, if any (wire-spec §4.1, §5.1).
+func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provisioner.X509Plan, error) {
 	if err := p.authorize(tok, provisioner.PurposeSign); err != nil {
 		return nil, err
 	}
@@ -134,17 +154,21 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 	if len(sans) == 0 {
 		sans = []string{c.Subject}
 	}
-	a := &provisioner.SignAuthorization{
-		Info: p.info, Subject: c.Subject, SANs: sans, Claims: p.claims, User: c.User,
-		DisableExtension: p.claims.DisableSmallstepExtensions,
+	pl := &plan{names: validate.Names{Subject: c.Subject, SANs: sans}}
+	pl.validators[0] = &pl.names
+	n := 1
+	if c.Cnf != nil && c.Cnf.X5rtS256 != "" {
+		pl.validators[1] = validate.CSRFingerprint(c.Cnf.X5rtS256)
+		n++
 	}
-	if c.Cnf != nil {
-		a.CSRFingerprint = c.Cnf.X5rtS256
+	pl.X509Plan = provisioner.X509Plan{
+		Info: p.info, Subject: c.Subject, SANs: sans, Claims: p.claims,
+		Validators: pl.validators[:n], Modifiers: p.modifiers,
 	}
 	if p.x509 != nil {
-		a.Template = p.x509.ForRequest(c.Subject, sans, tok)
+		pl.Template = p.x509.ForRequest(c.Subject, sans, tok)
 	}
-	return a, nil
+	return &pl.X509Plan, nil
 }
 
 // AuthorizeRevoke implements provisioner.Interface.

@@ -18,6 +18,7 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/jwk"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
+	"github.com/mayfly-pki/mayfly/provisioner/validate"
 )
 
 const caURL = "https://ca.example.com:9443"
@@ -164,8 +165,14 @@ func TestAuthorizeSign(t *testing.T) {
 	if a.Subject != "a.example.com" || len(a.SANs) != 1 || a.SANs[0] != "a.example.com" {
 		t.Fatalf("SANs do not default to [sub]: %+v", a)
 	}
-	if a.Info != p.Info() || a.Claims != p.Claims() || a.DisableExtension || a.CSRFingerprint != "" {
-		t.Fatalf("authorization = %+v", a)
+	if a.Info != p.Info() || a.Claims != p.Claims() || len(a.Modifiers) != 1 || len(a.Validators) != 1 || len(a.Caps) != 0 {
+		t.Fatalf("plan = %+v", a)
+	}
+	if n, ok := a.Validators[0].(*validate.Names); !ok || n.Subject != "a.example.com" || strings.Join(n.SANs, ",") != "a.example.com" {
+		t.Fatalf("names validator = %#v", a.Validators[0])
+	}
+	if _, ok := a.Modifiers[0].(*validate.Extension); !ok {
+		t.Fatalf("modifier = %#v, want the provisioner extension", a.Modifiers[0])
 	}
 
 	c := signClaims(provisioner.LegacyAudience, "a.example.com")
@@ -176,13 +183,13 @@ func TestAuthorizeSign(t *testing.T) {
 	if err != nil {
 		t.Fatalf("AuthorizeSign(legacy aud): %v", err)
 	}
-	if strings.Join(a.SANs, ",") != "b.example.com,10.0.0.1" || a.CSRFingerprint != "fingerprint" || a.User["k"] != "v" {
-		t.Fatalf("authorization = %+v", a)
+	if strings.Join(a.SANs, ",") != "b.example.com,10.0.0.1" || len(a.Validators) != 2 || a.Validators[1] != validate.CSRFingerprint("fingerprint") {
+		t.Fatalf("plan = %+v", a)
 	}
 
 	noExt := newProvisioner(t, key, map[string]any{"claims": map[string]any{"disableSmallstepExtensions": true}})
 	a, err = noExt.AuthorizeSign(ctx, mint(t, key, signClaims(caURL+"/sign", "x")))
-	if err != nil || !a.DisableExtension {
+	if err != nil || len(a.Modifiers) != 0 {
 		t.Fatalf("disableSmallstepExtensions: %+v, %v", a, err)
 	}
 }

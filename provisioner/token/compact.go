@@ -1,6 +1,7 @@
 package token
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -9,6 +10,8 @@ import (
 	"encoding/json"
 	"math/big"
 	"strings"
+	"sync"
+	"unicode"
 
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -32,9 +35,11 @@ import (
 //     signature of twice the curve size; EdDSA needs an Ed25519 key.
 //
 // Anything else (other headers, keys of other types, mismatched algorithms)
-// goes through go-jose, which gives its usual errors. Nothing from a token
-// enters Headers: an unauthenticated sender cannot fill it or push the
-// configured headers out of it.
+// goes through go-jose, which gives its usual errors. Nothing from an
+// unverified token enters Headers: an unauthenticated sender cannot fill it.
+// The headers of verified tokens no configured key signs (X5C) are learned
+// (Learn) in a bounded set of their own, which never pushes the configured
+// headers out.
 
 var strictB64 = base64.RawURLEncoding.Strict()
 
@@ -42,9 +47,12 @@ var strictB64 = base64.RawURLEncoding.Strict()
 // configuration's keys carry, as step and this package mint them:
 // {"alg":…,"kid":…,"typ":"JWT"} and the same without typ, members in that
 // order. The provisioner collection builds one per configuration snapshot.
-// Immutable, safe for concurrent use; a nil *Headers is the empty set.
+// The configured set is immutable; Learn adds, in a bounded set of their
+// own, the headers of tokens a provisioner has verified. Safe for
+// concurrent use; a nil *Headers is the empty set and learns nothing.
 type Headers struct {
-	known map[string]*knownHeader // header segment → its header
+	known   map[string]*knownHeader // header segment → its header
+	learned *learnedHeaders
 }
 
 type knownHeader struct {
@@ -59,7 +67,7 @@ type knownHeader struct {
 // private JWKs). Keys the direct check does not handle (RSA, symmetric)
 // add nothing: their tokens go through go-jose.
 func NewHeaders(keys []*jose.JSONWebKey) *Headers {
-	h := &Headers{known: map[string]*knownHeader{}}
+	h := &Headers{known: map[string]*knownHeader{}, learned: &learnedHeaders{m: map[string]*knownHeader{}}}
 	for _, k := range keys {
 		if k == nil {
 			continue
@@ -137,10 +145,78 @@ type compact struct {
 	sig          []byte
 }
 
+// MaxLearnedHeaders bounds the headers Learn keeps: clients re-use their
+// certificate (X5C) for many tokens, so a few hundred serve a fleet, and
+// a flood of distinct verified headers only evicts.
+const MaxLearnedHeaders = 1024
+
+// maxLearnedHeaderSz keeps huge headers (long x5c chains) out of the set.
+const maxLearnedHeaderSz = 16 << 10
+
+// learnedHeaders are headers of verified tokens that no configured key
+// signs (X5C: the header holds the client's certificate chain).
+type learnedHeaders struct {
+	mu sync.RWMutex
+	m  map[string]*knownHeader
+}
+
+// Learn adds t's header, the header of a token whose signature a
+// provisioner has just verified, so that the next tokens with the same
+// header (an X5C client's, carrying its certificate chain) are parsed and
+// checked directly rather than by go-jose: a header sanitized by go-jose
+// and its chain's certificates parsed cost a quarter of an X5C sign.
+//
+// Only the tokens whose signature directFromJOSE checks directly are
+// learned: their header is what go-jose gave for the same segment, and the
+// direct check gives go-jose's answer. The verification only gates what
+// enters the set (an unauthenticated sender cannot fill it); correctness
+// does not depend on it. When the set is full an arbitrary entry makes
+// room.
+func (h *Headers) Learn(t *Token) {
+	if h == nil || h.learned == nil || t == nil || t.fast != nil || t.jws == nil {
+		return
+	}
+	c, ok := t.directFromJOSE()
+	if !ok {
+		return
+	}
+	seg := c.signingInput[:strings.IndexByte(c.signingInput, '.')]
+	if len(seg) > maxLearnedHeaderSz {
+		return
+	}
+	l := h.learned
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.m[seg]; ok {
+		return
+	}
+	if len(l.m) >= MaxLearnedHeaders {
+		for k := range l.m {
+			delete(l.m, k)
+			break
+		}
+	}
+	l.m[seg] = c.header
+}
+
+// lookup returns the header of segment seg: configured, or learned.
+func (h *Headers) lookup(seg string) (*knownHeader, bool) {
+	if kh, ok := h.known[seg]; ok {
+		return kh, true
+	}
+	if h.learned == nil {
+		return nil, false
+	}
+	h.learned.mu.RLock()
+	kh, ok := h.learned.m[seg]
+	h.learned.mu.RUnlock()
+	return kh, ok
+}
+
 // parseCompact returns raw split and decoded when it is a compact token with
 // a header in h; false sends it to go-jose.
 func (h *Headers) parseCompact(raw string) (*compact, bool) {
-	if h == nil || len(h.known) == 0 {
+	if h == nil {
 		return nil, false
 	}
 	// Go's base64 decoders skip CR and LF, which go-jose strips before
@@ -156,7 +232,7 @@ func (h *Headers) parseCompact(raw string) (*compact, bool) {
 	if !ok || strings.IndexByte(s, '.') >= 0 {
 		return nil, false
 	}
-	kh, ok := h.known[hs]
+	kh, ok := h.lookup(hs)
 	if !ok {
 		return nil, false
 	}
@@ -168,6 +244,46 @@ func (h *Headers) parseCompact(raw string) (*compact, bool) {
 	if err != nil {
 		return nil, false
 	}
+	return &compact{header: kh, signingInput: raw[:len(hs)+1+len(p)], payload: payload, sig: sig}, true
+}
+
+// directFromJOSE returns the direct form of a token go-jose parsed, for a
+// signature check with go-jose's result without go-jose's re-encoding of
+// the signing input: a compact token without white space (which go-jose
+// strips) whose three segments are strict base64url, so that the bytes
+// signed are the ones go-jose would re-encode, and whose protected header
+// has no crit or b64 member (which change what go-jose verifies). The
+// header is searched for those names only when it has no backslash, so
+// that no JSON escape can spell them; otherwise, and for any other doubt,
+// go-jose decides.
+func (t *Token) directFromJOSE() (*compact, bool) {
+	raw := t.Raw
+	if strings.IndexFunc(raw, unicode.IsSpace) >= 0 {
+		return nil, false
+	}
+	hs, rest, ok := strings.Cut(raw, ".")
+	if !ok {
+		return nil, false
+	}
+	p, s, ok := strings.Cut(rest, ".")
+	if !ok || strings.IndexByte(s, '.') >= 0 {
+		return nil, false
+	}
+	if bytes.IndexByte(t.protected, '\\') >= 0 || bytes.Contains(t.protected, []byte(`"crit"`)) || bytes.Contains(t.protected, []byte(`"b64"`)) {
+		return nil, false
+	}
+	if decoded, err := strictB64.DecodeString(hs); err != nil || !bytes.Equal(decoded, t.protected) {
+		return nil, false
+	}
+	payload, err := strictB64.DecodeString(p)
+	if err != nil {
+		return nil, false
+	}
+	sig, err := strictB64.DecodeString(s)
+	if err != nil {
+		return nil, false
+	}
+	kh := &knownHeader{header: t.Header, alg: jose.SignatureAlgorithm(t.Header.Algorithm), decoded: t.protected}
 	return &compact{header: kh, signingInput: raw[:len(hs)+1+len(p)], payload: payload, sig: sig}, true
 }
 

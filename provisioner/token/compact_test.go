@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"reflect"
 	"strconv"
@@ -214,5 +215,130 @@ func TestHeadersMatchMintedTokens(t *testing.T) {
 	// Keys the direct check leaves to go-jose add no header.
 	if h := NewHeaders([]*jose.JSONWebKey{{Key: []byte("hmac"), KeyID: "k"}, nil}); len(h.known) != 0 {
 		t.Fatalf("%d headers for an HMAC key", len(h.known))
+	}
+}
+
+// TestDirectFromJOSE checks the direct signature check of tokens go-jose
+// parsed (headers no configured key signs: x5c, x5cInsecure): it is used
+// for plain compact tokens and gives go-jose's answer, including for
+// headers that change what go-jose verifies (crit, b64, even spelled with
+// JSON escapes) and non-canonical encodings.
+func TestDirectFromJOSE(t *testing.T) {
+	t.Parallel()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// sign signs header and payload JSON as given, in the compact form.
+	sign := func(header, payload string) string {
+		in := b64(header) + "." + b64(payload)
+		sum := sha256.Sum256([]byte(in))
+		r, s, err := ecdsa.Sign(rand.Reader, k, sum[:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig := make([]byte, 64)
+		r.FillBytes(sig[:32])
+		s.FillBytes(sig[32:])
+		return in + "." + b64(string(sig))
+	}
+	payload := `{"sub":"a","exp":1795370526}`
+	plain := sign(`{"alg":"ES256","kid":"k","typ":"JWT","x5cInsecure":["AAAA"]}`, payload)
+	tok, err := Parse(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := tok.directFromJOSE(); !ok {
+		t.Fatal("a plain token is not checked directly")
+	}
+	for name, raw := range map[string]string{
+		"plain":              plain,
+		"crit":               sign(`{"alg":"ES256","crit":["exp"],"exp":1}`, payload),
+		"escaped crit":       sign(`{"alg":"ES256","\u0063rit":["exp"],"exp":1}`, payload),
+		"b64 false":          sign(`{"alg":"ES256","b64":false,"crit":["b64"]}`, payload),
+		"escaped b64":        sign(`{"alg":"ES256","\u0062\u0036\u0034":false,"crit":["b64"]}`, payload),
+		"ES384 header":       sign(`{"alg":"ES384"}`, payload),
+		"white space":        strings.Replace(plain, ".", ".\n", 1),
+		"non-canonical sig":  plain[:len(plain)-1] + flipLow(plain[len(plain)-1]),
+		"x5cInsecure plenty": sign(`{"alg":"ES256","x5cInsecure":["AAAA","BBBB"],"kid":"x"}`, payload),
+	} {
+		t.Run(name, func(t *testing.T) {
+			checkAgainstGoJOSE(t, nil, raw, &k.PublicKey, &other.PublicKey, jose.JSONWebKey{Key: &k.PublicKey})
+		})
+	}
+}
+
+// TestLearnedHeaders checks Headers.Learn: the header of a verified token
+// no configured key signs is parsed and checked directly afterwards, with
+// go-jose's answers (another key, a changed payload, a non-canonical
+// signature are refused), and the set is bounded.
+func TestLearnedHeaders(t *testing.T) {
+	t.Parallel()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := mjose.NewSigningJWK(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key.KeyID = "certs/client.key"
+	h := NewHeaders(nil)
+	mint := func(sub string, hdr map[string]any) string {
+		raw, err := Sign(key, &Claims{Subject: sub, Expiry: NewNumericDate(time.Unix(1795370526, 0))}, hdr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	hdr := map[string]any{"x5cInsecure": []string{"AAAA", "BBBB"}}
+	first, err := h.Parse(mint("a", hdr))
+	if err != nil || first.Direct() {
+		t.Fatalf("first token: direct %v, %v", first != nil && first.Direct(), err)
+	}
+	if err := first.Verify(&k.PublicKey); err != nil {
+		t.Fatal(err)
+	}
+	h.Learn(first)
+	raw := mint("b", hdr)
+	tok := checkAgainstGoJOSE(t, h, raw, &k.PublicKey, &other.PublicKey)
+	if !tok.Direct() || tok.HeaderStrings("x5cInsecure")[1] != "BBBB" || tok.Claims.Subject != "b" {
+		t.Fatalf("learned header: direct %v, header %v, claims %+v", tok.Direct(), tok.Header, tok.Claims)
+	}
+	parts := strings.Split(raw, ".")
+	changed := parts[0] + "." + b64(`{"sub":"c","exp":1795370526}`) + "." + parts[2]
+	checkAgainstGoJOSE(t, h, changed, &k.PublicKey)
+	if tok, _ := h.Parse(changed); tok == nil || tok.Verify(&k.PublicKey) == nil {
+		t.Fatal("a changed payload verified under a learned header")
+	}
+	checkAgainstGoJOSE(t, h, raw[:len(raw)-1]+flipLow(raw[len(raw)-1]), &k.PublicKey)
+
+	// A header go-jose must judge (crit) is not learned.
+	crit, err := Parse(mint("d", map[string]any{"crit": []string{"exp"}, "exp": 1}))
+	if err == nil {
+		h.Learn(crit)
+		if again, _ := h.Parse(crit.Raw); again != nil && again.Direct() {
+			t.Fatal("a crit header was learned")
+		}
+	}
+
+	// Bounded.
+	for i := range MaxLearnedHeaders + 10 {
+		tok, err := Parse(mint("e", map[string]any{"x5cInsecure": []string{strconv.Itoa(i)}}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Learn(tok)
+	}
+	if n := len(h.learned.m); n != MaxLearnedHeaders {
+		t.Fatalf("%d learned headers, want at most %d", n, MaxLearnedHeaders)
 	}
 }

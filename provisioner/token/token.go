@@ -116,6 +116,19 @@ func (t *Token) Direct() bool { return t.fast != nil }
 
 // Verify checks the token signature with key (a public key or *jose.JSONWebKey).
 func (t *Token) Verify(key any) error {
+	if t.fast == nil && t.jws != nil {
+		// A token of a header no configured key signs (X5C, renew, SSHPOP):
+		// go-jose parsed it; its signature is checked directly when that
+		// gives go-jose's answer (see directFromJOSE).
+		if c, ok := t.directFromJOSE(); ok {
+			if ok, done := c.verify(key); done {
+				if !ok {
+					return fmt.Errorf("error verifying token signature: %w", jose.ErrCryptoFailure)
+				}
+				return nil
+			}
+		}
+	}
 	if t.fast != nil {
 		if ok, done := t.fast.verify(key); done {
 			if !ok {
@@ -135,6 +148,10 @@ func (t *Token) Verify(key any) error {
 	}
 	return nil
 }
+
+// ProtectedHeader returns the decoded protected header, the bytes the
+// signature covers with the payload. Read it, never modify it.
+func (t *Token) ProtectedHeader() []byte { return t.protected }
 
 // HeaderString returns a string value from the protected header's extra fields.
 func (t *Token) HeaderString(name string) string {

@@ -26,7 +26,7 @@ import (
 )
 
 func signFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		flags.CaURL(), flags.Root(), flags.Context(), flags.Force(), flags.Token(),
 		&cli.StringFlag{Name: "provisioner", Aliases: []string{"issuer"}, Usage: "The provisioner `name` to use."},
 		&cli.StringFlag{Name: "kid", Usage: "The provisioner `kid` to use."},
@@ -36,7 +36,7 @@ func signFlags() []cli.Flag {
 		flags.NotBefore("certificate"), flags.NotAfter("certificate"),
 		flags.Set(), flags.SetFile(),
 		flags.Offline(),
-	}
+	}, x5cFlags()...)
 }
 
 func certificateCommand() *cli.Command {
@@ -44,7 +44,7 @@ func certificateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "certificate",
 		Usage:     "generate a new private key and certificate signed by the root certificate",
-		UsageText: "step ca certificate <subject> <crt-file> <key-file> [--token <token>] [--provisioner <name>] [--san <name>] [--not-after <duration>] [--set <key=value>] [--set-file <file>] [--kty <type>] [--force]",
+		UsageText: "step ca certificate <subject> <crt-file> <key-file> [--token <token>] [--provisioner <name>] [--x5c-cert <file> --x5c-key <file>] [--san <name>] [--not-after <duration>] [--set <key=value>] [--set-file <file>] [--kty <type>] [--force]",
 		ArgsUsage: "<subject> <crt-file> <key-file>",
 		Flags:     fs,
 		Action:    certificateAction,

@@ -332,6 +332,10 @@ func TestProvisionerAddTypes(t *testing.T) {
 			return []string{"x5cp", "--type", "X5C", "--x5c-roots", provTestFile(t, "roots.pem", caPEM)}
 		},
 			`{"type":"X5C","name":"x5cp","roots":"` + b64(caPEM) + `",` + provTestClaims + `,` + provTestOptions + `}`},
+		{"x5c with --x5c-root", func(t *testing.T) []string {
+			return []string{"x5cp", "--type", "X5C", "--x5c-root", provTestFile(t, "roots.pem", caPEM)}
+		},
+			`{"type":"X5C","name":"x5cp","roots":"` + b64(caPEM) + `",` + provTestClaims + `,` + provTestOptions + `}`},
 		{"k8ssa", func(t *testing.T) []string {
 			return []string{"k8s", "--type", "k8sSA", "--public-key", provTestFile(t, "k.pub", pubPEM), "--disable-renewal"}
 		}, `{"type":"K8SSA","name":"k8s","publicKeys":"` + b64(pubPEM) + `","claims":{"enableSSHCA":true,"disableRenewal":true,"allowRenewalAfterExpiry":false,"disableSmallstepExtensions":false},` + provTestOptions + `}`},

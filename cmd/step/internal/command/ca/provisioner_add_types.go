@@ -176,7 +176,7 @@ func provTypeFlags() []cli.Flag {
 		list("scope", "The `scope` to request in the OpenID Connect flow. Use the flag multiple times for several."),
 		list("auth-param", "The `parameter` to add to the OpenID Connect authentication URL. Use the flag multiple times for several."),
 		// X5C, Nebula
-		str("x5c-roots", "PEM-formatted root certificate(s) `file` used to validate the signature on X5C provisioning tokens."),
+		&cli.StringFlag{Name: "x5c-roots", Aliases: []string{"x5c-root"}, Usage: "PEM-formatted root certificate(s) `file` used to validate the signature on X5C provisioning tokens."},
 		str("nebula-root", "Root certificate (chain) `file` used to validate the signature on Nebula provisioning tokens."),
 		// ACME, SCEP
 		boolean("force-cn", "Always set the common name in provisioned certificates."),

@@ -17,9 +17,9 @@ func tokenCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "token",
 		Usage:     "generate an OTT granting access to the CA",
-		UsageText: "step ca token <subject> [--provisioner <name>] [--provisioner-password-file <file>] [--san <name>] [--revoke] [--not-after <duration>] [--output-file <file>]",
+		UsageText: "step ca token <subject> [--provisioner <name>] [--provisioner-password-file <file>] [--x5c-cert <file> --x5c-key <file>] [--san <name>] [--revoke] [--not-after <duration>] [--output-file <file>]",
 		ArgsUsage: "<subject>",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			flags.CaURL(), flags.Root(), flags.Context(),
 			&cli.StringFlag{Name: "provisioner", Aliases: []string{"issuer"}, Usage: "The provisioner `name` to use."},
 			&cli.StringFlag{Name: "kid", Usage: "The provisioner `kid` to use."},
@@ -35,7 +35,7 @@ func tokenCommand() *cli.Command {
 			&cli.BoolFlag{Name: "ssh", Usage: "Create a token for an SSH certificate (not supported yet)."},
 			&cli.BoolFlag{Name: "renew", Usage: "Create a renew token (not supported yet; use `step ca renew --mtls=false`)."},
 			&cli.StringFlag{Name: "output-file", Usage: "Write the token to `file` instead of stdout."},
-		},
+		}, x5cFlags()...),
 		Action: tokenAction,
 	}
 }

@@ -188,9 +188,25 @@ func readJWKFile(c *cli.Context, path string, p *provInfo, allowPasswordFile boo
 func mintToken(c *cli.Context, cl *client.Client, rootSHA string, req tokenRequest, allowPasswordFile bool) (string, error) {
 	ctx, cancel := timeoutCtx(c)
 	defer cancel()
+	x5c, err := usesX5C(c)
+	if err != nil {
+		return "", err
+	}
 	list, err := cl.Provisioners(ctx)
 	if err != nil {
 		return "", err
+	}
+	if x5c {
+		p, err := selectX5CProvisioner(c, list)
+		if err != nil {
+			return "", err
+		}
+		ui.PrintSelected("Provisioner", p.Name+" (X5C)")
+		chain, key, err := readX5C(c, allowPasswordFile)
+		if err != nil {
+			return "", err
+		}
+		return signTokenWith(key, p.Name, cl.URL().String()+req.path+"#x5c/"+p.Name, rootSHA, req, map[string]any{"x5c": chain})
 	}
 	p, err := selectProvisioner(c, list)
 	if err != nil {
@@ -205,6 +221,11 @@ func mintToken(c *cli.Context, cl *client.Client, rootSHA string, req tokenReque
 }
 
 func signToken(key *jose.JSONWebKey, issuer, audience, rootSHA string, req tokenRequest) (string, error) {
+	return signTokenWith(key, issuer, audience, rootSHA, req, nil)
+}
+
+// signTokenWith is signToken with extra header fields (x5c).
+func signTokenWith(key *jose.JSONWebKey, issuer, audience, rootSHA string, req tokenRequest, headers map[string]any) (string, error) {
 	jti, err := token.NewID()
 	if err != nil {
 		return "", err
@@ -223,5 +244,5 @@ func signToken(key *jose.JSONWebKey, issuer, audience, rootSHA string, req token
 		IssuedAt: token.NewNumericDate(now), NotBefore: token.NewNumericDate(nbf),
 		Expiry: token.NewNumericDate(nbf.Add(validity)), SANs: req.sans, User: req.user,
 	}
-	return token.Sign(key, claims, nil)
+	return token.Sign(key, claims, headers)
 }
