@@ -101,8 +101,8 @@ func TestK8sSA(t *testing.T) {
 	u := p.client(t)
 
 	legacy := map[string]any{
-		"iss": "kubernetes/serviceaccount",
-		"kubernetes.io/serviceaccount/namespace":            "default",
+		"iss":                                    "kubernetes/serviceaccount",
+		"kubernetes.io/serviceaccount/namespace": "default",
 		"kubernetes.io/serviceaccount/secret.name":          "builder-token-x7k2p",
 		"kubernetes.io/serviceaccount/service-account.name": "builder",
 		"kubernetes.io/serviceaccount/service-account.uid":  "3b5e1f0c-8d7a-4f3e-9a51-0c2d6e7f8a9b",
