@@ -167,3 +167,46 @@ func TestK8sSA(t *testing.T) {
 	r = u.fails(t, "ca", "certificate", "x.example.com", u.path("x.crt"), u.path("x.key"), "--provisioner", "k8s", "--k8ssa-token-path", u.path("missing"))
 	checkOneLine(t, r, "error reading kubernetes service account token")
 }
+
+// TestK8sSAConfig: a second K8sSA provisioner (step-ca allows one: its ID
+// is constant) is reported by `step-ca --validate-config` with its path and
+// stops step-ca at start; a K8sSA entry whose publicKeys holds no key is
+// disabled at start with the reason, and the other provisioners serve.
+func TestK8sSAConfig(t *testing.T) {
+	t.Parallel()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := pkixPEM(t, key.Public())
+	p := initPKI(t)
+	orig := readFile(t, p.configPath())
+	editConfig(t, p.configPath(), func(cfg map[string]any) {
+		addProvisioner(cfg, map[string]any{"type": "K8sSA", "name": "k8s", "publicKeys": pub})
+		addProvisioner(cfg, map[string]any{"type": "K8SSA", "name": "k8s-2", "publicKeys": pub})
+	})
+	const want = "authority.provisioners[2].type: at most one K8sSA provisioner is allowed (another is authority.provisioners[1])"
+	r := p.op.stepCA(p.configPath(), "--validate-config")
+	if r.code != 1 || len(r.errorLines()) != 1 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("--validate-config: want exit code 1 and %q:\n%s", want, r)
+	}
+	r = p.op.stepCA(p.configPath(), "--password-file", p.pwFile)
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("start: want exit code 1 and %q:\n%s", want, r)
+	}
+
+	if err := os.WriteFile(p.configPath(), orig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	editConfig(t, p.configPath(), func(cfg map[string]any) {
+		addProvisioner(cfg, map[string]any{"type": "K8sSA", "name": "k8s", "publicKeys": []byte("not PEM")})
+	})
+	ca := p.start(t)
+	line := ca.waitLog(t, 0, "failed to initialize K8sSA provisioner")
+	if !strings.Contains(line, "no PEM public keys found") {
+		t.Fatalf("the log line does not give the reason: %q", line)
+	}
+	u := p.client(t)
+	u.ok(t, "ca", "certificate", "svc.example.com", "svc.crt", "svc.key",
+		"--provisioner", "admin", "--provisioner-password-file", u.path("password.txt"))
+}
