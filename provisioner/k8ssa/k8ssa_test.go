@@ -260,6 +260,13 @@ func TestRefusals(t *testing.T) {
 		{"not yet valid", s.mint(t, with("nbf", now.Add(2*time.Minute).Unix())), prefix + "invalid k8sSA token claims: go-jose/go-jose/jwt: validation failed, token not valid yet (nbf)"},
 		{"empty subject", s.mint(t, with("sub", "")), prefix + "k8sSA token subject cannot be empty"},
 		{"other issuer", s.mint(t, with("iss", "https://kubernetes.default.svc")), "provisioner not found or invalid audience"},
+		// A projected token (the cluster's issuer) is not a K8sSA token for
+		// step-ca: it routes by its audience, to no provisioner.
+		{"projected", s.mint(t, map[string]any{
+			"aud": []string{"https://kubernetes.default.svc.cluster.local"}, "exp": now.Add(time.Hour).Unix(), "iat": now.Unix(),
+			"iss": "https://kubernetes.default.svc.cluster.local", "jti": "5c1e", "nbf": now.Unix(), "sub": saSubject,
+			"kubernetes.io": map[string]any{"namespace": "default", "serviceaccount": map[string]any{"name": saName, "uid": "3b5e"}},
+		}), "provisioner not found or invalid audience (https://kubernetes.default.svc.cluster.local)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
