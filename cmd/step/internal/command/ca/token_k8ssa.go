@@ -32,14 +32,15 @@ func selectK8sSAProvisioner(c *cli.Context, list []json.RawMessage) (*provInfo, 
 	var k8s []provInfo
 	jwks := 0
 	for _, raw := range list {
-		var p provInfo
+		// Only the type and name: a JWK entry counts whatever its key.
+		var p struct{ Type, Name string }
 		if json.Unmarshal(raw, &p) != nil {
 			continue
 		}
 		switch {
 		case strings.EqualFold(p.Type, "K8sSA"):
 			if name == "" || p.Name == name {
-				k8s = append(k8s, p)
+				k8s = append(k8s, provInfo{Type: p.Type, Name: p.Name})
 			}
 		case strings.EqualFold(p.Type, "JWK"):
 			jwks++
