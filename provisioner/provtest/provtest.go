@@ -27,8 +27,18 @@ import (
 
 // Harness describes the provisioner under test.
 type Harness struct {
-	// Name is the provisioner's name (the tokens' issuer).
+	// Name is the provisioner's name (the tokens' issuer unless Issuer is set).
 	Name string
+	// Issuer is the tokens' issuer when it is not Name (K8sSA:
+	// "kubernetes/serviceaccount").
+	Issuer string
+	// AnyAudience says the type does not check the audience (K8sSA, as
+	// step-ca): tokens with another audience are then expected to issue.
+	AnyAudience bool
+	// RequestNames says the certificate's names are the request's, not
+	// limited to the token's (K8sSA, as step-ca): names outside the token
+	// are then expected to issue.
+	RequestNames bool
 	// Audience is the sign audience its tokens carry, e.g.
 	// "https://ca.example.com/1.0/sign" (JWK) or with "#x5c/<name>".
 	Audience string
@@ -60,10 +70,17 @@ func (h *Harness) claims(t testing.TB, sub string, sans ...string) *token.Claims
 	}
 	now := h.Now()
 	return &token.Claims{
-		Audience: token.Audience{h.Audience}, Issuer: h.Name, Subject: sub, SANs: sans, ID: id,
+		Audience: token.Audience{h.Audience}, Issuer: h.issuer(), Subject: sub, SANs: sans, ID: id,
 		IssuedAt: token.NewNumericDate(now), NotBefore: token.NewNumericDate(now),
 		Expiry: token.NewNumericDate(now.Add(token.DefaultValidity)),
 	}
+}
+
+func (h *Harness) issuer() string {
+	if h.Issuer != "" {
+		return h.Issuer
+	}
+	return h.Name
 }
 
 // CSR returns a request for cn with dns names, signed by a new P-256 key.
@@ -147,14 +164,15 @@ func Run(t *testing.T, h Harness) {
 		refused(t, err, errs.Forbidden)
 	})
 	bad := []struct {
-		name string
-		mod  func(*token.Claims)
+		name   string
+		mod    func(*token.Claims)
+		issues bool // accepted by this type
 	}{
 		{"expired", func(c *token.Claims) {
 			c.IssuedAt, c.NotBefore = token.NewNumericDate(h.Now().Add(-10*time.Minute)), token.NewNumericDate(h.Now().Add(-10*time.Minute))
 			c.Expiry = token.NewNumericDate(h.Now().Add(-2 * time.Minute))
-		}},
-		{"not yet valid", func(c *token.Claims) { c.NotBefore = token.NewNumericDate(h.Now().Add(3 * time.Minute)) }},
+		}, false},
+		{"not yet valid", func(c *token.Claims) { c.NotBefore = token.NewNumericDate(h.Now().Add(3 * time.Minute)) }, false},
 		{"wrong audience", func(c *token.Claims) {
 			_, frag := token.SplitAudience(h.Audience)
 			aud := "https://other.example.com/1.0/sign"
@@ -162,17 +180,23 @@ func Run(t *testing.T, h Harness) {
 				aud += "#" + frag
 			}
 			c.Audience = token.Audience{aud}
-		}},
+		}, h.AnyAudience},
 		{"renew audience", func(c *token.Claims) {
 			c.Audience = token.Audience{strings.Replace(h.Audience, "/1.0/sign", "/1.0/renew", 1)}
-		}},
-		{"wrong issuer", func(c *token.Claims) { c.Issuer = "not-" + h.Name }},
+		}, h.AnyAudience},
+		{"wrong issuer", func(c *token.Claims) { c.Issuer = "not-" + h.issuer() }, false},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
 			c := h.claims(t, sub, sub)
 			tc.mod(c)
 			_, err := sign(t, c, h.Mint, 0)
+			if tc.issues {
+				if err != nil {
+					t.Fatalf("refused (%v), want issued: the type does not check this", err)
+				}
+				return
+			}
 			refused(t, err, errs.Unauthorized)
 		})
 	}
@@ -193,7 +217,13 @@ func Run(t *testing.T, h Harness) {
 		refused(t, err, errs.Unauthorized)
 	})
 	t.Run("names outside the token", func(t *testing.T) {
-		_, err := h.Sign(ctx, CSR(t, sub, sub, "other.example.com"), h.Mint(t, h.claims(t, sub, sub)), 0)
+		cert, err := h.Sign(ctx, CSR(t, sub, sub, "other.example.com"), h.Mint(t, h.claims(t, sub, sub)), 0)
+		if h.RequestNames {
+			if err != nil || len(cert.DNSNames) != 2 || cert.DNSNames[1] != "other.example.com" {
+				t.Fatalf("request names: %v, %v; want the request's names issued", cert, err)
+			}
+			return
+		}
 		refused(t, err, errs.Forbidden)
 		_, err = h.Sign(ctx, CSR(t, "other.example.com"), h.Mint(t, h.claims(t, sub, sub)), 0)
 		refused(t, err, errs.Forbidden)

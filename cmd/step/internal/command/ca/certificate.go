@@ -36,7 +36,7 @@ func signFlags() []cli.Flag {
 		flags.NotBefore("certificate"), flags.NotAfter("certificate"),
 		flags.Set(), flags.SetFile(),
 		flags.Offline(),
-	}, x5cFlags()...)
+	}, append(x5cFlags(), k8ssaFlags()...)...)
 }
 
 func certificateCommand() *cli.Command {

@@ -307,7 +307,8 @@ func newK8sSAEntry(c *cli.Context, name string, claims *provisioner.Claims, opts
 }
 
 // readProvPublicKeys reads the PEM public keys of a K8SSA provisioner and
-// returns them re-encoded as "PUBLIC KEY" blocks separated by a blank line.
+// returns them re-encoded as "PUBLIC KEY" blocks, one after the other, as
+// step writes them (each key serialized, the PEM blocks concatenated).
 func readProvPublicKeys(file string) ([]byte, error) {
 	if file == "" {
 		return nil, errors.New("flag '--public-key' is required with '--type K8SSA'")
@@ -340,7 +341,7 @@ func readProvPublicKeys(file string) ([]byte, error) {
 	if len(blocks) == 0 {
 		return nil, fmt.Errorf("%s does not contain any PEM public key", file)
 	}
-	return bytes.Join(blocks, []byte("\n")), nil
+	return bytes.Join(blocks, nil), nil
 }
 
 // newOIDCEntry stores the OIDC flags as given; nothing is fetched.

@@ -196,6 +196,10 @@ func mintToken(c *cli.Context, cl *client.Client, rootSHA string, req tokenReque
 	if err != nil {
 		return "", err
 	}
+	if p, ok := selectK8sSAProvisioner(c, list); ok && !x5c {
+		ui.PrintSelected("Provisioner", p.Name+" (K8sSA)")
+		return readK8sSAToken(c)
+	}
 	if x5c {
 		p, err := selectX5CProvisioner(c, list)
 		if err != nil {
