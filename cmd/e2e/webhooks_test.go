@@ -149,3 +149,23 @@ func setOptions(t *testing.T, path string, options map[string]any) {
 		t.Fatalf("write %s: %v", path, err)
 	}
 }
+
+// TestWebhookConfigError: a provisioner with a webhook of an unknown kind
+// is disabled with a warning naming the JSON path (fail closed: a typo in
+// an AUTHORIZING webhook never issues unchecked); the CA still serves.
+func TestWebhookConfigError(t *testing.T) {
+	t.Parallel()
+	p := initPKI(t)
+	setOptions(t, p.configPath(), map[string]any{"webhooks": []any{
+		map[string]any{"name": "w", "url": "https://127.0.0.1:1/", "kind": "AUTHORISING"},
+	}})
+	ca := p.start(t)
+	ca.waitLog(t, 0, `options.webhooks[0].kind: unsupported kind \"AUTHORISING\"`)
+	u := p.client(t)
+	r := u.fails(t, "ca", "certificate", "a.example.com", u.path("a.crt"), u.path("a.key"),
+		"--provisioner", "admin", "--provisioner-password-file", u.path("password.txt"))
+	if !strings.Contains(r.stderr, "The request lacked necessary authorization") {
+		t.Fatalf("disabled provisioner:\n%s", r)
+	}
+	mustNotExist(t, u.path("a.crt"))
+}
