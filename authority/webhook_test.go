@@ -116,3 +116,24 @@ func TestSignWebhookAuthorize(t *testing.T) {
 		}
 	}
 }
+
+// A webhook URL is a template of the request's data, .Token and .Subject
+// included, even for a provisioner without a certificate template.
+func TestSignWebhookURLTemplate(t *testing.T) {
+	t.Parallel()
+	var path atomic.Value
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		path.Store(r.URL.Path)
+		io.WriteString(w, `{"allow": true}`)
+	}))
+	t.Cleanup(s.Close)
+	env := at.New(t, at.Options{AdminExtra: map[string]any{"options": map[string]any{
+		"webhooks": []any{webhookEntry("gate", "AUTHORIZING", s.URL+"/{{ .Token.iss }}/{{ .Subject.CommonName }}")},
+	}}})
+	if _, err := signWith(t, env, "a.example.com", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := path.Load().(string); got != "/admin/a.example.com" {
+		t.Errorf("webhook path = %q, want /admin/a.example.com", got)
+	}
+}

@@ -174,7 +174,7 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 	pl.X509Plan = provisioner.X509Plan{
 		Info: p.info, Subject: c.Subject, SANs: sans, Claims: p.claims,
 		Validators: pl.validators[:n], Modifiers: p.modifiers,
-		Webhooks: p.webhooks.X509(webhook.Request{ProvisionerName: p.info.Name}),
+		Webhooks: p.webhooks.X509(webhook.Request{ProvisionerName: p.info.Name, Subject: c.Subject, SANs: sans, Token: tok}),
 	}
 	if p.x509 != nil {
 		pl.Template = p.x509.ForRequest(c.Subject, sans, tok)

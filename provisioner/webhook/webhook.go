@@ -26,6 +26,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/templates"
 )
 
@@ -241,6 +242,12 @@ type Request struct {
 	AuthorizationPrincipal string
 	// X5CCertificate is the x5c leaf of an X5C token.
 	X5CCertificate *x509.Certificate
+	// Subject, SANs and Token are the request's identity: a URL template
+	// sees them as .Subject, .SANs and .Token (as a certificate template
+	// does) even when the provisioner has no certificate template.
+	Subject string
+	SANs    []string
+	Token   *token.Token
 }
 
 // X509 returns the webhooks of s that apply to one X.509 request (kinds
@@ -370,8 +377,16 @@ func (c *call) url() (string, error) {
 	}
 	var buf bytes.Buffer
 	data := c.st.data
-	if data == nil {
-		data = map[string]any{}
+	if _, ok := data[templates.SubjectKey]; !ok {
+		// No certificate template: the authority's data is empty; build
+		// what step-ca's template data would hold.
+		req := c.st.req
+		d := templates.NewX509Data(req.Subject, req.SANs)
+		d.SetToken(provisioner.TokenPayload(req.Token))
+		for k, v := range data {
+			d[k] = v
+		}
+		data = d
 	}
 	if err := c.hook.url.Execute(&buf, data); err != nil {
 		return "", err

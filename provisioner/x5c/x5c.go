@@ -224,7 +224,10 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 	pl.X509Plan = provisioner.X509Plan{
 		Info: p.info, Subject: c.Subject, SANs: sans, Claims: p.claims,
 		Validators: pl.validators[:], Modifiers: p.modifiers, Caps: pl.caps[:],
-		Webhooks: p.webhooks.X509(webhook.Request{ProvisionerName: p.info.Name, AuthorizationPrincipal: leaf.Subject.CommonName, X5CCertificate: leaf}),
+		Webhooks: p.webhooks.X509(webhook.Request{
+			ProvisionerName: p.info.Name, AuthorizationPrincipal: leaf.Subject.CommonName, X5CCertificate: leaf,
+			Subject: c.Subject, SANs: sans, Token: tok,
+		}),
 	}
 	if p.x509 != nil {
 		pl.Template = p.x509.ForRequest(c.Subject, sans, tok)
