@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -76,11 +75,6 @@ func TestSignWebhookEnrichesTemplate(t *testing.T) {
 	}
 	if calls.Load() != 1 {
 		t.Errorf("webhook called %d times", calls.Load())
-	}
-	// GET /provisioners serves the entry without the secret.
-	p, _ := env.Authority.Provisioners().ByName("admin")
-	if js := string(p.JSON()); strings.Contains(js, "secret") || !strings.Contains(js, `"name":"people"`) {
-		t.Errorf("JSON() = %s", js)
 	}
 }
 

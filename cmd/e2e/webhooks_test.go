@@ -157,7 +157,7 @@ func TestWebhookConfigError(t *testing.T) {
 	t.Parallel()
 	p := initPKI(t)
 	setOptions(t, p.configPath(), map[string]any{"webhooks": []any{
-		map[string]any{"name": "w", "url": "https://127.0.0.1:1/", "kind": "AUTHORISING"},
+		map[string]any{"name": "w", "url": "https://127.0.0.1:1/", "kind": "AUTHORISING", "secret": "c2VjcmV0LXNlY3JldA==", "bearerToken": "bearer-bearer"},
 	}})
 	ca := p.start(t)
 	ca.waitLog(t, 0, `options.webhooks[0].kind: unsupported kind \"AUTHORISING\"`)
@@ -168,4 +168,10 @@ func TestWebhookConfigError(t *testing.T) {
 		t.Fatalf("disabled provisioner:\n%s", r)
 	}
 	mustNotExist(t, u.path("a.crt"))
+	// Listed as Uninitialized, without the secrets.
+	list := u.ok(t, "ca", "provisioner", "list").stdout
+	if !strings.Contains(list, "Uninitialized") || !strings.Contains(list, "AUTHORISING") ||
+		strings.Contains(list, "c2VjcmV0LXNlY3JldA==") || strings.Contains(list, "bearer-bearer") {
+		t.Fatalf("provisioner list:\n%s", list)
+	}
 }

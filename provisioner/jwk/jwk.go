@@ -89,15 +89,11 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	if err := json.Compact(compact, raw); err != nil {
 		return nil, err
 	}
-	served, err := webhook.Redact(compact.Bytes()) // no webhook secrets in /provisioners
-	if err != nil {
-		return nil, err
-	}
 	p := &Provisioner{
 		info: provisioner.Info{
 			ID: c.Name + ":" + c.Key.KeyID, Name: c.Name, Type: provisioner.TypeJWK, CredentialID: c.Key.KeyID,
 		},
-		key: c.Key, encryptedKey: c.EncryptedKey, claims: claims, raw: served,
+		key: c.Key, encryptedKey: c.EncryptedKey, claims: claims, raw: compact.Bytes(),
 		audiences: cfg.Audiences, now: now, x509: tmpl, webhooks: hooks,
 	}
 	if !claims.DisableSmallstepExtensions {

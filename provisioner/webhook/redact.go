@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 )
 
 // secretKeys are the members of a webhook entry that hold credentials:
@@ -12,7 +13,7 @@ var secretKeys = [...]string{"secret", "bearerToken", "basicAuth"}
 
 func isSecretKey(k string) bool {
 	for _, s := range secretKeys {
-		if k == s {
+		if strings.EqualFold(k, s) {
 			return true
 		}
 	}
@@ -23,13 +24,18 @@ func isSecretKey(k string) bool {
 // secret, bearerToken and basicAuth, for GET /provisioners. Everything else
 // is kept byte for byte, in order; an entry without them is returned as is.
 func Redact(entry json.RawMessage) (json.RawMessage, error) {
+	// encoding/json matches keys case-insensitively and unescaped: so does
+	// the redaction; the fast path skips entries that cannot have them.
+	if !bytes.ContainsRune(entry, '\\') && !bytes.Contains(bytes.ToLower(entry), []byte(`"webhooks"`)) {
+		return entry, nil
+	}
 	top, err := members(entry)
 	if err != nil {
 		return nil, err
 	}
 	changed := false
 	for i := range top {
-		if top[i].key != "options" || isNull(top[i].val) {
+		if !strings.EqualFold(top[i].key, "options") || isNull(top[i].val) {
 			continue
 		}
 		opts, err := members(top[i].val)
@@ -37,7 +43,7 @@ func Redact(entry json.RawMessage) (json.RawMessage, error) {
 			return nil, err
 		}
 		for j := range opts {
-			if opts[j].key != "webhooks" || isNull(opts[j].val) {
+			if !strings.EqualFold(opts[j].key, "webhooks") || isNull(opts[j].val) {
 				continue
 			}
 			var list []json.RawMessage

@@ -410,6 +410,10 @@ func TestRedact(t *testing.T) {
 	if err != nil || string(got) != want {
 		t.Errorf("Redact = %s, %v\nwant %s", got, err, want)
 	}
+	odd := `{"name":"a","Options":{"WEBHOOKS":[{"name":"w","SECRET":"x","BearerToken":"y","basic\u0041uth":{}}]}}`
+	if got, err := webhook.Redact(json.RawMessage(odd)); err != nil || string(got) != `{"name":"a","Options":{"WEBHOOKS":[{"name":"w"}]}}` {
+		t.Errorf("Redact(%s) = %s, %v", odd, got, err)
+	}
 	plain := `{"type":"JWK","name":"a","options":{"webhooks":[{"name":"w"}]}}`
 	if got, err := webhook.Redact(json.RawMessage(plain)); err != nil || string(got) != plain {
 		t.Errorf("Redact = %s, %v", got, err)

@@ -82,14 +82,10 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	if err := json.Compact(compact, raw); err != nil {
 		return nil, err
 	}
-	served, err := webhook.Redact(compact.Bytes()) // no webhook secrets in /provisioners
-	if err != nil {
-		return nil, err
-	}
 	id := "x5c/" + c.Name
 	p := &Provisioner{
 		info:  provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeX5C},
-		roots: pool, claims: claims, raw: served, audiences: cfg.Audiences, fragment: id,
+		roots: pool, claims: claims, raw: compact.Bytes(), audiences: cfg.Audiences, fragment: id,
 		now: cfg.Clock(), x509: tmpl, webhooks: hooks, chains: newChainCache(),
 	}
 	if !claims.DisableSmallstepExtensions {
