@@ -369,6 +369,15 @@ func (c *call) failure(reason string, cause error) error {
 	return errs.Exact(errs.Forbidden, fmt.Sprintf("webhook %q failed: %s", c.hook.name, reason), cause)
 }
 
+// expired is the failure of a call whose context ended: the webhook's
+// timeout, or the client's request that went away.
+func (c *call) expired(ctx context.Context, cause error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return c.failure(fmt.Sprintf("no answer within %s", c.st.set.timeout), cause)
+	}
+	return c.failure("request canceled", cause)
+}
+
 // url renders the webhook's URL, a template of the request's template data
 // as in step-ca.
 func (c *call) url() (string, error) {
@@ -432,13 +441,13 @@ func (c *call) do(ctx context.Context, body *RequestBody) (*ResponseBody, error)
 		resp, err := s.client.Do(req)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, c.failure(fmt.Sprintf("no answer within %s", s.timeout), err)
+				return nil, c.expired(ctx, err)
 			}
 			if retries > 0 && wait(ctx, retryDelay) {
 				continue
 			}
 			if ctx.Err() != nil {
-				return nil, c.failure(fmt.Sprintf("no answer within %s", s.timeout), err)
+				return nil, c.expired(ctx, err)
 			}
 			return nil, c.failure("request failed", err)
 		}
@@ -447,7 +456,7 @@ func (c *call) do(ctx context.Context, body *RequestBody) (*ResponseBody, error)
 			if wait(ctx, retryDelay) {
 				continue
 			}
-			return nil, c.failure(fmt.Sprintf("no answer within %s", s.timeout), ctx.Err())
+			return nil, c.expired(ctx, ctx.Err())
 		}
 		if resp.StatusCode >= 400 {
 			drain(resp)
@@ -457,7 +466,7 @@ func (c *call) do(ctx context.Context, body *RequestBody) (*ResponseBody, error)
 		resp.Body.Close()
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, c.failure(fmt.Sprintf("no answer within %s", s.timeout), err)
+				return nil, c.expired(ctx, err)
 			}
 			return nil, c.failure("invalid response", err)
 		}

@@ -419,3 +419,24 @@ func TestRedact(t *testing.T) {
 		t.Errorf("Redact = %s, %v", got, err)
 	}
 }
+
+// A request whose client goes away stops its webhook call at once.
+func TestCanceled(t *testing.T) {
+	t.Parallel()
+	arrived := make(chan struct{}, 1)
+	s := newServer(t, false, func(w http.ResponseWriter, r *http.Request, _ map[string]any) {
+		arrived <- struct{}{}
+		<-r.Context().Done()
+	})
+	set := parse(t, s, options(t, hook("h", "ENRICHING", s.URL)))
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-arrived:
+		case <-time.After(10 * time.Second):
+		}
+		cancel()
+	}()
+	err := set.X509(webhook.Request{})[0].Enrich(ctx, newCSR(t, "a.example.com"), map[string]any{})
+	wantForbidden(t, err, `webhook "h" failed: request canceled`)
+}
