@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -115,6 +117,55 @@ func TestWebhooks(t *testing.T) {
 	list := u.ok(t, "ca", "provisioner", "list").stdout
 	if !strings.Contains(list, `"name": "people"`) || strings.Contains(list, enc) || strings.Contains(list, "tok") {
 		t.Fatalf("provisioner list:\n%s", list)
+	}
+}
+
+// TestWebhooksHTTPS: step-ca's quickstart. The webhook server's certificate
+// comes from the CA itself (`step ca certificate localhost webhook.crt
+// webhook.key`); step-ca trusts its own roots for webhooks besides the
+// system's, so the call succeeds and the ENRICHING data reaches the
+// template through the URL template {{ .Token.sub }}.
+func TestWebhooksHTTPS(t *testing.T) {
+	t.Parallel()
+	p := initPKI(t)
+	ca := p.start(t)
+	u := p.client(t)
+	pw := u.path("password.txt")
+	whCrt, whKey := u.path("webhook.crt"), u.path("webhook.key")
+	u.ok(t, "ca", "certificate", "localhost", whCrt, whKey, "--provisioner", "admin", "--provisioner-password-file", pw)
+	cert, err := tls.LoadX509KeyPair(whCrt, whKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var paths []string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		io.WriteString(w, `{"allow": true, "data": {"role": "ops"}}`)
+	}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	ca.stop(t)
+
+	setOptions(t, p.configPath(), map[string]any{
+		"x509": map[string]any{"template": `{"subject": {"commonName": {{ toJson .Subject.CommonName }}, "organizationalUnit": {{ toJson .Webhooks.people.role }}}, "sans": {{ toJson .SANs }}}`},
+		"webhooks": []any{map[string]any{"id": "1", "name": "people", "kind": "ENRICHING",
+			"url": "https://localhost:" + port + "/people/{{ .Token.sub }}"}},
+	})
+	p.start(t)
+	crt := u.path("svc.crt")
+	u.ok(t, "ca", "certificate", "svc.example.com", crt, u.path("svc.key"), "--provisioner", "admin", "--provisioner-password-file", pw)
+	if ou := readCerts(t, crt)[0].Subject.OrganizationalUnit; len(ou) != 1 || ou[0] != "ops" {
+		t.Fatalf("OU = %v, want ops", ou)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(paths) != 1 || paths[0] != "/people/svc.example.com" {
+		t.Fatalf("webhook paths %v", paths)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
@@ -126,10 +127,7 @@ func Parse(options json.RawMessage, cfg provisioner.Config, opts ...Option) (*Se
 	if err := json.Unmarshal(o.Webhooks, &list); err != nil {
 		return nil, &provisioner.OptionError{Path: "options.webhooks", Err: errors.New("must be a JSON array")}
 	}
-	s := &Set{client: cfg.HTTPClient, now: cfg.Clock(), timeout: DefaultTimeout}
-	if s.client == nil {
-		s.client = &http.Client{Timeout: DefaultTimeout}
-	}
+	s := &Set{client: newClient(cfg), now: cfg.Clock(), timeout: DefaultTimeout}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -159,6 +157,45 @@ func Parse(options json.RawMessage, cfg provisioner.Config, opts ...Option) (*Se
 		return nil, nil
 	}
 	return s, nil
+}
+
+// newClient is cfg.HTTPClient trusting cfg.Roots besides the system's
+// roots, as step-ca's webhook client: a webhook server may use a
+// certificate from the CA itself.
+func newClient(cfg provisioner.Config) *http.Client {
+	c := cfg.HTTPClient
+	if c == nil {
+		c = &http.Client{Timeout: DefaultTimeout}
+	}
+	if len(cfg.Roots) == 0 {
+		return c
+	}
+	var tr *http.Transport
+	switch t := c.Transport.(type) {
+	case nil:
+		tr = http.DefaultTransport.(*http.Transport).Clone()
+	case *http.Transport:
+		if t.TLSClientConfig != nil && t.TLSClientConfig.RootCAs != nil {
+			return c // trust chosen by the caller (tests)
+		}
+		tr = t.Clone()
+	default:
+		return c
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	for _, r := range cfg.Roots {
+		pool.AddCert(r)
+	}
+	if tr.TLSClientConfig == nil {
+		tr.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	tr.TLSClientConfig.RootCAs = pool
+	out := *c
+	out.Transport = tr
+	return &out
 }
 
 func jsonError(err error) error {

@@ -440,3 +440,24 @@ func TestCanceled(t *testing.T) {
 	err := set.X509(webhook.Request{})[0].Enrich(ctx, newCSR(t, "a.example.com"), map[string]any{})
 	wantForbidden(t, err, `webhook "h" failed: request canceled`)
 }
+
+// A webhook server whose certificate chains to the CA's roots is trusted,
+// as step-ca; without them it is not.
+func TestCARoots(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, true, answerJSON(`{"allow": true}`))
+	opts := options(t, hook("h", "AUTHORIZING", s.URL))
+	for _, roots := range [][]*x509.Certificate{{s.Certificate()}, nil} {
+		set, err := webhook.Parse(opts, provisioner.Config{HTTPClient: &http.Client{}, Roots: roots})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = run(t, set.X509(webhook.Request{}), newCSR(t, "a.example.com"), map[string]any{})
+		if roots != nil && err != nil {
+			t.Errorf("with the CA's roots: %v", err)
+		}
+		if roots == nil {
+			wantForbidden(t, err, `webhook "h" failed: request failed`)
+		}
+	}
+}
