@@ -13,6 +13,7 @@ import (
 	"github.com/mayfly-pki/mayfly/api/wire"
 	"github.com/mayfly-pki/mayfly/authority"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/provisioner/webhook"
 )
 
 func (h *Handler) health(w http.ResponseWriter, _ *http.Request, _ *authority.Authority, _ logrus.Fields) error {
@@ -99,7 +100,13 @@ func (h *Handler) provisioners(w http.ResponseWriter, r *http.Request, a *author
 	page, next := a.Provisioners().Page(q.Get("cursor"), limit)
 	resp := wire.ProvisionersResponse{Provisioners: make([]json.RawMessage, len(page)), NextCursor: next}
 	for i, p := range page {
-		resp.Provisioners[i] = p.JSON()
+		// Webhook secrets are never served, whatever the type (step-ca
+		// does not serialize them either).
+		j, err := webhook.Redact(p.JSON())
+		if err != nil {
+			return errs.E(errs.Internal, "provisioner JSON", err)
+		}
+		resp.Provisioners[i] = j
 	}
 	render.JSON(w, http.StatusOK, resp)
 	return nil

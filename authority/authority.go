@@ -127,7 +127,7 @@ func New(o Options) (*Authority, error) {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	cfg := provisioner.Config{Audiences: a.audiences, Claims: claims, Now: now, HTTPClient: hc, Logger: log}
+	cfg := provisioner.Config{Audiences: a.audiences, Claims: claims, Now: now, HTTPClient: hc, Roots: o.Roots, Logger: log}
 	var ps []provisioner.Interface
 	for i, raw := range o.Provisioners {
 		p, err := buildProvisioner(raw, o.Registry, cfg)

@@ -135,6 +135,9 @@ type Config struct {
 	// discovery, cloud keys), with timeouts; cmd/step-ca builds it. A
 	// provisioner does that work in Run (Runner), never on a request.
 	HTTPClient *http.Client
+	// Roots are the CA's roots: webhook servers may present certificates
+	// that chain to them, as well as to the system's (as step-ca).
+	Roots []*x509.Certificate
 	// Logger logs a provisioner's background work; nil discards.
 	Logger logrus.FieldLogger
 }

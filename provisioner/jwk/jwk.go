@@ -16,6 +16,7 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
+	"github.com/mayfly-pki/mayfly/provisioner/webhook"
 )
 
 type config struct {
@@ -34,6 +35,7 @@ type Provisioner struct {
 	audiences    provisioner.Audiences
 	now          func() time.Time
 	x509         *provisioner.X509Template // nil: the default leaf
+	webhooks     *webhook.Set              // nil: none
 	// modifiers are the same for every plan: the provisioner extension,
 	// unless claims.disableSmallstepExtensions. Built once.
 	modifiers []provisioner.CertModifier
@@ -78,6 +80,10 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	if err != nil {
 		return nil, fmt.Errorf("JWK provisioner %q: %w", c.Name, err)
 	}
+	hooks, err := webhook.Parse(c.Options, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("JWK provisioner %q: %w", c.Name, err)
+	}
 	now := cfg.Clock()
 	compact := new(bytes.Buffer)
 	if err := json.Compact(compact, raw); err != nil {
@@ -88,7 +94,7 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 			ID: c.Name + ":" + c.Key.KeyID, Name: c.Name, Type: provisioner.TypeJWK, CredentialID: c.Key.KeyID,
 		},
 		key: c.Key, encryptedKey: c.EncryptedKey, claims: claims, raw: compact.Bytes(),
-		audiences: cfg.Audiences, now: now, x509: tmpl,
+		audiences: cfg.Audiences, now: now, x509: tmpl, webhooks: hooks,
 	}
 	if !claims.DisableSmallstepExtensions {
 		ext, err := validate.NewExtension(p.info)
@@ -164,6 +170,7 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 	pl.X509Plan = provisioner.X509Plan{
 		Info: p.info, Subject: c.Subject, SANs: sans, Claims: p.claims,
 		Validators: pl.validators[:n], Modifiers: p.modifiers,
+		Webhooks: p.webhooks.X509(webhook.Request{ProvisionerName: p.info.Name, Subject: c.Subject, SANs: sans, Token: tok}),
 	}
 	if p.x509 != nil {
 		pl.Template = p.x509.ForRequest(c.Subject, sans, tok)

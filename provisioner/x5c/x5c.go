@@ -17,6 +17,7 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
+	"github.com/mayfly-pki/mayfly/provisioner/webhook"
 )
 
 // Template data keys step-ca sets for X5C (x509util.AuthorizationCrtKey,
@@ -42,6 +43,7 @@ type Provisioner struct {
 	fragment  string // "x5c/<name>": the audience fragment and token ID
 	now       func() time.Time
 	x509      *provisioner.X509Template // nil: the default leaf
+	webhooks  *webhook.Set              // nil: none
 	modifiers []provisioner.CertModifier
 	chains    *chainCache
 }
@@ -72,6 +74,10 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	if err != nil {
 		return nil, fmt.Errorf("X5C provisioner %q: %w", c.Name, err)
 	}
+	hooks, err := webhook.Parse(c.Options, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("X5C provisioner %q: %w", c.Name, err)
+	}
 	compact := new(bytes.Buffer)
 	if err := json.Compact(compact, raw); err != nil {
 		return nil, err
@@ -80,7 +86,7 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	p := &Provisioner{
 		info:  provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeX5C},
 		roots: pool, claims: claims, raw: compact.Bytes(), audiences: cfg.Audiences, fragment: id,
-		now: cfg.Clock(), x509: tmpl, chains: newChainCache(),
+		now: cfg.Clock(), x509: tmpl, webhooks: hooks, chains: newChainCache(),
 	}
 	if !claims.DisableSmallstepExtensions {
 		ext, err := validate.NewExtension(p.info)
@@ -214,6 +220,10 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 	pl.X509Plan = provisioner.X509Plan{
 		Info: p.info, Subject: c.Subject, SANs: sans, Claims: p.claims,
 		Validators: pl.validators[:], Modifiers: p.modifiers, Caps: pl.caps[:],
+		Webhooks: p.webhooks.X509(webhook.Request{
+			ProvisionerName: p.info.Name, AuthorizationPrincipal: leaf.Subject.CommonName, X5CCertificate: leaf,
+			Subject: c.Subject, SANs: sans, Token: tok,
+		}),
 	}
 	if p.x509 != nil {
 		pl.Template = p.x509.ForRequest(c.Subject, sans, tok)
