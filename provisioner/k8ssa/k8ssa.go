@@ -40,6 +40,7 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
+	"github.com/mayfly-pki/mayfly/provisioner/webhook"
 	"github.com/mayfly-pki/mayfly/templates"
 )
 
@@ -74,6 +75,7 @@ type Provisioner struct {
 	tmpl      *templates.X509Template
 	custom    *provisioner.X509Template // options.x509, nil: the request's names
 	modifiers []provisioner.CertModifier
+	webhooks  *webhook.Set // nil: none
 }
 
 var (
@@ -106,6 +108,10 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	if err != nil {
 		return nil, fmt.Errorf("K8sSA provisioner %q: %w", c.Name, err)
 	}
+	hooks, err := webhook.Parse(c.Options, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("K8sSA provisioner %q: %w", c.Name, err)
+	}
 	admin, err := templates.ParseX509("", templates.DefaultAdminLeafTemplate)
 	if err != nil {
 		return nil, err
@@ -118,6 +124,7 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 		info:   provisioner.Info{ID: TokenID, Name: c.Name, Type: provisioner.TypeK8sSA},
 		keys:   keys,
 		claims: claims, raw: compact.Bytes(), now: cfg.Clock(), tmpl: admin, custom: custom,
+		webhooks: hooks,
 	}
 	if custom != nil && hasTemplate(c.Options) {
 		p.tmpl = custom.Template()
@@ -292,6 +299,7 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 	pl.X509Plan = provisioner.X509Plan{
 		Info: p.info, Subject: tok.Claims.Subject, Claims: p.claims,
 		Modifiers: p.modifiers, Template: &pl.template,
+		Webhooks: p.webhooks.X509(webhook.Request{ProvisionerName: p.info.Name, Subject: account, Token: tok}),
 	}
 	return &pl.X509Plan, nil
 }
