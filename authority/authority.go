@@ -226,7 +226,14 @@ func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(p
 		return nil, nil, err
 	}
 	a.provisioners.LearnHeader(tok)
-	if err := a.useToken(ctx, tok); err != nil {
+	key := tok.ReuseKey()
+	if rk, ok := p.(provisioner.ReuseKeyer); ok {
+		var once bool
+		if key, once = rk.ReuseKey(tok); !once {
+			return p, tok, nil
+		}
+	}
+	if err := a.useTokenKey(ctx, key, tok); err != nil {
 		return nil, nil, err
 	}
 	return p, tok, nil
@@ -237,11 +244,16 @@ func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(p
 // certificate or revocation written next makes it durable, and a token whose
 // record a crash loses was issued before the restart, so it is refused anyway.
 func (a *Authority) useToken(ctx context.Context, tok *token.Token) error {
+	return a.useTokenKey(ctx, tok.ReuseKey(), tok)
+}
+
+// useTokenKey is useToken with the used_ott key given (provisioner.ReuseKeyer).
+func (a *Authority) useTokenKey(ctx context.Context, key string, tok *token.Token) error {
 	use := a.store.UseToken
 	if ot, ok := a.store.(store.OrderedTokens); ok && a.checkIAT {
 		use = ot.UseTokenOrdered
 	}
-	if err := use(ctx, tok.ReuseKey(), []byte(tok.Raw)); err != nil {
+	if err := use(ctx, key, []byte(tok.Raw)); err != nil {
 		if errors.Is(err, store.ErrTokenUsed) {
 			return errs.E(errs.Unauthorized, "authority.authorizeToken: token already used", nil)
 		}

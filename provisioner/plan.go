@@ -3,6 +3,8 @@ package provisioner
 import (
 	"context"
 	"crypto/x509"
+
+	"github.com/mayfly-pki/mayfly/provisioner/token"
 )
 
 // X509Plan is what a provisioner allows for one X.509 certificate: the
@@ -113,4 +115,16 @@ type RouteKey struct {
 // token ID. The collection reads the keys once per configuration snapshot.
 type Router interface {
 	RouteKeys() []RouteKey
+}
+
+// ReuseKeyer is implemented by provisioners whose tokens are single use by
+// something else than the token itself (wire-spec §4.10): the cloud
+// identity types record one key per instance (trust on first use), so an
+// instance gets one certificate. The authority records ReuseKey's key in
+// used_ott instead of tok.ReuseKey(), after the provisioner accepted tok.
+type ReuseKeyer interface {
+	// ReuseKey returns the used_ott key of tok, which the provisioner has
+	// verified; ok false means the token may be used again (Azure without
+	// trust on first use). Keys must be bounded: a prefix and a hash.
+	ReuseKey(tok *token.Token) (key string, ok bool)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/mayfly-pki/mayfly/ca"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/gcp"
 	"github.com/mayfly-pki/mayfly/provisioner/jwk"
 	"github.com/mayfly-pki/mayfly/provisioner/x5c"
 )
@@ -28,6 +29,7 @@ func registry() provisioner.Registry {
 	return provisioner.Registry{
 		provisioner.TypeJWK: jwk.New,
 		provisioner.TypeX5C: x5c.New,
+		provisioner.TypeGCP: gcp.New,
 	}
 }
 

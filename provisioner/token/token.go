@@ -149,6 +149,11 @@ func (t *Token) Verify(key any) error {
 	return nil
 }
 
+// Payload returns the decoded payload, for the claims only some types carry
+// (cloud identity documents). Read it, never modify it; trust it only after
+// Verify.
+func (t *Token) Payload() []byte { return t.payload }
+
 // ProtectedHeader returns the decoded protected header, the bytes the
 // signature covers with the payload. Read it, never modify it.
 func (t *Token) ProtectedHeader() []byte { return t.protected }
