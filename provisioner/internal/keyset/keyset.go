@@ -137,7 +137,10 @@ func (s *Set) Refresh(ctx context.Context) (time.Duration, error) {
 		return 0, err
 	}
 	s.keys, s.fetched, s.lastErr = keys, s.now(), nil
-	s.once.Do(func() { close(s.ready) })
+	s.once.Do(func() {
+		s.log.Infof("%s: keys fetched", s.name)
+		close(s.ready)
+	})
 	return min(max(maxAge, MinRefresh), MaxRefresh), nil
 }
 
