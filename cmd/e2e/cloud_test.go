@@ -136,4 +136,3 @@ func launchCAEnv(t *testing.T, caPath string, env []string, args ...string) *caP
 	})
 	return p
 }
-
