@@ -19,6 +19,7 @@ import (
 	"github.com/mayfly-pki/mayfly/ca"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/azure"
 	"github.com/mayfly-pki/mayfly/provisioner/gcp"
 	"github.com/mayfly-pki/mayfly/provisioner/jwk"
 	"github.com/mayfly-pki/mayfly/provisioner/x5c"
@@ -27,9 +28,10 @@ import (
 // registry lists the provisioner types this build serves.
 func registry() provisioner.Registry {
 	return provisioner.Registry{
-		provisioner.TypeJWK: jwk.New,
-		provisioner.TypeX5C: x5c.New,
-		provisioner.TypeGCP: gcp.New,
+		provisioner.TypeJWK:   jwk.New,
+		provisioner.TypeX5C:   x5c.New,
+		provisioner.TypeGCP:   gcp.New,
+		provisioner.TypeAzure: azure.New,
 	}
 }
 
