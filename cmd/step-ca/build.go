@@ -19,6 +19,7 @@ import (
 	"github.com/mayfly-pki/mayfly/ca"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/aws"
 	"github.com/mayfly-pki/mayfly/provisioner/azure"
 	"github.com/mayfly-pki/mayfly/provisioner/gcp"
 	"github.com/mayfly-pki/mayfly/provisioner/jwk"
@@ -32,6 +33,7 @@ func registry() provisioner.Registry {
 		provisioner.TypeX5C:   x5c.New,
 		provisioner.TypeGCP:   gcp.New,
 		provisioner.TypeAzure: azure.New,
+		provisioner.TypeAWS:   aws.New,
 	}
 }
 

@@ -245,7 +245,7 @@ func (p *Provisioner) ReuseKey(tok *token.Token) (string, bool) {
 	}
 	pl, err := ParsePayload(tok.Payload())
 	if err != nil {
-		return tok.ReuseKey(), true
+		return tok.SignedReuseKey(), true
 	}
 	sum := sha256.Sum256([]byte(pl.resourceID()))
 	return "iid:" + hex.EncodeToString(sum[:]), true

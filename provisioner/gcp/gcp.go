@@ -185,11 +185,11 @@ func (p *Provisioner) Ready() <-chan struct{} { return p.keys.Ready() }
 // sha256("gcp/<name>.<instance id>"); without it, the token itself.
 func (p *Provisioner) ReuseKey(tok *token.Token) (string, bool) {
 	if p.cfg.DisableTrustOnFirstUse {
-		return tok.ReuseKey(), true
+		return tok.SignedReuseKey(), true
 	}
 	pl, err := ParsePayload(tok.Payload())
 	if err != nil {
-		return tok.ReuseKey(), true
+		return tok.SignedReuseKey(), true
 	}
 	sum := sha256.Sum256([]byte(p.id + "." + pl.Google.ComputeEngine.InstanceID))
 	return "iid:" + hex.EncodeToString(sum[:]), true
