@@ -57,7 +57,11 @@ func findCloudProvisioner(name string, list []json.RawMessage) (*cloudProv, bool
 			continue
 		}
 		switch strings.ToUpper(p.Type) {
-		case "GCP", "AWS", "AZURE":
+		case "GCP", "AWS":
+			p.Type = strings.ToUpper(p.Type)
+			return &p, true
+		case "AZURE":
+			p.Type = "Azure"
 			return &p, true
 		}
 	}
