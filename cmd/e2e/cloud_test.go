@@ -50,6 +50,11 @@ func TestGCP(t *testing.T) {
 	if ext := provisionerExtension(t, cert); ext.typ != 3 || ext.name != "gcp" {
 		t.Fatalf("provisioner extension %+v, want GCP (3) gcp", ext)
 	}
+	// The certificate renews (mTLS), as any other.
+	u.ok(t, "ca", "renew", crt, key, "--force")
+	if renewed := readCerts(t, crt)[0]; renewed.SerialNumber.Cmp(cert.SerialNumber) == 0 || strings.Join(renewed.DNSNames, ",") != want {
+		t.Fatalf("renewed: serial %s, DNS names %v", renewed.SerialNumber, renewed.DNSNames)
+	}
 
 	// The token as step prints it: Google's, for the CA's audience with
 	// the fragment gcp/<name>.
