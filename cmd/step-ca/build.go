@@ -19,6 +19,9 @@ import (
 	"github.com/mayfly-pki/mayfly/ca"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/aws"
+	"github.com/mayfly-pki/mayfly/provisioner/azure"
+	"github.com/mayfly-pki/mayfly/provisioner/gcp"
 	"github.com/mayfly-pki/mayfly/provisioner/jwk"
 	"github.com/mayfly-pki/mayfly/provisioner/k8ssa"
 	"github.com/mayfly-pki/mayfly/provisioner/x5c"
@@ -30,6 +33,9 @@ func registry() provisioner.Registry {
 		provisioner.TypeJWK:   jwk.New,
 		provisioner.TypeX5C:   x5c.New,
 		provisioner.TypeK8sSA: k8ssa.New,
+		provisioner.TypeGCP:   gcp.New,
+		provisioner.TypeAzure: azure.New,
+		provisioner.TypeAWS:   aws.New,
 	}
 }
 

@@ -36,8 +36,9 @@ type Harness struct {
 	// step-ca): tokens with another audience are then expected to issue.
 	AnyAudience bool
 	// RequestNames says the certificate's names are the request's, not
-	// limited to the token's (K8sSA, as step-ca): names outside the token
-	// are then expected to issue.
+	// limited to the token's (K8sSA, as step-ca; the cloud identity types
+	// unless disableCustomSANs): names outside the token are then expected
+	// to issue.
 	RequestNames bool
 	// Audience is the sign audience its tokens carry, e.g.
 	// "https://ca.example.com/1.0/sign" (JWK) or with "#x5c/<name>".

@@ -16,6 +16,15 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 )
 
+// hmacAlgorithm is the one HMAC algorithm parsed: AWS instance identity
+// tokens are HS256 JWTs keyed by the identity document's signature
+// (wire-spec §4.8). Verify checks them only with a []byte key, which only
+// the AWS provisioner passes, so no other token may be HMAC-signed.
+const hmacAlgorithm = jose.HS256
+
+// parseAlgorithms are SignatureAlgorithms and hmacAlgorithm.
+var parseAlgorithms = append(append([]jose.SignatureAlgorithm(nil), SignatureAlgorithms...), hmacAlgorithm)
+
 // MaxSize bounds the length of a token the CA will parse.
 const MaxSize = 64 << 10
 
@@ -93,7 +102,7 @@ func parseJOSE(raw string) (*jose.JSONWebSignature, []byte, error) {
 	if strings.HasPrefix(raw, "{") {
 		return nil, nil, errors.New("error parsing token: not in the JWS compact serialization (header.payload.signature)")
 	}
-	jws, err := jose.ParseSignedCompact(raw, SignatureAlgorithms)
+	jws, err := jose.ParseSignedCompact(raw, parseAlgorithms)
 	if err != nil {
 		return nil, nil, fmt.Errorf("error parsing token: %w", err)
 	}
@@ -116,6 +125,12 @@ func (t *Token) Direct() bool { return t.fast != nil }
 
 // Verify checks the token signature with key (a public key or *jose.JSONWebKey).
 func (t *Token) Verify(key any) error {
+	_, secret := key.([]byte)
+	if hmac := jose.SignatureAlgorithm(t.Header.Algorithm) == hmacAlgorithm; hmac != secret {
+		// An HMAC token is checked with a shared secret only (AWS), and a
+		// shared secret checks nothing else.
+		return fmt.Errorf("error verifying token signature: %w", jose.ErrCryptoFailure)
+	}
 	if t.fast == nil && t.jws != nil {
 		// A token of a header no configured key signs (X5C, renew, SSHPOP):
 		// go-jose parsed it; its signature is checked directly when that
@@ -148,6 +163,11 @@ func (t *Token) Verify(key any) error {
 	}
 	return nil
 }
+
+// Payload returns the decoded payload, for the claims only some types carry
+// (cloud identity documents). Read it, never modify it; trust it only after
+// Verify.
+func (t *Token) Payload() []byte { return t.payload }
 
 // ProtectedHeader returns the decoded protected header, the bytes the
 // signature covers with the payload. Read it, never modify it.
@@ -196,6 +216,14 @@ func (t *Token) ReuseKey() string {
 	if t.Claims.ID != "" {
 		return reuseKey("jti:", t.Claims.Issuer, t.Claims.ID)
 	}
+	return reuseKey("jws:", t.protected, t.payload)
+}
+
+// SignedReuseKey is ReuseKey's key for a token without jti, whatever its
+// claims: "jws:" + hex SHA-256 of the decoded protected header and payload.
+// The cloud identity types use it when trust on first use is disabled:
+// step's AWS tokens carry a jti that names the instance, not the token.
+func (t *Token) SignedReuseKey() string {
 	return reuseKey("jws:", t.protected, t.payload)
 }
 

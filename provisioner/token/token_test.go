@@ -226,7 +226,6 @@ func TestParseErrors(t *testing.T) {
 		{"four parts", good + ".x"},
 		{"bad base64 header", "!!!." + parts[1] + "." + parts[2]},
 		{"alg none", b64(`{"alg":"none"}`) + "." + parts[1] + "."},
-		{"alg HS256", b64(`{"alg":"HS256"}`) + "." + parts[1] + "." + parts[2]},
 		{"payload not JSON", withPayload("not json")},
 		{"payload array", withPayload(`[1,2]`)},
 		{"aud number", withPayload(`{"aud":1}`)},
@@ -597,5 +596,54 @@ func TestReuseKeyHashPaths(t *testing.T) {
 		if got := reuseKey("jws:", []byte(a), []byte(b)); got != want {
 			t.Fatalf("%d bytes ([]byte): %s, want %s", n, got, want)
 		}
+	}
+}
+
+// TestHMAC: an HS256 token (AWS) parses, and is checked with its shared
+// secret only: never with a public key, and a secret checks no other token.
+func TestHMAC(t *testing.T) {
+	t.Parallel()
+	secret := []byte(strings.Repeat("identity document signature ", 4))
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.HS256, Key: secret}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jws, err := signer.Sign([]byte(`{"sub":"x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := jws.CompactSerialize()
+	tok, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tok.Verify(secret); err != nil {
+		t.Fatalf("Verify(secret): %v", err)
+	}
+	if err := tok.Verify([]byte(strings.Repeat("other secret ", 10))); err == nil {
+		t.Fatal("Verify(other secret) succeeded")
+	}
+	key := newKey(t)
+	if err := tok.Verify(key.Public()); err == nil {
+		t.Fatal("Verify(public key) of an HS256 token succeeded")
+	}
+	// An HS256 header on an ES256 signature: refused with the key.
+	good, err := Sign(key, &Claims{Subject: "x"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(good, ".")
+	forged := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256"}`)) + "." + parts[1] + "." + parts[2]
+	if ftok, err := Parse(forged); err == nil {
+		if ftok.Verify(key.Public()) == nil {
+			t.Fatal("Verify of an HS256 header with the ES256 key succeeded")
+		}
+	}
+	gtok, err := Parse(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gtok.Verify(secret) == nil {
+		t.Fatal("a shared secret verified an ES256 token")
 	}
 }

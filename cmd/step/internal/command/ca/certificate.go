@@ -99,6 +99,9 @@ func certificateAction(c *cli.Context) error {
 	} else if len(sans) == 0 {
 		sans = tokenSANs(tok, sub)
 	}
+	if names := cloudSANs(tok); names != nil && len(c.StringSlice("san")) == 0 {
+		sans = names // a cloud identity token: the instance's names
+	}
 	key, err := keyutil.Generate(kty, crv, size)
 	if err != nil {
 		return err

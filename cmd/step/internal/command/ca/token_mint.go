@@ -200,6 +200,10 @@ func mintToken(c *cli.Context, cl *client.Client, rootSHA string, req tokenReque
 		ui.PrintSelected("Provisioner", p.Name+" (K8sSA)")
 		return readK8sSAToken(c)
 	}
+	if p, ok := findCloudProvisioner(c.String("provisioner"), list); ok && !x5c {
+		ui.PrintSelected("Provisioner", fmt.Sprintf("%s (%s)", p.Name, p.Type))
+		return mintCloudToken(ctx, p, cl.URL().String(), req.subject, req.path)
+	}
 	if x5c {
 		p, err := selectX5CProvisioner(c, list)
 		if err != nil {
