@@ -24,6 +24,7 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
+	"github.com/mayfly-pki/mayfly/provisioner/webhook"
 	"github.com/mayfly-pki/mayfly/templates"
 )
 
@@ -84,6 +85,7 @@ func DNSName(doc *Document) string {
 
 // Provisioner is a configured AWS provisioner.
 type Provisioner struct {
+	webhooks  *webhook.Set // nil: none
 	info      provisioner.Info
 	cfg       config
 	claims    provisioner.Resolved
@@ -133,6 +135,10 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	if err != nil {
 		return nil, fmt.Errorf("AWS provisioner %q: %w", c.Name, err)
 	}
+	hooks, err := webhook.Parse(c.Options, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("AWS provisioner %q: %w", c.Name, err)
+	}
 	iid, err := templates.ParseX509("", templates.DefaultIIDLeafTemplate)
 	if err != nil {
 		return nil, err
@@ -143,8 +149,9 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	}
 	id := "aws/" + c.Name
 	return &Provisioner{
-		info: provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeAWS},
-		cfg:  c, claims: claims, raw: compact.Bytes(), audiences: cfg.Audiences, id: id,
+		webhooks: hooks,
+		info:     provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeAWS},
+		cfg:      c, claims: claims, raw: compact.Bytes(), audiences: cfg.Audiences, id: id,
 		now: cfg.Clock(), certs: certs, x509: tmpl, iid: iid,
 	}, nil
 }
@@ -295,6 +302,7 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 		validators = append(validators, validate.SANs(sans))
 	}
 	plan := &provisioner.X509Plan{Info: p.info, Subject: sub, SANs: sans, Claims: p.claims, Validators: validators}
+	plan.Webhooks = p.webhooks.X509(webhook.Request{ProvisionerName: p.info.Name, Subject: plan.Subject, SANs: plan.SANs, Token: tok})
 	if !p.claims.DisableSmallstepExtensions {
 		info := p.info
 		info.CredentialID = doc.AccountID

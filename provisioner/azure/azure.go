@@ -27,6 +27,7 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner/internal/keyset"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
+	"github.com/mayfly-pki/mayfly/provisioner/webhook"
 	"github.com/mayfly-pki/mayfly/templates"
 )
 
@@ -107,6 +108,7 @@ type discovery struct {
 
 // Provisioner is a configured Azure provisioner.
 type Provisioner struct {
+	webhooks *webhook.Set // nil: none
 	info     provisioner.Info
 	cfg      config
 	claims   provisioner.Resolved
@@ -160,6 +162,10 @@ func NewWith(e Endpoints) provisioner.Constructor {
 		if err != nil {
 			return nil, fmt.Errorf("Azure provisioner %q: %w", c.Name, err)
 		}
+		hooks, err := webhook.Parse(c.Options, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("Azure provisioner %q: %w", c.Name, err)
+		}
 		iid, err := templates.ParseX509("", templates.DefaultIIDLeafTemplate)
 		if err != nil {
 			return nil, err
@@ -169,8 +175,9 @@ func NewWith(e Endpoints) provisioner.Constructor {
 			return nil, err
 		}
 		p := &Provisioner{
-			info: provisioner.Info{ID: c.TenantID, Name: c.Name, Type: provisioner.TypeAzure, CredentialID: c.TenantID},
-			cfg:  c, claims: claims, raw: compact.Bytes(), now: cfg.Clock(), x509: tmpl, iid: iid,
+			webhooks: hooks,
+			info:     provisioner.Info{ID: c.TenantID, Name: c.Name, Type: provisioner.TypeAzure, CredentialID: c.TenantID},
+			cfg:      c, claims: claims, raw: compact.Bytes(), now: cfg.Clock(), x509: tmpl, iid: iid,
 			discover: strings.TrimRight(e.OIDCBaseURL, "/") + "/" + c.TenantID + "/.well-known/openid-configuration",
 		}
 		p.keys = keyset.New(fmt.Sprintf("Azure provisioner %q", c.Name), p.source, cfg.HTTPClient, cfg.Clock(), cfg.Logger)
@@ -328,6 +335,7 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 		validators = []provisioner.CSRValidator{validate.CommonName(id.name), validate.SANs(sans)}
 	}
 	plan := &provisioner.X509Plan{Info: p.info, Subject: id.name, SANs: sans, Claims: p.claims, Validators: validators}
+	plan.Webhooks = p.webhooks.X509(webhook.Request{ProvisionerName: p.info.Name, Subject: plan.Subject, SANs: plan.SANs, Token: tok})
 	if !p.claims.DisableSmallstepExtensions {
 		ext, err := validate.NewExtension(p.info)
 		if err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner/internal/keyset"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
+	"github.com/mayfly-pki/mayfly/provisioner/webhook"
 	"github.com/mayfly-pki/mayfly/templates"
 )
 
@@ -94,6 +95,7 @@ func ParsePayload(b []byte) (*Payload, error) {
 
 // Provisioner is a configured GCP provisioner.
 type Provisioner struct {
+	webhooks  *webhook.Set // nil: none
 	info      provisioner.Info
 	cfg       config
 	claims    provisioner.Resolved
@@ -139,6 +141,10 @@ func NewWith(e Endpoints) provisioner.Constructor {
 		if err != nil {
 			return nil, fmt.Errorf("GCP provisioner %q: %w", c.Name, err)
 		}
+		hooks, err := webhook.Parse(c.Options, cfg)
+		if err != nil {
+			return nil, fmt.Errorf("GCP provisioner %q: %w", c.Name, err)
+		}
 		iid, err := templates.ParseX509("", templates.DefaultIIDLeafTemplate)
 		if err != nil {
 			return nil, err
@@ -150,8 +156,9 @@ func NewWith(e Endpoints) provisioner.Constructor {
 		id := "gcp/" + c.Name
 		name := fmt.Sprintf("GCP provisioner %q", c.Name)
 		return &Provisioner{
-			info: provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeGCP},
-			cfg:  c, claims: claims, raw: compact.Bytes(), audiences: cfg.Audiences, id: id,
+			webhooks: hooks,
+			info:     provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeGCP},
+			cfg:      c, claims: claims, raw: compact.Bytes(), audiences: cfg.Audiences, id: id,
 			now: cfg.Clock(), x509: tmpl, iid: iid,
 			keys: keyset.New(name, keyset.URL(e.CertsURL), cfg.HTTPClient, cfg.Clock(), cfg.Logger),
 		}, nil
@@ -296,6 +303,7 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 	plan := &provisioner.X509Plan{
 		Info: p.info, Subject: ce.InstanceName, SANs: sans, Claims: p.claims, Validators: validators,
 	}
+	plan.Webhooks = p.webhooks.X509(webhook.Request{ProvisionerName: p.info.Name, Subject: plan.Subject, SANs: plan.SANs, Token: tok})
 	if !p.claims.DisableSmallstepExtensions {
 		info := p.info
 		info.CredentialID = tok.Claims.Subject
