@@ -20,14 +20,16 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/jwk"
+	"github.com/mayfly-pki/mayfly/provisioner/oidc"
 	"github.com/mayfly-pki/mayfly/provisioner/x5c"
 )
 
 // registry lists the provisioner types this build serves.
 func registry() provisioner.Registry {
 	return provisioner.Registry{
-		provisioner.TypeJWK: jwk.New,
-		provisioner.TypeX5C: x5c.New,
+		provisioner.TypeJWK:  jwk.New,
+		provisioner.TypeX5C:  x5c.New,
+		provisioner.TypeOIDC: oidc.New,
 	}
 }
 
