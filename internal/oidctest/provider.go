@@ -73,7 +73,7 @@ func Start(t testing.TB) *Provider {
 	}
 	issuer := "http://" + ln.Addr().String()
 	clients := map[string]*storage.Client{
-		ClientID: storage.NativeClient(ClientID, "http://127.0.0.1", "http://127.0.0.1/", "http://localhost"),
+		ClientID: storage.NativeClient(ClientID, "http://127.0.0.1", "http://127.0.0.1/", "http://localhost", "urn:ietf:wg:oauth:2.0:oob"),
 	}
 	st := clientStorage{storage.NewStorageWithClients(storage.NewUserStore(issuer), clients)}
 	router := exampleop.SetupServer(issuer, st, nil, false, op.WithAllowInsecure())

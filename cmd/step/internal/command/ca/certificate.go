@@ -36,7 +36,7 @@ func signFlags() []cli.Flag {
 		flags.NotBefore("certificate"), flags.NotAfter("certificate"),
 		flags.Set(), flags.SetFile(),
 		flags.Offline(),
-	}, x5cFlags()...)
+	}, append(x5cFlags(), oidcFlags()...)...)
 }
 
 func certificateCommand() *cli.Command {
@@ -98,6 +98,11 @@ func certificateAction(c *cli.Context) error {
 		}
 	} else if len(sans) == 0 {
 		sans = tokenSANs(tok, sub)
+	}
+	if cn, names, ok, err := oidcNames(tok, sub, c.StringSlice("san")); err != nil {
+		return err
+	} else if ok {
+		sub, sans = cn, names
 	}
 	key, err := keyutil.Generate(kty, crv, size)
 	if err != nil {

@@ -196,6 +196,9 @@ func mintToken(c *cli.Context, cl *client.Client, rootSHA string, req tokenReque
 	if err != nil {
 		return "", err
 	}
+	if p, ok := findOIDCProvisioner(c, list); ok && !x5c {
+		return oidcToken(c, p, req.subject)
+	}
 	if x5c {
 		p, err := selectX5CProvisioner(c, list)
 		if err != nil {
