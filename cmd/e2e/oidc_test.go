@@ -1,0 +1,198 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/url"
+	"os/exec"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mayfly-pki/mayfly/internal/oidctest"
+)
+
+// interactive is a step command that prints an authorization URL on
+// stderr and then waits for the login (a browser, or a code on stdin).
+type interactive struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout bytes.Buffer
+	mu     sync.Mutex
+	stderr bytes.Buffer
+	urls   chan string
+	done   chan error
+}
+
+// startInteractive starts `step args...` for u; lines of stderr that start
+// with prefix are sent on urls.
+func (u *user) startInteractive(t *testing.T, prefix string, args ...string) *interactive {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, stepBin(), args...)
+	cmd.Dir, cmd.Env, cmd.WaitDelay = u.dir, commandEnv(u.home, u.stepPath), 5*time.Second
+	dieWithTest(cmd)
+	in := &interactive{cmd: cmd, urls: make(chan string, 4), done: make(chan error, 1)}
+	var err error
+	if in.stdin, err = cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = &in.stdout
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(errPipe)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			in.mu.Lock()
+			in.stderr.WriteString(line + "\n")
+			in.mu.Unlock()
+			if strings.HasPrefix(line, prefix) {
+				in.urls <- line
+			}
+		}
+		in.done <- cmd.Wait()
+	}()
+	return in
+}
+
+func (in *interactive) stderrText() string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.stderr.String()
+}
+
+// url waits for the authorization URL.
+func (in *interactive) url(t *testing.T) string {
+	t.Helper()
+	select {
+	case u := <-in.urls:
+		return u
+	case err := <-in.done:
+		t.Fatalf("step exited (%v) before printing the authorization URL:\n%s", err, in.stderrText())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no authorization URL within 30s:\n%s", in.stderrText())
+	}
+	return ""
+}
+
+// wait waits for step to exit 0.
+func (in *interactive) wait(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-in.done:
+		if err != nil {
+			t.Fatalf("step: %v\nstdout:\n%s\nstderr:\n%s", err, in.stdout.String(), in.stderrText())
+		}
+	case <-time.After(commandTimeout):
+		t.Fatalf("step did not exit within %s:\n%s", commandTimeout, in.stderrText())
+	}
+}
+
+// TestOIDC: an OIDC provisioner added with `step ca provisioner add --type
+// OIDC` for a real OpenID provider (zitadel's op) on loopback. `step ca
+// certificate <email> --console` prints the authorization URL, the test
+// signs in with the provider's login form and pastes the code; `step oauth
+// --oidc --bare` gets an ID token through its loopback redirect listener,
+// which `step ca certificate --token` then uses once. The certificates name
+// the user as step-ca's OIDC does: CN = sub, SANs = email and <iss>#<sub>.
+func TestOIDC(t *testing.T) {
+	t.Parallel()
+	op := oidctest.Start(t)
+	p := initPKI(t)
+	p.op.ok(t, "ca", "provisioner", "add", "sso", "--type", "OIDC", "--client-id", oidctest.ClientID,
+		"--client-secret", oidctest.ClientSecret, "--configuration-endpoint", op.ConfigurationEndpoint(), "--domain", "zitadel.ch")
+	p.start(t)
+	u := p.client(t)
+	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
+	defer cancel()
+
+	check := func(t *testing.T, crtFile string) {
+		t.Helper()
+		c := readCerts(t, crtFile)[0]
+		if c.Subject.CommonName != oidctest.Subject || !slices.Equal(c.EmailAddresses, []string{oidctest.Email}) ||
+			len(c.URIs) != 1 || c.URIs[0].String() != op.Issuer+"#"+oidctest.Subject || len(c.DNSNames) != 0 {
+			t.Fatalf("subject %v, emails %v, URIs %v, DNS %v", c.Subject, c.EmailAddresses, c.URIs, c.DNSNames)
+		}
+		if ext := provisionerExtension(t, c); ext.typ != 2 || ext.name != "sso" {
+			t.Fatalf("provisioner extension %+v, want OIDC (2) sso", ext)
+		}
+	}
+
+	t.Run("console", func(t *testing.T) {
+		crt, key := u.path("console.crt"), u.path("console.key")
+		in := u.startInteractive(t, op.Issuer+"/auth?", "ca", "certificate", oidctest.Email, crt, key, "--provisioner", "sso", "--console")
+		authURL := in.url(t)
+		back, err := op.Login(ctx, authURL, false)
+		if err != nil {
+			t.Fatalf("login: %v", err)
+		}
+		if !strings.HasPrefix(back.String(), "urn:ietf:wg:oauth:2.0:oob") {
+			t.Fatalf("redirected to %s, want the console redirect", back)
+		}
+		if _, err := io.WriteString(in.stdin, back.Query().Get("code")+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		in.wait(t)
+		if s := in.stderrText(); !strings.Contains(s, "Provisioner: sso (OIDC) [client: "+oidctest.ClientID+"]") {
+			t.Fatalf("provisioner selected:\n%s", s)
+		}
+		check(t, crt)
+	})
+
+	t.Run("oauth then token", func(t *testing.T) {
+		in := u.startInteractive(t, op.Issuer+"/auth?", "oauth", "--provider", op.ConfigurationEndpoint(),
+			"--client-id", oidctest.ClientID, "--oidc", "--bare")
+		authURL := in.url(t)
+		q, err := url.Parse(authURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ru := q.Query().Get("redirect_uri"); !strings.HasPrefix(ru, "http://127.0.0.1:") || q.Query().Get("code_challenge_method") != "S256" {
+			t.Fatalf("authorization URL %s: want a loopback redirect and PKCE S256", authURL)
+		}
+		if _, err := op.Login(ctx, authURL, true); err != nil {
+			t.Fatalf("login: %v", err)
+		}
+		in.wait(t)
+		idt := strings.TrimSpace(in.stdout.String())
+		_, payload := tokenParts(t, idt)
+		if payload["iss"] != op.Issuer || payload["email"] != oidctest.Email || payload["azp"] != oidctest.ClientID {
+			t.Fatalf("ID token payload %v", payload)
+		}
+		crt, key := u.path("token.crt"), u.path("token.key")
+		u.ok(t, "ca", "certificate", oidctest.Email, crt, key, "--token", idt)
+		check(t, crt)
+		// An ID token is used once.
+		u.fails(t, "ca", "certificate", oidctest.Email, u.path("again.crt"), u.path("again.key"), "--token", idt)
+		mustNotExist(t, u.path("again.crt"))
+		// The argument must be the token's email, as step checks.
+		r := u.fails(t, "ca", "certificate", "someone@else.example", u.path("x.crt"), u.path("x.key"), "--token", idt)
+		if !strings.Contains(r.stderr, "do not match") {
+			t.Fatalf("mismatched email:\n%s", r)
+		}
+	})
+
+	t.Run("provider down", func(t *testing.T) {
+		// The CA keeps the keys it read: a JWK certificate still issues,
+		// and the OIDC login itself fails at the provider.
+		op.Stop()
+		u.ok(t, "ca", "certificate", "jwk.example.com", u.path("jwk.crt"), u.path("jwk.key"),
+			"--provisioner", "admin", "--provisioner-password-file", u.path("password.txt"))
+		r := u.fails(t, "ca", "certificate", oidctest.Email, u.path("down.crt"), u.path("down.key"), "--provisioner", "sso", "--console")
+		if !strings.Contains(r.stderr, "error connecting to") {
+			t.Fatalf("provider down:\n%s", r)
+		}
+	})
+}
