@@ -568,3 +568,56 @@ func TestZitadelIDToken(t *testing.T) {
 		t.Fatalf("plan subject %q, SANs %v", plan.Subject, plan.SANs)
 	}
 }
+
+// TestRenewAndTemplate checks that a certificate an OIDC provisioner issued
+// renews with it (its extension names the client ID), not when renewal is
+// disabled, and that options.x509 templates see the ID token's claims.
+func TestRenewAndTemplate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	p := newIDP(t)
+	e := newEnv(t, p, map[string]any{"options": map[string]any{"x509": map[string]any{
+		"template": `{"subject": {"commonName": {{ toJson .Token.email }}}, "sans": {{ toJson .SANs }}}`,
+	}}}, true)
+	cert, err := e.signClaims(t, p.key(), p.idClaims(e.Clock.Now()))
+	if err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	if cert.Subject.CommonName != email {
+		t.Fatalf("templated subject %v", cert.Subject)
+	}
+	if r, err := e.Authority.Renew(ctx, cert); err != nil || r.Provisioner.Name != "sso" {
+		t.Fatalf("Renew = %+v, %v", r, err)
+	}
+
+	e2 := newEnv(t, p, map[string]any{"claims": map[string]any{"disableRenewal": true}}, true)
+	cert, err = e2.signClaims(t, p.key(), p.idClaims(e2.Clock.Now()))
+	if err != nil {
+		t.Fatalf("Sign: %v", err)
+	}
+	if _, err := e2.Authority.Renew(ctx, cert); !errs.Is(err, errs.Unauthorized) {
+		t.Fatalf("Renew with disableRenewal = %v, want Unauthorized", err)
+	}
+}
+
+// TestAuthorizeRevoke checks that only admins' ID tokens may revoke.
+func TestAuthorizeRevoke(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, newIDP(t), map[string]any{"admins": []string{email}}, true)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		email string
+		ok    bool
+	}{{email, true}, {"bob@example.com", false}} {
+		c := e.idp.idClaims(e.Clock.Now())
+		c["email"] = tc.email
+		tok, err := token.Parse(sign(t, e.idp.key(), c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = e.p.AuthorizeRevoke(ctx, tok)
+		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), "cannot revoke with non-admin oidc token")) {
+			t.Fatalf("AuthorizeRevoke(%s) = %v", tc.email, err)
+		}
+	}
+}
