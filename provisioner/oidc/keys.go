@@ -27,8 +27,10 @@ type Tuning struct {
 	// Refresh is the interval between two refreshes after a success (1h).
 	Refresh time.Duration
 	// Retry is the first interval after a failure (5s); it doubles after
-	// each failure in a row, up to Refresh.
+	// each failure in a row, up to MaxRetry.
 	Retry time.Duration
+	// MaxRetry bounds the interval after failures (5m, at most Refresh).
+	MaxRetry time.Duration
 	// MinForced is the shortest interval between two refreshes asked for by
 	// tokens with an unknown kid (30s): a stream of bogus kids cannot make
 	// the CA hammer the provider.
@@ -50,6 +52,8 @@ func (t Tuning) withDefaults() Tuning {
 	}
 	def(&t.Refresh, time.Hour)
 	def(&t.Retry, 5*time.Second)
+	def(&t.MaxRetry, 5*time.Minute)
+	t.MaxRetry = min(t.MaxRetry, t.Refresh)
 	def(&t.MinForced, 30*time.Second)
 	def(&t.Wait, 2*time.Second)
 	def(&t.MaxAge, 24*time.Hour)
@@ -270,7 +274,7 @@ func (c *keyCache) run(ctx context.Context, f *fetcher, t Tuning, now func() tim
 		if err != nil {
 			log.WithError(err).WithField("provisioner", name).Warn("OIDC provider configuration or keys could not be refreshed")
 			wait = retry
-			retry = min(2*retry, t.Refresh)
+			retry = min(2*retry, t.MaxRetry)
 		} else {
 			retry = t.Retry
 		}

@@ -253,16 +253,22 @@ func (p *Provisioner) keysFor(ctx context.Context, kid string) (string, []jose.J
 	if !p.cache.ask(time.Now(), p.tuning.MinForced) {
 		return "", nil, errs.Errorf(errs.Unauthorized, "%s: unknown key ID %q", msgCannotValidate, kid)
 	}
+	// Wait for the refresh asked for; a refresh already under way may end
+	// first, so the keys are looked up after each one until Wait ends.
 	timer := time.NewTimer(p.tuning.Wait)
 	defer timer.Stop()
-	select {
-	case <-done:
-	case <-timer.C:
-	case <-ctx.Done():
-	}
-	set, _, _ = p.cache.current()
-	if keys := set.lookup(kid); len(keys) > 0 {
-		return set.issuer, keys, nil
+	for range 2 {
+		select {
+		case <-done:
+		case <-timer.C:
+			return "", nil, errs.Errorf(errs.Unauthorized, "%s: unknown key ID %q", msgCannotValidate, kid)
+		case <-ctx.Done():
+			return "", nil, errs.Errorf(errs.Unauthorized, "%s: unknown key ID %q", msgCannotValidate, kid)
+		}
+		set, _, done = p.cache.current()
+		if keys := set.lookup(kid); len(keys) > 0 {
+			return set.issuer, keys, nil
+		}
 	}
 	return "", nil, errs.Errorf(errs.Unauthorized, "%s: unknown key ID %q", msgCannotValidate, kid)
 }
