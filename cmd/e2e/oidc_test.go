@@ -4,7 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"io"
+	"net"
 	"net/url"
 	"os/exec"
 	"slices"
@@ -13,7 +17,10 @@ import (
 	"testing"
 	"time"
 
+	jose "github.com/go-jose/go-jose/v4"
+
 	"github.com/mayfly-pki/mayfly/internal/oidctest"
+	"github.com/mayfly-pki/mayfly/provisioner/token"
 )
 
 // interactive is a step command that prints an authorization URL on
@@ -113,7 +120,15 @@ func TestOIDC(t *testing.T) {
 	p := initPKI(t)
 	p.op.ok(t, "ca", "provisioner", "add", "sso", "--type", "OIDC", "--client-id", oidctest.ClientID,
 		"--client-secret", oidctest.ClientSecret, "--configuration-endpoint", op.ConfigurationEndpoint(), "--domain", "zitadel.ch")
-	p.start(t)
+	// A second OIDC provisioner whose provider is down from the start.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	downURL := "http://" + ln.Addr().String()
+	ln.Close()
+	p.op.ok(t, "ca", "provisioner", "add", "down", "--type", "OIDC", "--client-id", "down-client", "--configuration-endpoint", downURL)
+	ca := p.start(t)
 	u := p.client(t)
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
@@ -182,6 +197,36 @@ func TestOIDC(t *testing.T) {
 		if !strings.Contains(r.stderr, "do not match") {
 			t.Fatalf("mismatched email:\n%s", r)
 		}
+	})
+
+	t.Run("provider down at start", func(t *testing.T) {
+		// An ID token for the provisioner whose provider never answered is
+		// refused at once with the reason; the others keep working.
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		idt, err := token.Sign(&jose.JSONWebKey{Key: key, KeyID: "k1", Algorithm: string(jose.ES256)}, &token.Claims{
+			Issuer: downURL, Subject: "1", Audience: token.Audience{"down-client"}, Expiry: token.NewNumericDate(now.Add(5 * time.Minute)),
+			IssuedAt: token.NewNumericDate(now), NotBefore: token.NewNumericDate(now),
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		r := u.fails(t, "ca", "certificate", "x.example.com", u.path("d.crt"), u.path("d.key"), "--token", idt)
+		if d := time.Since(start); d > 10*time.Second {
+			t.Fatalf("refusal took %s", d)
+		}
+		if !strings.Contains(r.stderr, "'503'") {
+			t.Fatalf("provider down, want 503:\n%s", r)
+		}
+		u.ok(t, "ca", "certificate", "jwk0.example.com", u.path("jwk0.crt"), u.path("jwk0.key"),
+			"--provisioner", "admin", "--provisioner-password-file", u.path("password.txt"))
+		// The refresher says why, and the refused request's log line too.
+		ca.waitLog(t, 0, "could not be refreshed")
+		ca.waitLog(t, 0, `the identity provider of OIDC provisioner`)
 	})
 
 	t.Run("provider down", func(t *testing.T) {
