@@ -82,6 +82,8 @@ var (
 	_ provisioner.Interface = (*Provisioner)(nil)
 	_ provisioner.Runner    = (*Provisioner)(nil)
 	_ provisioner.Router    = (*Provisioner)(nil)
+
+	_ provisioner.AnySerialRevoker = (*Provisioner)(nil)
 )
 
 // New builds an OIDC provisioner from its ca.json entry, with the default
@@ -404,6 +406,10 @@ func (p *Provisioner) AuthorizeRevoke(ctx context.Context, tok *token.Token) err
 	}
 	return nil
 }
+
+// RevokesAnySerial implements provisioner.AnySerialRevoker: an ID token's
+// sub is the user, not a serial; AuthorizeRevoke admits admins only.
+func (p *Provisioner) RevokesAnySerial() {}
 
 // AuthorizeRenew implements provisioner.Interface.
 func (p *Provisioner) AuthorizeRenew(_ context.Context, cert *x509.Certificate) error {

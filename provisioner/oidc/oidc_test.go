@@ -621,3 +621,27 @@ func TestAuthorizeRevoke(t *testing.T) {
 		}
 	}
 }
+
+// TestRevoke checks that an admin's ID token revokes any certificate (its
+// sub is the user, not the serial) and a non-admin's revokes none.
+func TestRevoke(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, newIDP(t), map[string]any{"admins": []string{"admin@example.com"}}, true)
+	cert, _ := e.Issue(t, "victim.example.com", 0)
+	serial := cert.SerialNumber.String()
+	c := e.idp.idClaims(e.Clock.Now())
+	_, err := e.Authority.Revoke(ctx, &authority.RevokeRequest{Serial: serial, OTT: sign(t, e.idp.key(), c)})
+	if !errs.Is(err, errs.Unauthorized) || !strings.Contains(err.Error(), "non-admin") {
+		t.Fatalf("Revoke by a non-admin = %v, want Unauthorized non-admin", err)
+	}
+	c = e.idp.idClaims(e.Clock.Now())
+	c["email"] = "admin@example.com"
+	r, err := e.Authority.Revoke(ctx, &authority.RevokeRequest{Serial: serial, OTT: sign(t, e.idp.key(), c)})
+	if err != nil || r.Provisioner.Name != "sso" {
+		t.Fatalf("Revoke by an admin = %+v, %v", r, err)
+	}
+	if _, err := e.Authority.Renew(ctx, cert); err == nil {
+		t.Fatal("a revoked certificate renewed")
+	}
+}
