@@ -119,7 +119,8 @@ func TestOIDC(t *testing.T) {
 	op := oidctest.Start(t)
 	p := initPKI(t)
 	p.op.ok(t, "ca", "provisioner", "add", "sso", "--type", "OIDC", "--client-id", oidctest.ClientID,
-		"--client-secret", oidctest.ClientSecret, "--configuration-endpoint", op.ConfigurationEndpoint(), "--domain", "zitadel.ch")
+		"--client-secret", oidctest.ClientSecret, "--configuration-endpoint", op.ConfigurationEndpoint(), "--domain", "zitadel.ch",
+		"--admin", oidctest.Email)
 	// A second OIDC provisioner whose provider is down from the start.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -164,6 +165,28 @@ func TestOIDC(t *testing.T) {
 			t.Fatalf("provisioner selected:\n%s", s)
 		}
 		check(t, crt)
+	})
+
+	t.Run("admin revokes", func(t *testing.T) {
+		// The test user is an admin: their ID token revokes a certificate
+		// by serial (step ca revoke runs the same login).
+		crt := u.path("victim.crt")
+		u.ok(t, "ca", "certificate", "victim.example.com", crt, u.path("victim.key"),
+			"--provisioner", "admin", "--provisioner-password-file", u.path("password.txt"))
+		serial := readCerts(t, crt)[0].SerialNumber.String()
+		in := u.startInteractive(t, op.Issuer+"/auth?", "ca", "revoke", serial, "--provisioner", "sso", "--console")
+		back, err := op.Login(ctx, in.url(t), false)
+		if err != nil {
+			t.Fatalf("login: %v", err)
+		}
+		if _, err := io.WriteString(in.stdin, back.Query().Get("code")+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		in.wait(t)
+		if out := in.stdout.String() + in.stderrText(); !strings.Contains(out, serial+" has been revoked") {
+			t.Fatalf("revoke output:\n%s", out)
+		}
+		u.fails(t, "ca", "renew", crt, u.path("victim.key"), "--force")
 	})
 
 	t.Run("oauth then token", func(t *testing.T) {

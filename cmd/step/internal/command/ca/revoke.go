@@ -19,7 +19,7 @@ func revokeCommand() *cli.Command {
 		Usage:     "revoke a certificate",
 		UsageText: "step ca revoke <serial> [--token <token>] [--reason <string>] [--reasonCode <code>]\nstep ca revoke --cert <crt-file> --key <key-file> [--reason <string>] [--reasonCode <code>]",
 		ArgsUsage: "[<serial>]",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			flags.CaURL(), flags.Root(), flags.Context(), flags.Token(),
 			&cli.StringFlag{Name: "cert", Usage: "The certificate `file` to revoke over mTLS."},
 			&cli.StringFlag{Name: "key", Usage: "The private key `file` of --cert."},
@@ -30,7 +30,7 @@ func revokeCommand() *cli.Command {
 			flags.ProvisionerPasswordFile(),
 			flags.PasswordFile("The path to the `file` with the password of the provisioner key, or of --key."),
 			flags.Offline(),
-		},
+		}, oidcFlags()...),
 		Action: revokeAction,
 	}
 }
