@@ -36,7 +36,8 @@ type Tuning struct {
 	// the CA hammer the provider.
 	MinForced time.Duration
 	// Wait is how long a request whose kid is unknown waits for the refresh
-	// it asked for (2s); after it, the request fails.
+	// it asked for, or a request waits for the first read (2s); after it,
+	// the request fails.
 	Wait time.Duration
 	// MaxAge is how old the keys may be before requests are refused
 	// instead of trusting them (24h): a provider down that long may have

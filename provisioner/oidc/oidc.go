@@ -5,7 +5,16 @@
 // The provider's discovery document and keys are read in the background
 // (Run), never on a request: a token is checked against the keys last read,
 // and a token whose kid is unknown asks for a refresh (at most one per
-// Tuning.MinForced) and waits for it at most Tuning.Wait.
+// Tuning.MinForced) and waits for it at most Tuning.Wait, as a request does
+// for the first read after a start or reload. A provider that cannot be
+// read fails OIDC requests at once (Unavailable, with the reason), as do
+// keys older than Tuning.MaxAge; other provisioners are not affected.
+//
+// Single use (wire-spec §4.10): step-ca keys used_ott by the ID token's
+// nonce; Mayfly keys it like any token (token.ReuseKey: the issuer and jti
+// when there is a jti, else the signed bytes), so one ID token is used once
+// however it is encoded, and two ID tokens that share a nonce are not
+// confused.
 package oidc
 
 import (
@@ -237,6 +246,18 @@ const (
 // Tuning.MaxAge, fail at once as Unavailable with the refresher's error.
 func (p *Provisioner) keysFor(ctx context.Context, kid string) (string, []jose.JSONWebKey, error) {
 	set, lastErr, done := p.cache.current()
+	if set == nil && lastErr == nil {
+		// The first read is under way (the CA just started or reloaded):
+		// wait for it as briefly as for a refresh.
+		timer := time.NewTimer(p.tuning.Wait)
+		select {
+		case <-done:
+		case <-timer.C:
+		case <-ctx.Done():
+		}
+		timer.Stop()
+		set, lastErr, done = p.cache.current()
+	}
 	if set != nil && p.now().Sub(set.fetched) > p.tuning.MaxAge {
 		return "", nil, errs.E(errs.Unavailable, fmt.Sprintf(
 			"oidc.AuthorizeToken; the keys of OIDC provisioner %q are stale: last read %s ago", p.info.Name,

@@ -455,6 +455,17 @@ func TestProviderDown(t *testing.T) {
 	}
 }
 
+// TestFirstRead checks that a request arriving while the provider is read
+// for the first time (the CA just started or reloaded) waits for it.
+func TestFirstRead(t *testing.T) {
+	t.Parallel()
+	p := newIDP(t)
+	e := newEnv(t, p, nil, false)
+	if _, err := e.signClaims(t, p.key(), p.idClaims(e.Clock.Now())); err != nil {
+		t.Fatalf("Sign at start: %v", err)
+	}
+}
+
 // TestRouting checks wire-spec §4.8: an ID token reaches its provisioner by
 // azp, or without azp by its first audience; a replayed token is refused.
 func TestRouting(t *testing.T) {
