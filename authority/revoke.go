@@ -91,7 +91,7 @@ func (a *Authority) Revoke(ctx context.Context, req *RevokeRequest) (*Revoked, e
 			if err := p.AuthorizeRevoke(ctx, tok); err != nil {
 				return err
 			}
-			if tok.Claims.Subject != serial {
+			if _, anySerial := p.(provisioner.AnySerialRevoker); !anySerial && tok.Claims.Subject != serial {
 				return errs.Errorf(errs.Forbidden, "request serial number %q and token subject %q do not match", serial, tok.Claims.Subject)
 			}
 			return nil

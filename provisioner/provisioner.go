@@ -103,6 +103,13 @@ type Interface interface {
 	AuthorizeRenew(ctx context.Context, cert *x509.Certificate) error
 }
 
+// AnySerialRevoker is implemented by provisioners whose revoke tokens do
+// not name the serial in sub: an OIDC admin's ID token (sub is the user)
+// revokes any certificate, as in step-ca. AuthorizeRevoke decides alone.
+type AnySerialRevoker interface {
+	RevokesAnySerial()
+}
+
 // AdminAuthorizer is implemented by provisioners whose tokens may call the
 // admin API (only JWK). AuthorizeAdmin verifies tok (signature, issuer,
 // audience PurposeAdmin, times) and returns an Unauthorized *errs.Error

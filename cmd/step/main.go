@@ -11,6 +11,7 @@ import (
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/certificate"
 	stepcontext "github.com/mayfly-pki/mayfly/cmd/step/internal/command/context"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/crypto"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/oauth"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/path"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/version"
 )
@@ -26,6 +27,7 @@ func commands() []*cli.Command {
 		certificate.Command(),
 		stepcontext.Command(),
 		crypto.Command(),
+		oauth.Command(),
 		path.Command(),
 		version.Command(),
 	}

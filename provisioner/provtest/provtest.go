@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,15 @@ type Harness struct {
 	// Sign asks the authority for a certificate; notAfter 0 means the
 	// default. It returns the authority's error as is.
 	Sign func(ctx context.Context, csr *x509.CertificateRequest, ott string, notAfter time.Duration) (*x509.Certificate, error)
+	// Issued, when set, checks the certificate a valid token for sub
+	// issued instead of the suite's common name and DNS names check (OIDC
+	// certifies the token's identity: sub, email).
+	Issued func(t testing.TB, cert *x509.Certificate, sub string)
+	// NamesFromCredential says the provisioner certifies the credential's
+	// names whatever the request asks (step-ca's OIDC for non-admins): a
+	// request with names outside the token then issues a certificate
+	// without them instead of being refused.
+	NamesFromCredential bool
 }
 
 // Claims returns the claims a client writes in a sign token for sub and
@@ -143,7 +153,9 @@ func Run(t *testing.T, h Harness) {
 		if err != nil {
 			t.Fatalf("Sign: %v", err)
 		}
-		if cert.Subject.CommonName != sub || len(cert.DNSNames) != 1 || cert.DNSNames[0] != sub {
+		if h.Issued != nil {
+			h.Issued(t, cert, sub)
+		} else if cert.Subject.CommonName != sub || len(cert.DNSNames) != 1 || cert.DNSNames[0] != sub {
 			t.Fatalf("issued subject %v, DNS names %v", cert.Subject, cert.DNSNames)
 		}
 		ext, ok := provisioner.FindExtension(cert)
@@ -218,6 +230,18 @@ func Run(t *testing.T, h Harness) {
 		refused(t, err, errs.Unauthorized)
 	})
 	t.Run("names outside the token", func(t *testing.T) {
+		if h.NamesFromCredential {
+			for _, csr := range []*x509.CertificateRequest{CSR(t, sub, sub, "other.example.com"), CSR(t, "other.example.com")} {
+				cert, err := h.Sign(ctx, csr, h.Mint(t, h.claims(t, sub, sub)), 0)
+				if err != nil {
+					t.Fatalf("Sign: %v", err)
+				}
+				if cert.Subject.CommonName == "other.example.com" || slices.Contains(cert.DNSNames, "other.example.com") {
+					t.Fatalf("issued a name outside the token: subject %v, DNS names %v", cert.Subject, cert.DNSNames)
+				}
+			}
+			return
+		}
 		cert, err := h.Sign(ctx, CSR(t, sub, sub, "other.example.com"), h.Mint(t, h.claims(t, sub, sub)), 0)
 		if h.RequestNames {
 			if err != nil || len(cert.DNSNames) != 2 || cert.DNSNames[1] != "other.example.com" {

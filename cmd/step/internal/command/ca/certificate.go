@@ -36,7 +36,7 @@ func signFlags() []cli.Flag {
 		flags.NotBefore("certificate"), flags.NotAfter("certificate"),
 		flags.Set(), flags.SetFile(),
 		flags.Offline(),
-	}, append(x5cFlags(), k8ssaFlags()...)...)
+	}, append(x5cFlags(), append(k8ssaFlags(), oidcFlags()...)...)...)
 }
 
 func certificateCommand() *cli.Command {
@@ -101,6 +101,11 @@ func certificateAction(c *cli.Context) error {
 	}
 	if names := cloudSANs(tok); names != nil && len(c.StringSlice("san")) == 0 {
 		sans = names // a cloud identity token: the instance's names
+	}
+	if cn, names, ok, err := oidcNames(tok, sub, c.StringSlice("san")); err != nil {
+		return err
+	} else if ok {
+		sub, sans = cn, names
 	}
 	key, err := keyutil.Generate(kty, crv, size)
 	if err != nil {

@@ -35,7 +35,7 @@ func tokenCommand() *cli.Command {
 			&cli.BoolFlag{Name: "ssh", Usage: "Create a token for an SSH certificate (not supported yet)."},
 			&cli.BoolFlag{Name: "renew", Usage: "Create a renew token (not supported yet; use `step ca renew --mtls=false`)."},
 			&cli.StringFlag{Name: "output-file", Usage: "Write the token to `file` instead of stdout."},
-		}, append(x5cFlags(), k8ssaFlags()...)...),
+		}, append(x5cFlags(), append(k8ssaFlags(), oidcFlags()...)...)...),
 		Action: tokenAction,
 	}
 }

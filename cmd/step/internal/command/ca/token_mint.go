@@ -204,6 +204,9 @@ func mintToken(c *cli.Context, cl *client.Client, rootSHA string, req tokenReque
 		ui.PrintSelected("Provisioner", fmt.Sprintf("%s (%s)", p.Name, p.Type))
 		return mintCloudToken(ctx, p, cl.URL().String(), req.subject, req.path)
 	}
+	if p, ok := findOIDCProvisioner(c, list); ok && !x5c {
+		return oidcToken(c, p, req.subject)
+	}
 	if x5c {
 		p, err := selectX5CProvisioner(c, list)
 		if err != nil {
