@@ -99,10 +99,13 @@ func certificateAction(c *cli.Context) error {
 	} else if len(sans) == 0 {
 		sans = tokenSANs(tok, sub)
 	}
-	if names := cloudSANs(tok); names != nil && len(c.StringSlice("san")) == 0 {
-		sans = names // a cloud identity token: the instance's names
-	}
-	if cn, names, ok, err := oidcNames(tok, sub, c.StringSlice("san")); err != nil {
+	// A cloud identity token names the instance; an ID token (which also
+	// carries an email, as GCP's identity tokens do) its user.
+	if names := cloudSANs(tok); names != nil {
+		if len(c.StringSlice("san")) == 0 {
+			sans = names
+		}
+	} else if cn, names, ok, err := oidcNames(tok, sub, c.StringSlice("san")); err != nil {
 		return err
 	} else if ok {
 		sub, sans = cn, names
