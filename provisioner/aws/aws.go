@@ -6,7 +6,6 @@
 package aws
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
@@ -22,10 +21,9 @@ import (
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/internal/iid"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
-	"github.com/mayfly-pki/mayfly/provisioner/webhook"
-	"github.com/mayfly-pki/mayfly/templates"
 )
 
 // Issuer is the iss of the tokens step makes of an identity document.
@@ -85,17 +83,11 @@ func DNSName(doc *Document) string {
 
 // Provisioner is a configured AWS provisioner.
 type Provisioner struct {
-	webhooks  *webhook.Set // nil: none
-	info      provisioner.Info
+	*iid.Common
 	cfg       config
-	claims    provisioner.Resolved
-	raw       json.RawMessage
 	audiences provisioner.Audiences
 	id        string // "aws/<name>"
-	now       func() time.Time
 	certs     []*x509.Certificate
-	x509      *provisioner.X509Template
-	iid       *templates.X509Template
 }
 
 var (
@@ -127,33 +119,12 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 			return nil, fmt.Errorf("AWS provisioner %q: iidRoots: %w", c.Name, err)
 		}
 	}
-	claims := c.Claims.Merge(cfg.Claims)
-	if err := claims.Validate(); err != nil {
-		return nil, fmt.Errorf("AWS provisioner %q: claims: %w", c.Name, err)
-	}
-	tmpl, err := provisioner.ParseX509Template(c.Options, cfg.StepPath)
-	if err != nil {
-		return nil, fmt.Errorf("AWS provisioner %q: %w", c.Name, err)
-	}
-	hooks, err := webhook.Parse(c.Options, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("AWS provisioner %q: %w", c.Name, err)
-	}
-	iid, err := templates.ParseX509("", templates.DefaultIIDLeafTemplate)
-	if err != nil {
-		return nil, err
-	}
-	compact := new(bytes.Buffer)
-	if err := json.Compact(compact, raw); err != nil {
-		return nil, err
-	}
 	id := "aws/" + c.Name
-	return &Provisioner{
-		webhooks: hooks,
-		info:     provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeAWS},
-		cfg:      c, claims: claims, raw: compact.Bytes(), audiences: cfg.Audiences, id: id,
-		now: cfg.Clock(), certs: certs, x509: tmpl, iid: iid,
-	}, nil
+	common, err := iid.New(provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeAWS}, c.Base, raw, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Provisioner{Common: common, cfg: c, audiences: cfg.Audiences, id: id, certs: certs}, nil
 }
 
 // readCertificates reads a PEM bundle of at least one certificate.
@@ -184,20 +155,8 @@ func readCertificates(path string) ([]*x509.Certificate, error) {
 	return out, nil
 }
 
-// Info implements provisioner.Interface.
-func (p *Provisioner) Info() provisioner.Info { return p.info }
-
 // TokenID implements provisioner.Interface: "aws/<name>".
 func (p *Provisioner) TokenID() string { return p.id }
-
-// Claims implements provisioner.Interface.
-func (p *Provisioner) Claims() provisioner.Resolved { return p.claims }
-
-// EncryptedKey implements provisioner.Interface: AWS has none.
-func (p *Provisioner) EncryptedKey() (string, string, bool) { return "", "", false }
-
-// JSON implements provisioner.Interface.
-func (p *Provisioner) JSON() json.RawMessage { return p.raw }
 
 // UsedKey implements provisioner.TokenReuser (wire-spec §4.10): with trust
 // on first use, one certificate per instance, keyed as step-ca by
@@ -262,7 +221,7 @@ func (p *Provisioner) authorize(tok *token.Token) (*Document, error) {
 		return nil, errs.Errorf(errs.Unauthorized, "aws.authorizeToken; aws identity document region cannot be empty")
 	}
 	c := &tok.Claims
-	now := p.now()
+	now := p.Now()
 	if c.Issuer != Issuer {
 		return nil, errs.Errorf(errs.Unauthorized, "aws.authorizeToken; invalid aws token: invalid issuer %q", c.Issuer)
 	}
@@ -301,34 +260,11 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 		sans = []string{DNSName(doc), doc.PrivateIP}
 		validators = append(validators, validate.SANs(sans))
 	}
-	plan := &provisioner.X509Plan{Info: p.info, Subject: sub, SANs: sans, Claims: p.claims, Validators: validators}
-	plan.Webhooks = p.webhooks.X509(webhook.Request{ProvisionerName: p.info.Name, Subject: plan.Subject, SANs: plan.SANs, Token: tok})
-	if !p.claims.DisableSmallstepExtensions {
-		info := p.info
-		info.CredentialID = doc.AccountID
-		ext, err := validate.NewExtension(info, "InstanceID", doc.InstanceID)
-		if err != nil {
-			return nil, errs.E(errs.Internal, "aws.AuthorizeSign", err)
-		}
-		plan.Modifiers = []provisioner.CertModifier{ext}
-	}
-	if p.x509 != nil {
-		plan.Template = p.x509.ForRequest(sub, sans, tok)
-	} else {
-		data := templates.NewX509Data(sub, sans)
-		data.SetToken(provisioner.TokenPayload(tok))
-		plan.Template = &provisioner.CertificateTemplate{Template: p.iid, Data: data}
-	}
-	return plan, nil
+	return p.Plan(tok, sub, sans, validators, doc.AccountID, "InstanceID", doc.InstanceID)
 }
 
 // AuthorizeRevoke implements provisioner.Interface: step-ca's AWS
 // provisioner does not revoke with a token.
 func (p *Provisioner) AuthorizeRevoke(context.Context, *token.Token) error {
-	return errs.Errorf(errs.Unauthorized, "aws.AuthorizeRevoke; revoke is not supported by the AWS provisioner %q", p.info.Name)
-}
-
-// AuthorizeRenew implements provisioner.Interface.
-func (p *Provisioner) AuthorizeRenew(_ context.Context, cert *x509.Certificate) error {
-	return provisioner.CheckRenewal(p.claims, p.info.Name, cert, p.now())
+	return errs.Errorf(errs.Unauthorized, "aws.AuthorizeRevoke; revoke is not supported by the AWS provisioner %q", p.Info().Name)
 }

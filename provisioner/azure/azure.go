@@ -6,10 +6,8 @@
 package azure
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,15 +18,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/internal/iid"
 	"github.com/mayfly-pki/mayfly/provisioner/internal/keyset"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
-	"github.com/mayfly-pki/mayfly/provisioner/webhook"
-	"github.com/mayfly-pki/mayfly/templates"
 )
 
 // Azure's endpoints and defaults, as step-ca uses them.
@@ -108,15 +104,9 @@ type discovery struct {
 
 // Provisioner is a configured Azure provisioner.
 type Provisioner struct {
-	webhooks *webhook.Set // nil: none
-	info     provisioner.Info
+	*iid.Common
 	cfg      config
-	claims   provisioner.Resolved
-	raw      json.RawMessage
-	now      func() time.Time
 	keys     *keyset.Set
-	x509     *provisioner.X509Template
-	iid      *templates.X509Template
 	discover string // the tenant's discovery URL
 
 	mu     sync.RWMutex
@@ -154,30 +144,13 @@ func NewWith(e Endpoints) provisioner.Constructor {
 		if c.Audience == "" {
 			c.Audience = DefaultAudience
 		}
-		claims := c.Claims.Merge(cfg.Claims)
-		if err := claims.Validate(); err != nil {
-			return nil, fmt.Errorf("Azure provisioner %q: claims: %w", c.Name, err)
-		}
-		tmpl, err := provisioner.ParseX509Template(c.Options, cfg.StepPath)
+		info := provisioner.Info{ID: c.TenantID, Name: c.Name, Type: provisioner.TypeAzure, CredentialID: c.TenantID}
+		common, err := iid.New(info, c.Base, raw, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("Azure provisioner %q: %w", c.Name, err)
-		}
-		hooks, err := webhook.Parse(c.Options, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("Azure provisioner %q: %w", c.Name, err)
-		}
-		iid, err := templates.ParseX509("", templates.DefaultIIDLeafTemplate)
-		if err != nil {
-			return nil, err
-		}
-		compact := new(bytes.Buffer)
-		if err := json.Compact(compact, raw); err != nil {
 			return nil, err
 		}
 		p := &Provisioner{
-			webhooks: hooks,
-			info:     provisioner.Info{ID: c.TenantID, Name: c.Name, Type: provisioner.TypeAzure, CredentialID: c.TenantID},
-			cfg:      c, claims: claims, raw: compact.Bytes(), now: cfg.Clock(), x509: tmpl, iid: iid,
+			Common: common, cfg: c,
 			discover: strings.TrimRight(e.OIDCBaseURL, "/") + "/" + c.TenantID + "/.well-known/openid-configuration",
 		}
 		p.keys = keyset.New(fmt.Sprintf("Azure provisioner %q", c.Name), p.source, cfg.HTTPClient, cfg.Clock(), cfg.Logger)
@@ -215,9 +188,6 @@ func parseDiscovery(b []byte, tenant string) (*discovery, error) {
 	return &d, nil
 }
 
-// Info implements provisioner.Interface.
-func (p *Provisioner) Info() provisioner.Info { return p.info }
-
 // TokenID implements provisioner.Interface: the tenant ID.
 func (p *Provisioner) TokenID() string { return p.cfg.TenantID }
 
@@ -226,15 +196,6 @@ func (p *Provisioner) TokenID() string { return p.cfg.TenantID }
 func (p *Provisioner) RouteKeys() []provisioner.RouteKey {
 	return []provisioner.RouteKey{{Kind: provisioner.RouteTenant, Value: p.cfg.TenantID}}
 }
-
-// Claims implements provisioner.Interface.
-func (p *Provisioner) Claims() provisioner.Resolved { return p.claims }
-
-// EncryptedKey implements provisioner.Interface: Azure has none.
-func (p *Provisioner) EncryptedKey() (string, string, bool) { return "", "", false }
-
-// JSON implements provisioner.Interface.
-func (p *Provisioner) JSON() json.RawMessage { return p.raw }
 
 // Run implements provisioner.Runner: it keeps the tenant's keys fresh.
 func (p *Provisioner) Run(ctx context.Context) error { return p.keys.Run(ctx) }
@@ -290,7 +251,7 @@ func (p *Provisioner) authorize(tok *token.Token) (*identity, error) {
 	if c.Issuer != issuer {
 		return nil, errs.Errorf(errs.Unauthorized, "azure.authorizeToken; failed to validate azure token payload: invalid issuer %q", c.Issuer)
 	}
-	if err := c.ValidateTime(p.now()); err != nil {
+	if err := c.ValidateTime(p.Now()); err != nil {
 		return nil, errs.E(errs.Unauthorized, "azure.authorizeToken; failed to validate azure token payload", err)
 	}
 	if !slices.Contains(c.Audience, p.cfg.Audience) {
@@ -334,32 +295,11 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 		sans = []string{id.name}
 		validators = []provisioner.CSRValidator{validate.CommonName(id.name), validate.SANs(sans)}
 	}
-	plan := &provisioner.X509Plan{Info: p.info, Subject: id.name, SANs: sans, Claims: p.claims, Validators: validators}
-	plan.Webhooks = p.webhooks.X509(webhook.Request{ProvisionerName: p.info.Name, Subject: plan.Subject, SANs: plan.SANs, Token: tok})
-	if !p.claims.DisableSmallstepExtensions {
-		ext, err := validate.NewExtension(p.info)
-		if err != nil {
-			return nil, errs.E(errs.Internal, "azure.AuthorizeSign", err)
-		}
-		plan.Modifiers = []provisioner.CertModifier{ext}
-	}
-	if p.x509 != nil {
-		plan.Template = p.x509.ForRequest(id.name, sans, tok)
-	} else {
-		data := templates.NewX509Data(id.name, sans)
-		data.SetToken(provisioner.TokenPayload(tok))
-		plan.Template = &provisioner.CertificateTemplate{Template: p.iid, Data: data}
-	}
-	return plan, nil
+	return p.Plan(tok, id.name, sans, validators, p.cfg.TenantID)
 }
 
 // AuthorizeRevoke implements provisioner.Interface: step-ca's Azure
 // provisioner does not revoke with a token.
 func (p *Provisioner) AuthorizeRevoke(context.Context, *token.Token) error {
-	return errs.Errorf(errs.Unauthorized, "azure.AuthorizeRevoke; revoke is not supported by the Azure provisioner %q", p.info.Name)
-}
-
-// AuthorizeRenew implements provisioner.Interface.
-func (p *Provisioner) AuthorizeRenew(_ context.Context, cert *x509.Certificate) error {
-	return provisioner.CheckRenewal(p.claims, p.info.Name, cert, p.now())
+	return errs.Errorf(errs.Unauthorized, "azure.AuthorizeRevoke; revoke is not supported by the Azure provisioner %q", p.Info().Name)
 }

@@ -5,7 +5,6 @@
 package gcp
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/x509"
@@ -15,15 +14,13 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"time"
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/internal/iid"
 	"github.com/mayfly-pki/mayfly/provisioner/internal/keyset"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
-	"github.com/mayfly-pki/mayfly/provisioner/webhook"
-	"github.com/mayfly-pki/mayfly/templates"
 )
 
 // Google's endpoints, as step-ca uses them.
@@ -95,17 +92,11 @@ func ParsePayload(b []byte) (*Payload, error) {
 
 // Provisioner is a configured GCP provisioner.
 type Provisioner struct {
-	webhooks  *webhook.Set // nil: none
-	info      provisioner.Info
+	*iid.Common
 	cfg       config
-	claims    provisioner.Resolved
-	raw       json.RawMessage
 	audiences provisioner.Audiences
 	id        string // "gcp/<name>": the audience fragment and token ID
-	now       func() time.Time
 	keys      *keyset.Set
-	x509      *provisioner.X509Template // nil: step-ca's IID leaf template
-	iid       *templates.X509Template
 }
 
 var (
@@ -133,53 +124,22 @@ func NewWith(e Endpoints) provisioner.Constructor {
 		if c.InstanceAge.Duration < 0 {
 			return nil, fmt.Errorf("GCP provisioner %q: provisioner instanceAge cannot be negative", c.Name)
 		}
-		claims := c.Claims.Merge(cfg.Claims)
-		if err := claims.Validate(); err != nil {
-			return nil, fmt.Errorf("GCP provisioner %q: claims: %w", c.Name, err)
-		}
-		tmpl, err := provisioner.ParseX509Template(c.Options, cfg.StepPath)
-		if err != nil {
-			return nil, fmt.Errorf("GCP provisioner %q: %w", c.Name, err)
-		}
-		hooks, err := webhook.Parse(c.Options, cfg)
-		if err != nil {
-			return nil, fmt.Errorf("GCP provisioner %q: %w", c.Name, err)
-		}
-		iid, err := templates.ParseX509("", templates.DefaultIIDLeafTemplate)
-		if err != nil {
-			return nil, err
-		}
-		compact := new(bytes.Buffer)
-		if err := json.Compact(compact, raw); err != nil {
-			return nil, err
-		}
 		id := "gcp/" + c.Name
+		common, err := iid.New(provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeGCP}, c.Base, raw, cfg)
+		if err != nil {
+			return nil, err
+		}
 		name := fmt.Sprintf("GCP provisioner %q", c.Name)
 		return &Provisioner{
-			webhooks: hooks,
-			info:     provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeGCP},
-			cfg:      c, claims: claims, raw: compact.Bytes(), audiences: cfg.Audiences, id: id,
-			now: cfg.Clock(), x509: tmpl, iid: iid,
+			Common: common, cfg: c, audiences: cfg.Audiences, id: id,
 			keys: keyset.New(name, keyset.URL(e.CertsURL), cfg.HTTPClient, cfg.Clock(), cfg.Logger),
 		}, nil
 	}
 }
 
-// Info implements provisioner.Interface.
-func (p *Provisioner) Info() provisioner.Info { return p.info }
-
 // TokenID implements provisioner.Interface: "gcp/<name>", the fragment of
 // the audience its tokens carry.
 func (p *Provisioner) TokenID() string { return p.id }
-
-// Claims implements provisioner.Interface.
-func (p *Provisioner) Claims() provisioner.Resolved { return p.claims }
-
-// EncryptedKey implements provisioner.Interface: GCP has none.
-func (p *Provisioner) EncryptedKey() (string, string, bool) { return "", "", false }
-
-// JSON implements provisioner.Interface.
-func (p *Provisioner) JSON() json.RawMessage { return p.raw }
 
 // Run implements provisioner.Runner: it keeps Google's keys fresh.
 func (p *Provisioner) Run(ctx context.Context) error { return p.keys.Run(ctx) }
@@ -223,7 +183,7 @@ func (p *Provisioner) authorize(tok *token.Token) (*Payload, error) {
 		return nil, errs.E(errs.Unauthorized, "gcp.authorizeToken; error parsing gcp token", err)
 	}
 	c := &tok.Claims
-	now := p.now()
+	now := p.Now()
 	if c.Issuer != Issuer {
 		return nil, errs.Errorf(errs.Unauthorized, "gcp.authorizeToken; invalid gcp token payload: invalid issuer %q", c.Issuer)
 	}
@@ -300,36 +260,11 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 			validate.SANs(sans),
 		}
 	}
-	plan := &provisioner.X509Plan{
-		Info: p.info, Subject: ce.InstanceName, SANs: sans, Claims: p.claims, Validators: validators,
-	}
-	plan.Webhooks = p.webhooks.X509(webhook.Request{ProvisionerName: p.info.Name, Subject: plan.Subject, SANs: plan.SANs, Token: tok})
-	if !p.claims.DisableSmallstepExtensions {
-		info := p.info
-		info.CredentialID = tok.Claims.Subject
-		ext, err := validate.NewExtension(info, "InstanceID", ce.InstanceID, "InstanceName", ce.InstanceName)
-		if err != nil {
-			return nil, errs.E(errs.Internal, "gcp.AuthorizeSign", err)
-		}
-		plan.Modifiers = []provisioner.CertModifier{ext}
-	}
-	if p.x509 != nil {
-		plan.Template = p.x509.ForRequest(ce.InstanceName, sans, tok)
-	} else {
-		data := templates.NewX509Data(ce.InstanceName, sans)
-		data.SetToken(provisioner.TokenPayload(tok))
-		plan.Template = &provisioner.CertificateTemplate{Template: p.iid, Data: data}
-	}
-	return plan, nil
+	return p.Plan(tok, ce.InstanceName, sans, validators, tok.Claims.Subject, "InstanceID", ce.InstanceID, "InstanceName", ce.InstanceName)
 }
 
 // AuthorizeRevoke implements provisioner.Interface: step-ca's GCP
 // provisioner does not revoke with a token.
 func (p *Provisioner) AuthorizeRevoke(context.Context, *token.Token) error {
-	return errs.Errorf(errs.Unauthorized, "gcp.AuthorizeRevoke; revoke is not supported by the GCP provisioner %q", p.info.Name)
-}
-
-// AuthorizeRenew implements provisioner.Interface.
-func (p *Provisioner) AuthorizeRenew(_ context.Context, cert *x509.Certificate) error {
-	return provisioner.CheckRenewal(p.claims, p.info.Name, cert, p.now())
+	return errs.Errorf(errs.Unauthorized, "gcp.AuthorizeRevoke; revoke is not supported by the GCP provisioner %q", p.Info().Name)
 }
