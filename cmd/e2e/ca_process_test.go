@@ -167,10 +167,16 @@ func startCA(t *testing.T, caPath, pwFile string) *caProcess {
 // if owner failed); t is what fails if the process cannot be started.
 func launchCA(owner, t *testing.T, caPath string, args ...string) *caProcess {
 	t.Helper()
+	return launchCAWith(owner, t, caPath, nil, args...)
+}
+
+// launchCAWith is launchCA with env added to the process's environment.
+func launchCAWith(owner, t *testing.T, caPath string, env []string, args ...string) *caProcess {
+	t.Helper()
 	u := newUser(owner, caPath)
 	cmd := exec.Command(stepCABin(), args...)
 	cmd.Dir = u.dir
-	cmd.Env = commandEnv(u.home, caPath)
+	cmd.Env = append(commandEnv(u.home, caPath), env...)
 	log := newLogBuffer()
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.WaitDelay = 5 * time.Second

@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -113,36 +111,7 @@ func (u *user) failsEnv(t *testing.T, env []string, args ...string) result {
 // providers' key endpoints on loopback).
 func launchCAEnv(t *testing.T, caPath string, env []string, args ...string) *caProcess {
 	t.Helper()
-	u := newUser(t, caPath)
-	cmd := exec.Command(stepCABin(), args...)
-	cmd.Dir = u.dir
-	cmd.Env = append(commandEnv(u.home, caPath), env...)
-	log := newLogBuffer()
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.WaitDelay = 5 * time.Second
-	dieWithTest(cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start step-ca %s: %v", strings.Join(args, " "), err)
-	}
-	p := &caProcess{cmd: cmd, log: log, exited: make(chan struct{}), code: -1}
-	go func() {
-		err := cmd.Wait()
-		var exitErr *exec.ExitError
-		switch {
-		case err == nil:
-			p.code = 0
-		case errors.As(err, &exitErr):
-			p.code = exitErr.ExitCode()
-		}
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			t.Logf("%s (step-ca %s), last lines of its log:\n%s", p, strings.Join(args, " "), log.tail(40))
-		}
-	})
-	return p
+	return launchCAWith(t, t, caPath, env, args...)
 }
 
 // TestAzure: an Azure provisioner added with `step ca provisioner add --type
