@@ -101,6 +101,9 @@ func TestNebula(t *testing.T) {
 		mustNotExist(t, u.path(name+"-out.crt"))
 	}
 
+	// Revoked with a token of the same Nebula certificate.
+	u.ok(t, "ca", "revoke", ip.SerialNumber.String(), "--nebula-cert", hostCrt, "--nebula-key", hostKey)
+
 	// A key that is not the certificate's is refused before anything is sent.
 	r = u.fails(t, "ca", "token", "web.mesh", "--nebula-cert", hostCrt, "--nebula-key", write("wrong.key", other.KeyPEM()))
 	checkOneLine(t, r, "is not the key of the certificate")
