@@ -317,3 +317,23 @@ func TestNewErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNebulaRootOutsideValidity checks a root expired at the CA's clock:
+// the provisioner loads (step-ca failed to), and its hosts' tokens are
+// refused as Unauthorized.
+func TestNebulaRootOutsideValidity(t *testing.T) {
+	t.Parallel()
+	now := at.Epoch
+	ca := nebulatest.NewCA(t, "old", cert.Curve_CURVE25519, now.Add(-48*time.Hour), now.Add(-24*time.Hour))
+	host := ca.Issue(t, nebulatest.HostOptions{Name: hostName, Networks: []string{"10.1.0.5/16"},
+		NotBefore: now.Add(-47 * time.Hour), NotAfter: now.Add(-25 * time.Hour)})
+	env := at.New(t, at.Options{
+		Registry:         provisioner.Registry{provisioner.TypeNebula: nebula.New},
+		MoreProvisioners: []json.RawMessage{nebulatest.Entry(t, "neb", nil, ca)},
+	})
+	e := &nebEnv{Env: env, ca: ca, host: host}
+	_, err := e.sign(context.Background(), at.NewCSR(t, at.CSR{CommonName: hostName}), host.Token(t, e.claims(t, hostName)), 0)
+	if !errs.Is(err, errs.Unauthorized) || !strings.Contains(err.Error(), "root certificate is expired") {
+		t.Fatalf("Sign = %v, want Unauthorized: root certificate is expired", err)
+	}
+}
