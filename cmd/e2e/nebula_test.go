@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"net"
 	"os"
 	"path/filepath"
@@ -79,6 +80,18 @@ func TestNebula(t *testing.T) {
 		t.Fatalf("token payload %v", payload)
 	}
 	u.ok(t, "ca", "certificate", "web.mesh", u.path("t.crt"), u.path("t.key"), "--token", tok, "--not-after", "1h")
+
+	// The certificate's bytes instead of PEM, as step reads them too: the
+	// header carries them as they are.
+	der, err := host.Cert.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok = strings.TrimSpace(u.ok(t, "ca", "token", "web.mesh", "--nebula-cert", write("host.der", der), "--nebula-key", hostKey).stdout)
+	if header, _ = tokenParts(t, tok); header["nebula"] != base64.StdEncoding.EncodeToString(der) {
+		t.Fatalf("token header %v", header)
+	}
+	u.ok(t, "ca", "certificate", "web.mesh", u.path("d.crt"), u.path("d.key"), "--token", tok)
 
 	// A name the Nebula certificate does not hold: refused, nothing written.
 	r = u.fails(t, "ca", "certificate", "db.mesh", u.path("db.crt"), u.path("db.key"), "--nebula-cert", hostCrt, "--nebula-key", hostKey)

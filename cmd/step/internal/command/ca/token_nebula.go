@@ -1,7 +1,10 @@
 package ca
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"os"
@@ -88,9 +91,19 @@ func mintNebulaToken(c *cli.Context, list []json.RawMessage, caURL, rootSHA stri
 	if err != nil {
 		return "", fmt.Errorf("--nebula-cert: error reading %s: %w", certFile, err)
 	}
-	crt, _, err := cert.UnmarshalCertificateFromPEM(b)
+	// A PEM file, or the certificate's bytes, as step reads it; the header
+	// carries the bytes as read.
+	if bytes.HasPrefix(b, []byte("-----BEGIN")) {
+		block, _ := pem.Decode(b)
+		if block == nil || !strings.HasPrefix(block.Type, "NEBULA CERTIFICATE") {
+			return "", fmt.Errorf("--nebula-cert: error reading %s: not a proper nebula certificate", certFile)
+		}
+		b = block.Bytes
+	}
+	header := base64.StdEncoding.EncodeToString(b)
+	crt, err := nebula.ParseCertificate(header)
 	if err != nil {
-		return "", fmt.Errorf("--nebula-cert: error parsing %s: %w", certFile, err)
+		return "", fmt.Errorf("--nebula-cert: error reading %s: %w", certFile, err)
 	}
 	kb, err := os.ReadFile(keyFile)
 	if err != nil {
@@ -122,5 +135,5 @@ func mintNebulaToken(c *cli.Context, list []json.RawMessage, caURL, rootSHA stri
 		IssuedAt: token.NewNumericDate(now), NotBefore: token.NewNumericDate(nbf),
 		Expiry: token.NewNumericDate(nbf.Add(validity)), SANs: req.sans, User: req.user,
 	}
-	return nebula.Sign(crt, key, claims)
+	return token.Sign(key, claims, map[string]any{nebula.Header: header})
 }
