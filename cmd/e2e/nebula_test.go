@@ -120,4 +120,6 @@ func TestNebula(t *testing.T) {
 	// A key that is not the certificate's is refused before anything is sent.
 	r = u.fails(t, "ca", "token", "web.mesh", "--nebula-cert", hostCrt, "--nebula-key", write("wrong.key", other.KeyPEM()))
 	checkOneLine(t, r, "is not the key of the certificate")
+	r = u.fails(t, "ca", "token", "web.mesh", "--nebula-key", hostKey)
+	checkOneLine(t, r, "flag '--nebula-cert' is required with '--nebula-key'")
 }
