@@ -22,8 +22,14 @@ import (
 // the AWS provisioner passes, so no other token may be HMAC-signed.
 const hmacAlgorithm = jose.HS256
 
-// parseAlgorithms are SignatureAlgorithms and hmacAlgorithm.
-var parseAlgorithms = append(append([]jose.SignatureAlgorithm(nil), SignatureAlgorithms...), hmacAlgorithm)
+// XEdDSA is the algorithm of tokens signed by a Nebula certificate's X25519
+// key (internal/xeddsa). Only an XEdDSA verifier (a jose.OpaqueVerifier,
+// which only the Nebula provisioner passes) checks it: go-jose's verifiers
+// of other keys refuse the algorithm.
+const XEdDSA = jose.SignatureAlgorithm("XEdDSA")
+
+// parseAlgorithms are SignatureAlgorithms, hmacAlgorithm and XEdDSA.
+var parseAlgorithms = append(append([]jose.SignatureAlgorithm(nil), SignatureAlgorithms...), hmacAlgorithm, XEdDSA)
 
 // MaxSize bounds the length of a token the CA will parse.
 const MaxSize = 64 << 10

@@ -36,7 +36,7 @@ func signFlags() []cli.Flag {
 		flags.NotBefore("certificate"), flags.NotAfter("certificate"),
 		flags.Set(), flags.SetFile(),
 		flags.Offline(),
-	}, append(x5cFlags(), append(k8ssaFlags(), oidcFlags()...)...)...)
+	}, append(append(x5cFlags(), nebulaFlags()...), append(k8ssaFlags(), oidcFlags()...)...)...)
 }
 
 func certificateCommand() *cli.Command {
@@ -44,7 +44,7 @@ func certificateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "certificate",
 		Usage:     "generate a new private key and certificate signed by the root certificate",
-		UsageText: "step ca certificate <subject> <crt-file> <key-file> [--token <token>] [--provisioner <name>] [--x5c-cert <file> --x5c-key <file>] [--san <name>] [--not-after <duration>] [--set <key=value>] [--set-file <file>] [--kty <type>] [--force]",
+		UsageText: "step ca certificate <subject> <crt-file> <key-file> [--token <token>] [--provisioner <name>] [--x5c-cert <file> --x5c-key <file>] [--nebula-cert <file> --nebula-key <file>] [--san <name>] [--not-after <duration>] [--set <key=value>] [--set-file <file>] [--kty <type>] [--force]",
 		ArgsUsage: "<subject> <crt-file> <key-file>",
 		Flags:     fs,
 		Action:    certificateAction,

@@ -30,7 +30,7 @@ func revokeCommand() *cli.Command {
 			flags.ProvisionerPasswordFile(),
 			flags.PasswordFile("The path to the `file` with the password of the provisioner key, or of --key."),
 			flags.Offline(),
-		}, append(x5cFlags(), oidcFlags()...)...),
+		}, append(append(x5cFlags(), nebulaFlags()...), oidcFlags()...)...),
 		Action: revokeAction,
 	}
 }

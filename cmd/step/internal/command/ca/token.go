@@ -17,7 +17,7 @@ func tokenCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "token",
 		Usage:     "generate an OTT granting access to the CA",
-		UsageText: "step ca token <subject> [--provisioner <name>] [--provisioner-password-file <file>] [--x5c-cert <file> --x5c-key <file>] [--san <name>] [--revoke] [--not-after <duration>] [--output-file <file>]",
+		UsageText: "step ca token <subject> [--provisioner <name>] [--provisioner-password-file <file>] [--x5c-cert <file> --x5c-key <file>] [--nebula-cert <file> --nebula-key <file>] [--san <name>] [--revoke] [--not-after <duration>] [--output-file <file>]",
 		ArgsUsage: "<subject>",
 		Flags: append([]cli.Flag{
 			flags.CaURL(), flags.Root(), flags.Context(),
@@ -35,7 +35,7 @@ func tokenCommand() *cli.Command {
 			&cli.BoolFlag{Name: "ssh", Usage: "Create a token for an SSH certificate (not supported yet)."},
 			&cli.BoolFlag{Name: "renew", Usage: "Create a renew token (not supported yet; use `step ca renew --mtls=false`)."},
 			&cli.StringFlag{Name: "output-file", Usage: "Write the token to `file` instead of stdout."},
-		}, append(x5cFlags(), append(k8ssaFlags(), oidcFlags()...)...)...),
+		}, append(append(x5cFlags(), nebulaFlags()...), append(k8ssaFlags(), oidcFlags()...)...)...),
 		Action: tokenAction,
 	}
 }

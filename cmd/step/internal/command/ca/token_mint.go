@@ -196,6 +196,12 @@ func mintToken(c *cli.Context, cl *client.Client, rootSHA string, req tokenReque
 	if err != nil {
 		return "", err
 	}
+	if neb, err := usesNebula(c); err != nil || neb {
+		if err != nil {
+			return "", err
+		}
+		return mintNebulaToken(c, list, cl.URL().String(), rootSHA, req)
+	}
 	if p, ok := selectK8sSAProvisioner(c, list); ok && !x5c {
 		ui.PrintSelected("Provisioner", p.Name+" (K8sSA)")
 		return readK8sSAToken(c)
