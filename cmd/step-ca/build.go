@@ -25,6 +25,7 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner/jwk"
 	"github.com/mayfly-pki/mayfly/provisioner/k8ssa"
 	"github.com/mayfly-pki/mayfly/provisioner/oidc"
+	"github.com/mayfly-pki/mayfly/provisioner/scep"
 	"github.com/mayfly-pki/mayfly/provisioner/x5c"
 )
 
@@ -38,6 +39,7 @@ func registry() provisioner.Registry {
 		provisioner.TypeAzure: azure.New,
 		provisioner.TypeAWS:   aws.New,
 		provisioner.TypeOIDC:  oidc.New,
+		provisioner.TypeSCEP:  scep.New,
 	}
 }
 
