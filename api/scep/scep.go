@@ -267,7 +267,7 @@ func (h *Handler) pkiOperation(ctx context.Context, w http.ResponseWriter, a *au
 	if err := csr.CheckSignature(); err != nil {
 		return fail(errs.E(errs.BadRequest, "invalid csr", err))
 	}
-	plan, err := prov.AuthorizeSCEP(ctx, csr, req.msg.CSRReqMessage.ChallengePassword)
+	plan, err := prov.AuthorizeSCEP(ctx, csr, req.msg.CSRReqMessage.ChallengePassword, string(req.msg.TransactionID))
 	if err != nil {
 		return fail(err)
 	}

@@ -253,14 +253,12 @@ func (p *Provisioner) HasDecrypter() bool { return p.decCert != nil }
 func ChallengeError(err error) bool { return errors.Is(err, errChallengeInvalid) }
 
 // AuthorizeSCEP checks the challenge password of an enrollment (PKCSReq or
-// RenewalReq: step-ca asks the challenge of both) in constant time and
+// RenewalReq: step-ca asks the challenge of both) in constant time, or with
+// the SCEPCHALLENGE webhooks when there are any, and
 // returns the plan for csr: the certificate is named after the CSR (its
 // common name and SANs; the common name alone when it has none), with the
 // provisioner extension, the claims and the template.
-func (p *Provisioner) AuthorizeSCEP(_ context.Context, csr *x509.CertificateRequest, challenge string) (*provisioner.X509Plan, error) {
-	if subtle.ConstantTimeCompare(p.challenge, []byte(challenge)) != 1 {
-		return nil, errs.E(errs.Forbidden, "failed validating challenge password", errChallengeInvalid)
-	}
+func (p *Provisioner) AuthorizeSCEP(ctx context.Context, csr *x509.CertificateRequest, challenge, transactionID string) (*provisioner.X509Plan, error) {
 	subject := csr.Subject.CommonName
 	sans := csrSANs(csr)
 	if subject == "" && p.forceCN && len(sans) > 0 {
@@ -268,6 +266,19 @@ func (p *Provisioner) AuthorizeSCEP(_ context.Context, csr *x509.CertificateRequ
 	}
 	if len(sans) == 0 && subject != "" {
 		sans = []string{subject}
+	}
+	if p.webhooks.HasSCEPChallenge() {
+		// SCEPCHALLENGE webhooks replace the static challenge, as step-ca.
+		ok, err := p.webhooks.ValidateSCEPChallenge(ctx, webhook.Request{ProvisionerName: p.info.Name, Subject: subject, SANs: sans},
+			csr, challenge, transactionID)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, errs.E(errs.Forbidden, "failed validating challenge password", errChallengeInvalid)
+		}
+	} else if subtle.ConstantTimeCompare(p.challenge, []byte(challenge)) != 1 {
+		return nil, errs.E(errs.Forbidden, "failed validating challenge password", errChallengeInvalid)
 	}
 	var validators []provisioner.CSRValidator
 	if p.minKeyLen > 0 {

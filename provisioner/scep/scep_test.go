@@ -77,17 +77,17 @@ func TestAuthorizeSCEP(t *testing.T) {
 	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	p := newProv(t, `{"type":"SCEP","name":"s","challenge":"right","forceCN":true}`)
 	ctx := context.Background()
-	if _, err := p.AuthorizeSCEP(ctx, csr(t, ec, "a"), "wrong"); !ChallengeError(err) || errs.KindOf(err) != errs.Forbidden {
+	if _, err := p.AuthorizeSCEP(ctx, csr(t, ec, "a"), "wrong", "tid"); !ChallengeError(err) || errs.KindOf(err) != errs.Forbidden {
 		t.Fatalf("wrong challenge = %v", err)
 	}
-	plan, err := p.AuthorizeSCEP(ctx, csr(t, ec, "", "x.example.com"), "right")
+	plan, err := p.AuthorizeSCEP(ctx, csr(t, ec, "", "x.example.com"), "right", "tid")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if plan.Subject != "x.example.com" || len(plan.SANs) != 1 || plan.Info.Type != provisioner.TypeSCEP || len(plan.Modifiers) != 1 {
 		t.Fatalf("plan = %+v", plan)
 	}
-	plan, err = p.AuthorizeSCEP(ctx, csr(t, ec, "dev"), "right")
+	plan, err = p.AuthorizeSCEP(ctx, csr(t, ec, "dev"), "right", "tid")
 	if err != nil || plan.Subject != "dev" || len(plan.SANs) != 1 || plan.SANs[0] != "dev" {
 		t.Fatalf("plan = %+v, %v", plan, err)
 	}
@@ -95,7 +95,7 @@ func TestAuthorizeSCEP(t *testing.T) {
 	// minimumPublicKeyLength: a CSR validator.
 	strict := newProv(t, `{"type":"SCEP","name":"s","challenge":"right","minimumPublicKeyLength":3072}`)
 	rk, _ := rsa.GenerateKey(rand.Reader, 2048)
-	plan, err = strict.AuthorizeSCEP(ctx, csr(t, rk, "dev"), "right")
+	plan, err = strict.AuthorizeSCEP(ctx, csr(t, rk, "dev"), "right", "tid")
 	if err != nil {
 		t.Fatal(err)
 	}
