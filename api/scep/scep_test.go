@@ -29,6 +29,7 @@ import (
 	scepapi "github.com/mayfly-pki/mayfly/api/scep"
 	"github.com/mayfly-pki/mayfly/authority"
 	"github.com/mayfly-pki/mayfly/authority/authoritytest"
+	"github.com/mayfly-pki/mayfly/db/memory"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/scep"
 )
@@ -387,4 +388,54 @@ func decryptEnvelope(t *testing.T, der []byte, key *rsa.PrivateKey) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// With an RSA intermediate and no decrypter of its own, the provisioner
+// decrypts and signs with the intermediate's key, as step-ca by default;
+// GetCACert then answers the intermediate alone.
+func TestRSAIntermediate(t *testing.T) {
+	t.Parallel()
+	rootKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	interKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	now := time.Now()
+	rootTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "RSA Root"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	rootDER, _ := x509.CreateCertificate(rand.Reader, rootTmpl, rootTmpl, &rootKey.PublicKey, rootKey)
+	root, _ := x509.ParseCertificate(rootDER)
+	interTmpl := &x509.Certificate{SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "RSA Intermediate"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	interDER, _ := x509.CreateCertificate(rand.Reader, interTmpl, root, &interKey.PublicKey, rootKey)
+	inter, _ := x509.ParseCertificate(interDER)
+	a, err := authority.New(authority.Options{
+		Roots: []*x509.Certificate{root}, Intermediates: []*x509.Certificate{inter}, Signer: interKey,
+		DNSNames: []string{"ca.example.com"}, Backdate: time.Minute, Store: memory.New(),
+		Provisioners: []json.RawMessage{json.RawMessage(`{"type":"SCEP","name":"scep","challenge":"s3cret"}`)},
+		Registry:     provisioner.Registry{provisioner.TypeSCEP: scep.New},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := chi.NewRouter()
+	scepapi.New(scepapi.Deps{Authority: func() *authority.Authority { return a }}).Mount(r)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	u := srv.URL + "/scep/scep"
+	resp, body := get(t, u+"?operation=GetCACert")
+	if resp.Header.Get("Content-Type") != scepapi.ContentTypeCACert || !bytes.Equal(body, inter.Raw) {
+		t.Fatalf("GetCACert = %s", resp.Header.Get("Content-Type"))
+	}
+	c := newClient(t)
+	rep := post(t, u, c.request(t, inter, microscep.PKCSReq, "s3cret", "rsa.example.com"))
+	msg, err := microscep.ParsePKIMessage(rep, microscep.WithCACerts([]*x509.Certificate{inter}))
+	if err != nil || msg.PKIStatus != microscep.SUCCESS {
+		t.Fatalf("PKIOperation: %v %+v", err, msg)
+	}
+	if err := msg.DecryptPKIEnvelope(c.cert, c.key); err != nil {
+		t.Fatal(err)
+	}
+	if err := msg.CertRepMessage.Certificate.CheckSignatureFrom(inter); err != nil {
+		t.Fatal(err)
+	}
 }
