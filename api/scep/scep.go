@@ -98,6 +98,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, a *authority.Authority, name string) error {
 	p, ok := a.Provisioners().ByName(name)
 	if !ok {
+		if !hasSCEP(a) {
+			// step-ca mounts /scep only with a SCEP provisioner (wire-spec §3.1).
+			http.NotFound(w, r)
+			return nil
+		}
 		return errs.Errorf(errs.NotFound, "provisioner %q not found", name)
 	}
 	prov, ok := p.(*scep.Provisioner)
@@ -351,4 +356,14 @@ func guard(parse func() error) (err error) {
 		}
 	}()
 	return parse()
+}
+
+// hasSCEP says whether a has a SCEP provisioner.
+func hasSCEP(a *authority.Authority) bool {
+	for _, p := range a.Provisioners().All() {
+		if _, ok := p.(*scep.Provisioner); ok {
+			return true
+		}
+	}
+	return false
 }

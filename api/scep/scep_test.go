@@ -439,3 +439,17 @@ func TestRSAIntermediate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Without a SCEP provisioner /scep is not routed: Go's plain 404.
+func TestNoSCEPProvisioner(t *testing.T) {
+	t.Parallel()
+	e := authoritytest.New(t, authoritytest.Options{})
+	r := chi.NewRouter()
+	scepapi.New(scepapi.Deps{Authority: func() *authority.Authority { return e.Authority }}).Mount(r)
+	srv := httptest.NewServer(r)
+	t.Cleanup(srv.Close)
+	resp, body := get(t, srv.URL+"/scep/admin?operation=GetCACaps")
+	if resp.StatusCode != 404 || string(body) != "404 page not found\n" {
+		t.Fatalf("/scep without SCEP = %d %q", resp.StatusCode, body)
+	}
+}
