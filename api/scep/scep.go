@@ -96,13 +96,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, a *authority.Authority, name string) error {
+	if !hasSCEP(a) {
+		// step-ca mounts /scep only with a SCEP provisioner (wire-spec §3.1).
+		http.NotFound(w, r)
+		return nil
+	}
 	p, ok := a.Provisioners().ByName(name)
 	if !ok {
-		if !hasSCEP(a) {
-			// step-ca mounts /scep only with a SCEP provisioner (wire-spec §3.1).
-			http.NotFound(w, r)
-			return nil
-		}
 		return errs.Errorf(errs.NotFound, "provisioner %q not found", name)
 	}
 	prov, ok := p.(*scep.Provisioner)
