@@ -187,3 +187,29 @@ func httpGet(t *testing.T, u string) string {
 	}
 	return string(b)
 }
+
+// TestSCEPNoDecrypter: with step ca init's EC intermediate and no decrypter,
+// step-ca starts, says why the SCEP provisioner cannot work (step-ca's
+// words), and GetCACert fails with them; the insecure listener serves SCEP.
+func TestSCEPNoDecrypter(t *testing.T) {
+	t.Parallel()
+	p := initPKI(t)
+	p.op.ok(t, "ca", "provisioner", "add", "scep", "--type", "SCEP", "--challenge", "s3cret")
+	insecureAddr, insecurePort := freeAddr(t)
+	editConfig(t, p.configPath(), func(cfg map[string]any) { cfg["insecureAddress"] = insecureAddr })
+	ca := p.start(t)
+	ca.waitLog(t, 0, `failed validating SCEP authority: SCEP provisioner "scep" does not have a decrypter certificate`)
+	ca.waitLog(t, 0, "Serving HTTP on")
+	resp, err := http.Get("http://127.0.0.1:" + insecurePort + "/scep/scep?operation=GetCACert")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 500 || !strings.Contains(string(b), "does not have a decrypter certificate") {
+		t.Fatalf("GetCACert without a decrypter = %d %q", resp.StatusCode, b)
+	}
+	if caps := httpGet(t, "http://127.0.0.1:"+insecurePort+"/scep/scep?operation=GetCACaps"); !strings.Contains(caps, "AES") {
+		t.Fatalf("GetCACaps = %q", caps)
+	}
+}
