@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	microscep "github.com/micromdm/scep/v2/scep"
@@ -79,23 +80,75 @@ func (h *Handler) Mount(r chi.Router) {
 // ServeHTTP implements http.Handler; the provisioner name is the path
 // segment after /scep/.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	name := chi.URLParam(r, "provisionerName")
-	a := h.deps.Authority()
-	err := h.serve(w, r, a, name)
+	rec := &recorder{ResponseWriter: w}
+	fields := logrus.Fields{}
+	err := h.serve(rec, r, h.deps.Authority(), name, fields)
 	if err != nil {
-		status := render.Status(err)
-		if h.deps.Logger != nil {
-			l := h.deps.Logger.WithFields(logrus.Fields{"provisioner": name, "path": r.URL.Path, "status": status})
-			if e := errs.As(err); e != nil && e.Cause != nil {
-				l = l.WithError(e.Cause)
-			}
-			l.Warn("scep request failed")
-		}
-		http.Error(w, render.Message(err, status), status)
+		rec.status = render.Status(err)
+		http.Error(rec, render.Message(err, rec.status), rec.status)
+	}
+	h.log(r, rec, start, name, fields, err)
+}
+
+// log writes the request's one access-log line, with the fields of the
+// API's: never the message, CSR or challenge; the transaction ID, serial
+// and subject instead. A refused enrollment (a FAILURE CertRep, HTTP 200)
+// is a warning with its reason.
+func (h *Handler) log(r *http.Request, rec *recorder, start time.Time, name string, f logrus.Fields, err error) {
+	if h.deps.Logger == nil {
+		return
+	}
+	d := time.Since(start)
+	f["request-id"] = rec.Header().Get("X-Request-Id")
+	f["method"] = r.Method
+	f["path"] = r.URL.Path
+	f["protocol"] = r.Proto
+	f["status"] = rec.status
+	f["size"] = rec.size
+	f["duration"] = d.String()
+	f["duration-ns"] = d.Nanoseconds()
+	f["remote-address"] = r.RemoteAddr
+	f["user-agent"] = r.UserAgent()
+	f["provisioner"] = name
+	entry := h.deps.Logger.WithFields(f)
+	refused, _ := f["scep-error"].(string)
+	switch {
+	case err != nil && rec.status >= 500:
+		entry.WithError(err).Error("")
+	case err != nil:
+		entry.WithError(err).Warn("")
+	case refused != "":
+		entry.Warn("")
+	default:
+		entry.Info("")
 	}
 }
 
-func (h *Handler) serve(w http.ResponseWriter, r *http.Request, a *authority.Authority, name string) error {
+// recorder remembers the status and size written.
+type recorder struct {
+	http.ResponseWriter
+	status, size int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.size += n
+	return n, err
+}
+
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, a *authority.Authority, name string, fields logrus.Fields) error {
 	if !hasSCEP(a) {
 		// step-ca mounts /scep only with a SCEP provisioner (wire-spec §3.1).
 		http.NotFound(w, r)
@@ -122,7 +175,7 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, a *authority.Aut
 		if err != nil {
 			return err
 		}
-		return h.pkiOperation(r.Context(), w, a, prov, msg)
+		return h.pkiOperation(r.Context(), w, a, prov, msg, fields)
 	case op == "":
 		return errs.Exact(errs.BadRequest, "missing operation", nil)
 	default:
@@ -235,7 +288,7 @@ func parseRequest(der []byte) (*request, error) {
 	return &request{msg: msg, recipients: p7.Certificates}, nil
 }
 
-func (h *Handler) pkiOperation(ctx context.Context, w http.ResponseWriter, a *authority.Authority, prov *scep.Provisioner, der []byte) error {
+func (h *Handler) pkiOperation(ctx context.Context, w http.ResponseWriter, a *authority.Authority, prov *scep.Provisioner, der []byte, fields logrus.Fields) error {
 	iss := a.Issuer()
 	decCert, decKey, err := prov.Decrypter(iss.Certificate(), iss.Signer())
 	if err != nil {
@@ -248,6 +301,8 @@ func (h *Handler) pkiOperation(ctx context.Context, w http.ResponseWriter, a *au
 	if err := guard(func() error { return req.msg.DecryptPKIEnvelope(decCert, decKey) }); err != nil {
 		return errs.E(errs.BadRequest, "error decrypting PKIMessage", err)
 	}
+	fields["transaction-id"] = string(req.msg.TransactionID)
+	fields["message-type"] = req.msg.MessageType.String()
 	csr := req.msg.CSRReqMessage.CSR
 	reply := func(b []byte) error {
 		w.Header().Set("Content-Type", ContentTypePKI)
@@ -259,10 +314,8 @@ func (h *Handler) pkiOperation(ctx context.Context, w http.ResponseWriter, a *au
 		if e := errs.As(cause); e != nil && e.Detail != "" {
 			text = e.Detail
 		}
-		if h.deps.Logger != nil {
-			h.deps.Logger.WithFields(logrus.Fields{"provisioner": prov.Info().Name, "transaction-id": string(req.msg.TransactionID)}).
-				WithError(cause).Warn("scep enrollment refused")
-		}
+		fields["scep-status"] = "FAILURE"
+		fields["scep-error"] = cause.Error()
 		b, err := certRep(req, decCert, decKey, nil, microscep.BadRequest, text, prov.EncryptionAlgorithm())
 		if err != nil {
 			return errs.E(errs.Internal, "error creating CertRep", err)
@@ -287,10 +340,9 @@ func (h *Handler) pkiOperation(ctx context.Context, w http.ResponseWriter, a *au
 	if err != nil {
 		return errs.E(errs.Internal, "error parsing issued certificate", err)
 	}
-	if h.deps.Logger != nil {
-		h.deps.Logger.WithFields(logrus.Fields{"provisioner": prov.Info().Name, "serial": issued.Serial(),
-			"subject": cert.Subject.CommonName, "transaction-id": string(req.msg.TransactionID)}).Info("scep certificate issued")
-	}
+	fields["scep-status"] = "SUCCESS"
+	fields["serial"] = issued.Serial()
+	fields["subject"] = cert.Subject.CommonName
 	b, err := certRep(req, decCert, decKey, cert, "", "", prov.EncryptionAlgorithm())
 	if err != nil {
 		return errs.E(errs.Internal, "error creating CertRep", err)

@@ -144,12 +144,19 @@ func TestSCEP(t *testing.T) {
 	if ext := provisionerExtension(t, issued); ext.typ != 10 || ext.name != "scep" {
 		t.Fatalf("provisioner extension %+v, want SCEP (10) scep", ext)
 	}
-	ca.waitLog(t, 0, "scep certificate issued")
+	ca.waitLog(t, 0, "scep-status=SUCCESS")
 
 	// A wrong challenge: a CertRep FAILURE, badRequest; nothing written.
-	r, crt = enroll(httpURL, "wrong", "bad.example.com")
+	r, crt = enroll(httpURL, "n0t-the-s3cret-42", "bad.example.com")
 	if r.code == 0 || !strings.Contains(r.output(), "failInfo: badRequest") {
 		t.Fatalf("scepclient with a wrong challenge:\n%s", r)
+	}
+	line := ca.waitLog(t, 0, "scep-status=FAILURE")
+	if !strings.Contains(line, "failed validating challenge password") || strings.Contains(line, "n0t-the-s3cret-42") {
+		t.Fatalf("the refusal's log line: %s", line)
+	}
+	if logs := ca.log.tail(1000); strings.Contains(logs, "s3cret") {
+		t.Fatalf("the CA logged the challenge:\n%s", logs)
 	}
 	if b, err := os.ReadFile(crt); err == nil && bytes.Contains(b, []byte("CERTIFICATE")) {
 		if c := readCerts(t, crt); c[0].Subject.CommonName == "bad.example.com" && c[0].Issuer.CommonName != "bad.example.com" {
