@@ -17,6 +17,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/api/render"
+	scepapi "github.com/mayfly-pki/mayfly/api/scep"
 	"github.com/mayfly-pki/mayfly/api/wire"
 	"github.com/mayfly-pki/mayfly/authority"
 	"github.com/mayfly-pki/mayfly/internal/csrparse"
@@ -99,6 +100,8 @@ func New(d Deps) *Handler {
 	r.Route("/1.0", routes)
 	// Mayfly's admin API: at the root only, as step-ca's /admin is.
 	r.Get("/admin/certificates", h.wrap(h.listCertificates))
+	// SCEP: at the root only, as step-ca's (wire-spec §3).
+	scepapi.New(scepapi.Deps{Authority: d.Authority, Logger: d.Logger}).Mount(r)
 	h.mux = r
 	return h
 }
@@ -262,4 +265,13 @@ func peerCertificate(r *http.Request) *x509.Certificate {
 		return nil
 	}
 	return r.TLS.PeerCertificates[0]
+}
+
+// NewInsecure returns the handler of the plain HTTP listener
+// (insecureAddress, wire-spec §2.6): only /scep/...; anything else is 404.
+func NewInsecure(d Deps) http.Handler {
+	r := chi.NewRouter()
+	r.Use(withRequestID, middleware.GetHead)
+	scepapi.New(scepapi.Deps{Authority: d.Authority, Logger: d.Logger}).Mount(r)
+	return r
 }

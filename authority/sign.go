@@ -62,6 +62,22 @@ func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error)
 	if err != nil {
 		return nil, err
 	}
+	return a.signPlan(ctx, req, plan, p.Info())
+}
+
+// SignWithPlan issues a certificate for csr with a plan a provisioner made
+// for a request that carried no token (SCEP: the challenge in the request):
+// the same checks and order as Sign, after the authorization. The caller
+// checked csr's signature.
+func (a *Authority) SignWithPlan(ctx context.Context, csr *x509.CertificateRequest, plan *provisioner.X509Plan) (*Issued, error) {
+	if err := checkCSRSignature(csr); err != nil {
+		return nil, err
+	}
+	return a.signPlan(ctx, &SignRequest{CSR: csr}, plan, plan.Info)
+}
+
+// signPlan applies an authorized plan to req (Sign's order).
+func (a *Authority) signPlan(ctx context.Context, req *SignRequest, plan *provisioner.X509Plan, info provisioner.Info) (*Issued, error) {
 	// Authorized: from here the request may write (store.WriteHinter).
 	defer a.expectWrite()()
 	if err := validate.Key(req.CSR.PublicKey, "certificate request"); err != nil {
@@ -121,7 +137,7 @@ func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error)
 			return nil, err
 		}
 	}
-	return a.issueWith(ctx, templated, tmpl, req.CSR.PublicKey, p.Info(), nil)
+	return a.issueWith(ctx, templated, tmpl, req.CSR.PublicKey, info, nil)
 }
 
 // defaultLeaf is step-ca's default leaf (wire-spec §5.1), built directly:

@@ -172,3 +172,6 @@ func (i *Issuer) complete(tmpl *x509.Certificate) error {
 	tmpl.SerialNumber = serial
 	return nil
 }
+
+// Signer returns the intermediate's key (SCEP decrypts with it when it is RSA).
+func (i *Issuer) Signer() crypto.Signer { return i.signer }

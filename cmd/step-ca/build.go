@@ -26,20 +26,21 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner/k8ssa"
 	"github.com/mayfly-pki/mayfly/provisioner/nebula"
 	"github.com/mayfly-pki/mayfly/provisioner/oidc"
+	"github.com/mayfly-pki/mayfly/provisioner/scep"
 	"github.com/mayfly-pki/mayfly/provisioner/x5c"
 )
 
 // registry lists the provisioner types this build serves.
 func registry() provisioner.Registry {
 	return provisioner.Registry{
-		provisioner.TypeJWK:   jwk.New,
-		provisioner.TypeX5C:   x5c.New,
-		provisioner.TypeK8sSA: k8ssa.New,
-		provisioner.TypeGCP:   gcp.New,
-		provisioner.TypeAzure: azure.New,
-		provisioner.TypeAWS:   aws.New,
-		provisioner.TypeOIDC:  oidc.New,
-
+		provisioner.TypeJWK:    jwk.New,
+		provisioner.TypeX5C:    x5c.New,
+		provisioner.TypeK8sSA:  k8ssa.New,
+		provisioner.TypeGCP:    gcp.New,
+		provisioner.TypeAzure:  azure.New,
+		provisioner.TypeAWS:    aws.New,
+		provisioner.TypeOIDC:   oidc.New,
+		provisioner.TypeSCEP:   scep.New,
 		provisioner.TypeNebula: nebula.New,
 	}
 }

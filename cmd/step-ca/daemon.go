@@ -37,6 +37,7 @@ type daemon struct {
 	storeName string
 	retention *ca.Retention // nil when neither pruning nor maintenance applies
 	server    *ca.Server
+	insecure  *ca.InsecureServer // nil without insecureAddress or SCEP
 	cfg       atomic.Pointer[config.Config]
 	tlsJSON   atomic.Pointer[json.RawMessage]
 	reloadMu  sync.Mutex
@@ -103,18 +104,24 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		return nil, err
 	}
 	d.setConfig(cfg)
-	h := api.New(api.Deps{
+	deps := api.Deps{
 		Authority:  func() *authority.Authority { return d.server.Authority() },
 		TLSOptions: func() json.RawMessage { return *d.tlsJSON.Load() },
 		Version:    version.Version,
 		Logger:     d.logger,
-	})
+	}
+	h := api.New(deps)
 	srv, err := ca.NewServer(ca.Options{Address: cfg.Address, Handler: h, Logger: d.logger}, snap)
 	if err != nil {
 		d.close()
 		return nil, err
 	}
 	d.server = srv
+	if d.insecure, err = d.newInsecure(cfg, snap, deps); err != nil {
+		d.close()
+		return nil, err
+	}
+	d.checkSCEP(snap)
 	if !quiet {
 		d.banner(cfg, snap)
 	}
@@ -180,6 +187,9 @@ func (d *daemon) banner(cfg *config.Config, snap *ca.Snapshot) {
 		stdLog.Printf("X.509 Root Fingerprint: %s", pemutil.Fingerprint(r))
 	}
 	stdLog.Printf("Serving HTTPS on %s ...", d.server.Addr())
+	if d.insecure != nil {
+		stdLog.Printf("Serving HTTP on %s ...", d.insecure.Addr())
+	}
 }
 
 func (d *daemon) run(ctx context.Context) error {
@@ -190,6 +200,18 @@ func (d *daemon) run(ctx context.Context) error {
 	jobDone := make(chan struct{})
 	go func() { defer close(jobDone); d.retention.Run(jobCtx) }()
 	defer func() { stopJob(); <-jobDone }()
+	if d.insecure != nil {
+		// It stops with the HTTPS server, whatever stops that.
+		insecureCtx, stopInsecure := context.WithCancel(ctx)
+		insecureDone := make(chan struct{})
+		go func() {
+			defer close(insecureDone)
+			if err := d.insecure.Run(insecureCtx); err != nil {
+				d.logger.WithError(err).Error("insecure server stopped")
+			}
+		}()
+		defer func() { stopInsecure(); <-insecureDone }()
+	}
 	err := d.server.Run(ctx)
 	if err == nil {
 		stdLog.Println("shutting down: requests in flight finished")
@@ -221,6 +243,7 @@ func (d *daemon) reload() {
 		d.logger.WithError(err).Error("reload failed; the running configuration is kept")
 		return
 	}
+	d.checkSCEP(snap)
 	d.setConfig(cfg)
 	stdLog.Printf("reloaded %s: %d provisioners", d.path, snap.Authority.Provisioners().Len())
 }

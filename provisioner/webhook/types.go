@@ -26,6 +26,10 @@ type RequestBody struct {
 	X509Certificate        *X509Certificate        `json:"x509Certificate,omitempty"`
 	AuthorizationPrincipal string                  `json:"authorizationPrincipal,omitempty"`
 	X5CCertificate         *X5CCertificate         `json:"x5cCertificate,omitempty"`
+	// SCEPChallenge and SCEPTransactionID are sent to SCEPCHALLENGE
+	// webhooks.
+	SCEPChallenge     string `json:"scepChallenge,omitempty"`
+	SCEPTransactionID string `json:"scepTransactionID,omitempty"`
 }
 
 // X509CertificateRequest is the request as templates see it (.Insecure.CR)
