@@ -21,6 +21,7 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/issuer"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 )
@@ -52,6 +53,8 @@ type Options struct {
 	// work; cmd/step-ca builds it with timeouts. Nil: http.DefaultClient's
 	// transport with a 30s timeout.
 	HTTPClient *http.Client
+	// X509Policy is authority.policy.x509 (nil: no policy).
+	X509Policy *policy.X509Options
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -72,6 +75,7 @@ type Authority struct {
 	storeName    string
 	now          func() time.Time
 	log          logrus.FieldLogger
+	policy       *policy.Engine // nil: no X.509 name policy
 }
 
 // New builds an authority. A provisioner that fails to initialize is kept,
@@ -110,6 +114,9 @@ func New(o Options) (*Authority, error) {
 		audiences: provisioner.NewAudiences(o.DNSNames), claims: claims, backdate: o.Backdate,
 		checkIAT: !o.DisableIssuedAtCheck, startTime: o.StartTime, store: o.Store, now: now, log: log,
 		storeName: o.StoreName,
+	}
+	if a.policy, err = policy.New(o.X509Policy); err != nil {
+		return nil, fmt.Errorf("authority.policy.x509: %w", err)
 	}
 	if a.storeName == "" {
 		a.storeName = "configured"

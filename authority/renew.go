@@ -66,6 +66,15 @@ func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509
 	if err := validate.Key(pub, keyOf); err != nil {
 		return nil, err
 	}
+	// Names are unchanged, but a policy tightened since the certificate
+	// was issued refuses it (step-ca checks renewals too).
+	op := "renew"
+	if csr != nil {
+		op = "rekey"
+	}
+	if err := a.checkPolicy(op, cert); err != nil {
+		return nil, err
+	}
 	// Authorized: from here the request may write (store.WriteHinter).
 	defer a.expectWrite()()
 	notBefore, notAfter, err := a.renewValidity(a.now(), cert, p.Claims())

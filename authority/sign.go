@@ -132,6 +132,9 @@ func (a *Authority) signPlan(ctx context.Context, req *SignRequest, plan *provis
 		return nil, err
 	}
 	tmpl.NotBefore, tmpl.NotAfter = tmpl.NotBefore.UTC(), tmpl.NotAfter.UTC()
+	if err := a.checkPolicy("sign", tmpl); err != nil {
+		return nil, err
+	}
 	for _, wh := range plan.Webhooks {
 		if err := wh.Authorize(ctx, tmpl); err != nil {
 			return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/mayfly-pki/mayfly/db/badger"
 	"github.com/mayfly-pki/mayfly/db/memory"
 	"github.com/mayfly-pki/mayfly/internal/timeutil"
+	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/jwk"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
@@ -54,6 +55,8 @@ type Options struct {
 	Logger    logrus.FieldLogger
 	// Registry adds provisioner types to Registry()'s (a test type, X5C).
 	Registry provisioner.Registry
+	// X509Policy is authority.policy.x509.
+	X509Policy *policy.X509Options
 }
 
 // Env is an Authority with everything it was built from.
@@ -110,6 +113,7 @@ func New(t testing.TB, o Options) *Env {
 		Store:                st,
 		Now:                  clock.Now,
 		Logger:               o.Logger,
+		X509Policy:           o.X509Policy,
 	})
 	if err != nil {
 		t.Fatalf("authority.New: %v", err)

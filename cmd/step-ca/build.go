@@ -18,6 +18,7 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/ca"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
+	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/aws"
 	"github.com/mayfly-pki/mayfly/provisioner/azure"
@@ -105,8 +106,10 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 	var provs []json.RawMessage
 	backdate := time.Minute
 	disableIAT := false
+	var x509Policy *policy.X509Options
 	if a := cfg.Authority; a != nil {
 		claims, provs, disableIAT = a.Claims, a.Provisioners, a.DisableIssuedAtCheck
+		x509Policy = a.Policy.X509Options()
 		if a.Backdate != nil {
 			backdate = a.Backdate.Duration
 		}
@@ -119,6 +122,7 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		DNSNames: cfg.DNSNames, Provisioners: provs, Registry: registry(), Claims: claims,
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
+		X509Policy: x509Policy,
 	})
 	if err != nil {
 		return nil, err
