@@ -27,6 +27,7 @@ package policy
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -91,6 +92,19 @@ func (r *Refusal) Reason() string {
 	default:
 		return "no allow rule matches"
 	}
+}
+
+// RuleError is a rule New refuses; Path is its place under the x509 block
+// ("allow.dns[0]").
+type RuleError struct {
+	Path string
+	Msg  string
+}
+
+func (e *RuleError) Error() string { return e.Path + ": " + e.Msg }
+
+func ruleErr(list, field string, i int, err error) error {
+	return &RuleError{Path: fmt.Sprintf("%s.%s[%d]", list, field, i), Msg: err.Error()}
 }
 
 // set is one compiled allow or deny list.
@@ -198,7 +212,7 @@ func compile(list string, n *Names) (*set, error) {
 	}
 	for i, r := range n.CommonNames {
 		if r == "" {
-			return nil, fmt.Errorf("%s.cn[%d]: must not be empty", list, i)
+			return nil, ruleErr(list, "cn", i, errors.New("must not be empty"))
 		}
 		s.cn[r] = "cn:" + r
 		s.types |= bitCN
@@ -206,17 +220,17 @@ func compile(list string, n *Names) (*set, error) {
 	}
 	for i, r := range n.DNSDomains {
 		if err := addDomain(s.dnsExact, s.dnsWild, r, "dns:"+r); err != nil {
-			return nil, fmt.Errorf("%s.dns[%d]: %w", list, i, err)
+			return nil, ruleErr(list, "dns", i, err)
 		}
 		s.types |= bitDNS
 		s.n++
 	}
 	for i, r := range n.URIDomains {
 		if strings.Contains(r, "://") {
-			return nil, fmt.Errorf("%s.uri[%d]: %q: uri rules name a domain, not a URL", list, i, r)
+			return nil, ruleErr(list, "uri", i, fmt.Errorf("%q: uri rules name a domain, not a URL", r))
 		}
 		if err := addDomain(s.uriExact, s.uriWild, r, "uri:"+r); err != nil {
-			return nil, fmt.Errorf("%s.uri[%d]: %w", list, i, err)
+			return nil, ruleErr(list, "uri", i, err)
 		}
 		s.types |= bitURI
 		s.n++
@@ -224,7 +238,7 @@ func compile(list string, n *Names) (*set, error) {
 	for i, r := range n.IPRanges {
 		p, err := parseIPRule(r)
 		if err != nil {
-			return nil, fmt.Errorf("%s.ip[%d]: %w", list, i, err)
+			return nil, ruleErr(list, "ip", i, err)
 		}
 		s.ips.add(p, "ip:"+r)
 		s.types |= bitIP
@@ -232,7 +246,7 @@ func compile(list string, n *Names) (*set, error) {
 	}
 	for i, r := range n.Emails {
 		if err := addEmail(s, r); err != nil {
-			return nil, fmt.Errorf("%s.email[%d]: %w", list, i, err)
+			return nil, ruleErr(list, "email", i, err)
 		}
 		s.types |= bitEmail
 		s.n++

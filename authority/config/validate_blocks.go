@@ -4,12 +4,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
 	"unicode"
 
 	"github.com/go-jose/go-jose/v4"
+	"github.com/mayfly-pki/mayfly/policy"
 )
 
 func validateSSH(k *checker, s *SSH) {
@@ -95,8 +97,21 @@ func validatePolicy(k *checker, p *Policy) {
 		return
 	}
 	if p.X509 != nil {
+		n := len(k.problems)
 		validateX509Names(k, "authority.policy.x509.allow", p.X509.Allow)
 		validateX509Names(k, "authority.policy.x509.deny", p.X509.Deny)
+		// The engine compiles what the checks above passed: anything it
+		// still refuses would stop the CA at start, so it is reported here.
+		if len(k.problems) == n {
+			if _, err := policy.New(p.X509Options()); err != nil {
+				var re *policy.RuleError
+				if errors.As(err, &re) {
+					k.add("authority.policy.x509."+re.Path, "%s", re.Msg)
+				} else {
+					k.add("authority.policy.x509", "%v", err)
+				}
+			}
+		}
 	}
 	if p.SSH != nil {
 		for _, r := range []struct {

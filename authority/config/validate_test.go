@@ -132,6 +132,12 @@ func TestValidate(t *testing.T) {
 		{"policy uri is a url", func(c *Config) {
 			c.Authority.Policy = &Policy{X509: &X509Policy{Allow: &X509Names{URIDomains: []string{"https://example.com"}}}}
 		}, "authority.policy.x509.allow.uri[0]", "not a URL"},
+		{"policy email mailbox at subdomains", func(c *Config) {
+			c.Authority.Policy = &Policy{X509: &X509Policy{Allow: &X509Names{Emails: []string{"jane@.example.com"}}}}
+		}, "authority.policy.x509.allow.email[0]", "a mailbox rule names one host"},
+		{"policy ip mapped range too short", func(c *Config) {
+			c.Authority.Policy = &Policy{X509: &X509Policy{Deny: &X509Names{IPRanges: []string{"10.0.0.1", "::ffff:10.0.0.0/90"}}}}
+		}, "authority.policy.x509.deny.ip[1]", "IPv4-mapped range"},
 		{"policy cn empty", func(c *Config) {
 			c.Authority.Policy = &Policy{X509: &X509Policy{Allow: &X509Names{CommonNames: []string{" "}}}}
 		}, "authority.policy.x509.allow.cn[0]", "must not be empty"},
