@@ -24,7 +24,6 @@
 package k8ssa
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -38,6 +37,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/internal/base"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
 	"github.com/mayfly-pki/mayfly/provisioner/webhook"
@@ -100,31 +100,20 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	if err != nil {
 		return nil, fmt.Errorf("K8sSA provisioner %q: publicKeys: %w", c.Name, err)
 	}
-	claims := c.Claims.Merge(cfg.Claims)
-	if err := claims.Validate(); err != nil {
-		return nil, fmt.Errorf("K8sSA provisioner %q: claims: %w", c.Name, err)
-	}
-	custom, err := provisioner.ParseX509Template(c.Options, cfg.StepPath)
+	info := provisioner.Info{ID: TokenID, Name: c.Name, Type: provisioner.TypeK8sSA}
+	parts, err := base.Parse(info, c.Base, raw, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("K8sSA provisioner %q: %w", c.Name, err)
+		return nil, err
 	}
-	hooks, err := webhook.Parse(c.Options, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("K8sSA provisioner %q: %w", c.Name, err)
-	}
+	claims, custom := parts.Claims, parts.X509
 	admin, err := templates.ParseX509("", templates.DefaultAdminLeafTemplate)
 	if err != nil {
 		return nil, err
 	}
-	compact := new(bytes.Buffer)
-	if err := json.Compact(compact, raw); err != nil {
-		return nil, err
-	}
 	p := &Provisioner{
-		info:   provisioner.Info{ID: TokenID, Name: c.Name, Type: provisioner.TypeK8sSA},
-		keys:   keys,
-		claims: claims, raw: compact.Bytes(), now: cfg.Clock(), tmpl: admin, custom: custom,
-		webhooks: hooks,
+		info: info, keys: keys,
+		claims: claims, raw: parts.Raw, now: cfg.Clock(), tmpl: admin, custom: custom,
+		webhooks: parts.Webhooks,
 	}
 	if custom != nil && hasTemplate(c.Options) {
 		p.tmpl = custom.Template()

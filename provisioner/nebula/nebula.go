@@ -26,6 +26,7 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/internal/xeddsa"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/internal/base"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
 	"github.com/mayfly-pki/mayfly/provisioner/webhook"
@@ -82,27 +83,16 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	if err != nil {
 		return nil, fmt.Errorf("Nebula provisioner %q: roots: failed to create ca pool: %w", c.Name, err)
 	}
-	claims := c.Claims.Merge(cfg.Claims)
-	if err := claims.Validate(); err != nil {
-		return nil, fmt.Errorf("Nebula provisioner %q: claims: %w", c.Name, err)
-	}
-	tmpl, err := provisioner.ParseX509Template(c.Options, cfg.StepPath)
+	id := "nebula/" + c.Name
+	info := provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeNebula}
+	parts, err := base.Parse(info, c.Base, raw, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("Nebula provisioner %q: %w", c.Name, err)
-	}
-	hooks, err := webhook.Parse(c.Options, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("Nebula provisioner %q: %w", c.Name, err)
-	}
-	compact := new(bytes.Buffer)
-	if err := json.Compact(compact, raw); err != nil {
 		return nil, err
 	}
-	id := "nebula/" + c.Name
+	claims := parts.Claims
 	p := &Provisioner{
-		info: provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeNebula},
-		pool: pool, claims: claims, raw: compact.Bytes(), audiences: cfg.Audiences, fragment: id,
-		now: cfg.Clock(), x509: tmpl, webhooks: hooks,
+		info: info, pool: pool, claims: claims, raw: parts.Raw, audiences: cfg.Audiences, fragment: id,
+		now: cfg.Clock(), x509: parts.X509, webhooks: parts.Webhooks,
 	}
 	if !claims.DisableSmallstepExtensions {
 		ext, err := validate.NewExtension(p.info)

@@ -4,7 +4,6 @@
 package x5c
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/internal/base"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
 	"github.com/mayfly-pki/mayfly/provisioner/webhook"
@@ -66,27 +66,16 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	if err != nil {
 		return nil, fmt.Errorf("X5C provisioner %q: roots: %w", c.Name, err)
 	}
-	claims := c.Claims.Merge(cfg.Claims)
-	if err := claims.Validate(); err != nil {
-		return nil, fmt.Errorf("X5C provisioner %q: claims: %w", c.Name, err)
-	}
-	tmpl, err := provisioner.ParseX509Template(c.Options, cfg.StepPath)
+	id := "x5c/" + c.Name
+	info := provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeX5C}
+	parts, err := base.Parse(info, c.Base, raw, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("X5C provisioner %q: %w", c.Name, err)
-	}
-	hooks, err := webhook.Parse(c.Options, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("X5C provisioner %q: %w", c.Name, err)
-	}
-	compact := new(bytes.Buffer)
-	if err := json.Compact(compact, raw); err != nil {
 		return nil, err
 	}
-	id := "x5c/" + c.Name
+	claims := parts.Claims
 	p := &Provisioner{
-		info:  provisioner.Info{ID: id, Name: c.Name, Type: provisioner.TypeX5C},
-		roots: pool, claims: claims, raw: compact.Bytes(), audiences: cfg.Audiences, fragment: id,
-		now: cfg.Clock(), x509: tmpl, webhooks: hooks, chains: newChainCache(),
+		info: info, roots: pool, claims: claims, raw: parts.Raw, audiences: cfg.Audiences, fragment: id,
+		now: cfg.Clock(), x509: parts.X509, webhooks: parts.Webhooks, chains: newChainCache(),
 	}
 	if !claims.DisableSmallstepExtensions {
 		ext, err := validate.NewExtension(p.info)

@@ -6,15 +6,14 @@
 package iid
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
-	"fmt"
 	"time"
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/internal/base"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
 	"github.com/mayfly-pki/mayfly/provisioner/webhook"
@@ -35,33 +34,20 @@ type Common struct {
 }
 
 // New builds the shared part of the provisioner info describes from its
-// ca.json entry raw, whose common fields are base. Errors name the
+// ca.json entry raw, whose common fields are b. Errors name the
 // provisioner ("GCP provisioner \"name\": ...").
-func New(info provisioner.Info, base provisioner.Base, raw json.RawMessage, cfg provisioner.Config) (*Common, error) {
-	name := fmt.Sprintf("%s provisioner %q", info.Type, info.Name)
-	claims := base.Claims.Merge(cfg.Claims)
-	if err := claims.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: claims: %w", name, err)
-	}
-	tmpl, err := provisioner.ParseX509Template(base.Options, cfg.StepPath)
+func New(info provisioner.Info, b provisioner.Base, raw json.RawMessage, cfg provisioner.Config) (*Common, error) {
+	parts, err := base.Parse(info, b, raw, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
-	}
-	hooks, err := webhook.Parse(base.Options, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
 	leaf, err := templates.ParseX509("", templates.DefaultIIDLeafTemplate)
 	if err != nil {
 		return nil, err
 	}
-	compact := new(bytes.Buffer)
-	if err := json.Compact(compact, raw); err != nil {
-		return nil, err
-	}
 	return &Common{
-		info: info, claims: claims, raw: compact.Bytes(), now: cfg.Clock(),
-		x509: tmpl, leaf: leaf, webhooks: hooks,
+		info: info, claims: parts.Claims, raw: parts.Raw, now: cfg.Clock(),
+		x509: parts.X509, leaf: leaf, webhooks: parts.Webhooks,
 	}, nil
 }
 
