@@ -18,6 +18,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/issuer"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
@@ -55,6 +56,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// X509Policy is authority.policy.x509 (nil: no policy).
 	X509Policy *policy.X509Options
+	// Admins are the admins of the admin API (authority.enableAdmin); nil
+	// when remote administration is off.
+	Admins *admin.Index
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -76,6 +80,8 @@ type Authority struct {
 	now          func() time.Time
 	log          logrus.FieldLogger
 	policy       *policy.Engine // nil: no X.509 name policy
+	dnsNames     []string
+	admins       *admin.Index // nil: remote administration off
 }
 
 // New builds an authority. A provisioner that fails to initialize is kept,
@@ -113,7 +119,7 @@ func New(o Options) (*Authority, error) {
 		rootPool: x509.NewCertPool(), interPool: x509.NewCertPool(), issuer: iss,
 		audiences: provisioner.NewAudiences(o.DNSNames), claims: claims, backdate: o.Backdate,
 		checkIAT: !o.DisableIssuedAtCheck, startTime: o.StartTime, store: o.Store, now: now, log: log,
-		storeName: o.StoreName,
+		storeName: o.StoreName, dnsNames: o.DNSNames, admins: o.Admins,
 	}
 	if a.policy, err = policy.New(o.X509Policy); err != nil {
 		return nil, fmt.Errorf("authority.policy.x509: %w", err)
