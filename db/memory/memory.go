@@ -30,6 +30,7 @@ type Store struct {
 	closed bool
 	tokens map[string][]byte
 	certs  map[string]*store.Certificate
+	admin  adminTables
 }
 
 var _ store.Store = (*Store)(nil)
