@@ -93,6 +93,31 @@ func migrations() []migration {
 				WHERE table_schema = DATABASE() AND table_name = 'used_ott' AND index_name = 'used_ott_expires_at_idx'`,
 			stmt: `ALTER TABLE used_ott ADD KEY used_ott_expires_at_idx (expires_at)`,
 		}},
+	}, {
+		// Version 6 holds remote administration (wire-spec §6.5): step-ca's
+		// admins and provisioners tables, one JSON record per ID, and the
+		// one-row version the nodes sharing the database poll to learn of
+		// changes (every save increments it, checking the value it read).
+		// Every statement may run again after a partial failure.
+		version: 6,
+		stmts: []string{
+			`CREATE TABLE IF NOT EXISTS admins (
+				id VARBINARY(255) NOT NULL,
+				data MEDIUMBLOB NOT NULL,
+				PRIMARY KEY (id)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS provisioners (
+				id VARBINARY(255) NOT NULL,
+				data MEDIUMBLOB NOT NULL,
+				PRIMARY KEY (id)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS mayfly_admin_version (
+				id INT NOT NULL,
+				version BIGINT NOT NULL,
+				PRIMARY KEY (id)
+			) ENGINE=InnoDB`,
+			`INSERT IGNORE INTO mayfly_admin_version (id, version) VALUES (1, 0)`,
+		},
 	}}
 }
 

@@ -73,6 +73,18 @@ func migrations() []migration {
 			`ALTER TABLE used_ott ADD COLUMN expires_at timestamptz`,
 			`CREATE INDEX used_ott_expires_at_idx ON used_ott (expires_at)`,
 		},
+	}, {
+		// Version 6 holds remote administration (wire-spec §6.5): step-ca's
+		// admins and provisioners tables, one JSON record per ID, and the
+		// one-row version the nodes sharing the database poll to learn of
+		// changes (every save increments it, checking the value it read).
+		version: 6,
+		stmts: []string{
+			`CREATE TABLE admins (id varchar(255) PRIMARY KEY, data bytea NOT NULL)`,
+			`CREATE TABLE provisioners (id varchar(255) PRIMARY KEY, data bytea NOT NULL)`,
+			`CREATE TABLE mayfly_admin_version (id integer PRIMARY KEY CHECK (id = 1), version bigint NOT NULL)`,
+			`INSERT INTO mayfly_admin_version (id, version) VALUES (1, 0)`,
+		},
 	}}
 }
 
