@@ -116,4 +116,3 @@ func (s *Store) SaveAdmin(ctx context.Context, expect int64, admins []*admin.Adm
 }
 
 var errConflict = fmt.Errorf("admin version moved")
-
