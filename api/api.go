@@ -45,6 +45,9 @@ type Deps struct {
 	// before it is refused with a 503; 0 means DefaultBodyWait, a negative
 	// value refuses at once.
 	BodyWait time.Duration
+	// Admin, when set (authority.enableAdmin), mounts the admin API's
+	// routes (api/admin) at /admin.
+	Admin interface{ Mount(chi.Router) }
 }
 
 // Handler serves the CA API.
@@ -100,6 +103,9 @@ func New(d Deps) *Handler {
 	r.Route("/1.0", routes)
 	// Mayfly's admin API: at the root only, as step-ca's /admin is.
 	r.Get("/admin/certificates", h.wrap(h.listCertificates))
+	if d.Admin != nil {
+		d.Admin.Mount(r)
+	}
 	// SCEP: at the root only, as step-ca's (wire-spec §3).
 	scepapi.New(scepapi.Deps{Authority: d.Authority, Logger: d.Logger}).Mount(r)
 	h.mux = r

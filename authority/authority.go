@@ -57,8 +57,12 @@ type Options struct {
 	// X509Policy is authority.policy.x509 (nil: no policy).
 	X509Policy *policy.X509Options
 	// Admins are the admins of the admin API (authority.enableAdmin); nil
-	// when remote administration is off.
-	Admins *admin.Index
+	// when remote administration is off. AdminRecords, when set instead,
+	// are the database's admin tables: their live provisioners are added
+	// after Provisioners and their admins indexed (an admin's provisioner
+	// ID names a stored provisioner or a ca.json provisioner's ID).
+	Admins       *admin.Index
+	AdminRecords *admin.Records
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -142,7 +146,18 @@ func New(o Options) (*Authority, error) {
 	}
 	cfg := provisioner.Config{Audiences: a.audiences, Claims: claims, Now: now, HTTPClient: hc, Roots: o.Roots, Logger: log}
 	var ps []provisioner.Interface
-	for i, raw := range o.Provisioners {
+	raws := o.Provisioners
+	var dbNames map[string]string // stored provisioner ID → name
+	if o.AdminRecords != nil {
+		_, live := o.AdminRecords.Live()
+		raws = append(append([]json.RawMessage{}, raws...), make([]json.RawMessage, 0, len(live))...)
+		dbNames = make(map[string]string, len(live))
+		for _, p := range live {
+			raws = append(raws, p.Config)
+			dbNames[p.ID] = p.Name
+		}
+	}
+	for i, raw := range raws {
 		p, err := buildProvisioner(raw, o.Registry, cfg)
 		if err != nil {
 			var base provisioner.Base
@@ -161,6 +176,19 @@ func New(o Options) (*Authority, error) {
 	}
 	if a.provisioners, err = provisioner.NewCollection(ps, a.audiences); err != nil {
 		return nil, fmt.Errorf("authority.provisioners: %w", err)
+	}
+	if o.AdminRecords != nil {
+		byID := map[string]string{}
+		for _, p := range a.provisioners.All() {
+			byID[p.Info().ID] = p.Info().Name
+		}
+		admins, _ := o.AdminRecords.Live()
+		a.admins = admin.NewIndex(admins, func(id string) string {
+			if n, ok := dbNames[id]; ok {
+				return n
+			}
+			return byID[id]
+		})
 	}
 	return a, nil
 }
