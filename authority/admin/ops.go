@@ -258,3 +258,25 @@ func (s *Service) Bootstrap(ctx context.Context, cfg json.RawMessage, subject st
 	})
 	return done, err
 }
+
+// BootstrapAdmin stores a first super admin with subject for the
+// provisioner with ID provisionerID (a ca.json provisioner) when the
+// tables are empty, as step-ca does when remote administration is first
+// enabled; it returns false, writing nothing, when they are not.
+func (s *Service) BootstrapAdmin(ctx context.Context, subject, provisionerID string) (bool, error) {
+	id, err := NewID()
+	if err != nil {
+		return false, err
+	}
+	a := &Admin{ID: id, AuthorityID: DefaultAuthorityID, ProvisionerID: provisionerID, Subject: subject, Type: TypeSuper, CreatedAt: s.d.Now().UTC().Truncate(1e9)}
+	done := false
+	err = s.change(ctx, func(r *Records) ([]*Admin, []*Provisioner, error) {
+		if len(r.Admins) > 0 || len(r.Provisioners) > 0 {
+			return nil, nil, nil
+		}
+		done = true
+		r.Admins = []*Admin{a}
+		return []*Admin{a}, nil, nil
+	})
+	return done, err
+}

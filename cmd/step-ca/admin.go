@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/config"
@@ -32,6 +35,39 @@ func (d *daemon) newAdmin(cfg *config.Config) error {
 		return fmt.Errorf("authority.enableAdmin: the %s database cannot hold the admin tables", d.storeName)
 	}
 	d.admin = admin.New(admin.Deps{Store: st, Logger: d.logger, Check: d.checkAdmin, Changed: d.adminChanged})
+	return d.bootstrapAdmin(cfg)
+}
+
+// bootstrapAdmin gives a CA whose admin tables are empty (remote
+// administration just enabled on a ca.json CA) its first super admin,
+// "step" of the first JWK provisioner of ca.json, as step-ca does. Nodes
+// starting together on one database store it once (the version check).
+func (d *daemon) bootstrapAdmin(cfg *config.Config) error {
+	var name, kid string
+	for _, raw := range cfg.Authority.Provisioners {
+		var p struct {
+			Type, Name string
+			Key        struct {
+				KID string `json:"kid"`
+			} `json:"key"`
+		}
+		if json.Unmarshal(raw, &p) == nil && strings.EqualFold(p.Type, "JWK") && p.Key.KID != "" {
+			name, kid = p.Name, p.Key.KID
+			break
+		}
+	}
+	if name == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	done, err := d.admin.BootstrapAdmin(ctx, "step", name+":"+kid)
+	if err != nil {
+		return fmt.Errorf("authority.enableAdmin: storing the first super admin: %w", err)
+	}
+	if done {
+		stdLog.Printf("admin: the admin tables were empty; super admin %q of provisioner %q created", "step", name)
+	}
 	return nil
 }
 
@@ -53,6 +89,9 @@ func (d *daemon) adminRecords(ctx context.Context) (*admin.Records, error) {
 // would not initialize (it would be disabled).
 func (d *daemon) checkAdmin(_ context.Context, r *admin.Records) error {
 	cfg := d.cfg.Load()
+	if cfg == nil {
+		return nil // starting: bootstrapAdmin
+	}
 	snap, err := buildSnapshot(cfg, buildDeps{password: d.password, store: d.store, storeName: d.storeName,
 		startTime: d.start, logger: d.logger, admin: r})
 	if err != nil {
