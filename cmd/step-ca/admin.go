@@ -115,6 +115,9 @@ func (d *daemon) checkAdmin(_ context.Context, r *admin.Records) error {
 func (d *daemon) adminChanged(ctx context.Context) {
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
+	if d.cfg.Load() == nil || d.server == nil {
+		return // starting: the first snapshot reads the tables
+	}
 	r, err := d.adminRecords(ctx)
 	if err != nil {
 		d.logger.WithError(err).Error("admin reload failed; the running configuration is kept")
