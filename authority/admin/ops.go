@@ -67,12 +67,12 @@ func (s *Service) CreateProvisioner(ctx context.Context, cfg json.RawMessage) (*
 		return nil, err
 	}
 	p := &Provisioner{ID: id, AuthorityID: DefaultAuthorityID, Type: typ, Name: name, Config: cfg, CreatedAt: s.d.Now().UTC().Truncate(1e9)}
-	err = s.change(ctx, func(r *Records) ([]*Admin, []*Provisioner, error) {
+	err = s.change(ctx, func(r *Records) (Change, error) {
 		if liveProvisioner(r, name) != nil {
-			return nil, nil, bad("provisioner with name %s already exists", name)
+			return Change{}, bad("provisioner with name %s already exists", name)
 		}
 		r.Provisioners = append(r.Provisioners, p)
-		return nil, []*Provisioner{p}, nil
+		return Change{Provisioners: []*Provisioner{p}}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -88,20 +88,20 @@ func (s *Service) UpdateProvisioner(ctx context.Context, name string, cfg json.R
 		return nil, err
 	}
 	var out *Provisioner
-	err = s.change(ctx, func(r *Records) ([]*Admin, []*Provisioner, error) {
+	err = s.change(ctx, func(r *Records) (Change, error) {
 		p := liveProvisioner(r, name)
 		if p == nil {
-			return nil, nil, notFound("provisioner %s not found", name)
+			return Change{}, notFound("provisioner %s not found", name)
 		}
 		if !strings.EqualFold(p.Type, typ) {
-			return nil, nil, bad("cannot change provisioner type")
+			return Change{}, bad("cannot change provisioner type")
 		}
 		if newName != name && liveProvisioner(r, newName) != nil {
-			return nil, nil, bad("provisioner with name %s already exists", newName)
+			return Change{}, bad("provisioner with name %s already exists", newName)
 		}
 		p.Name, p.Config = newName, cfg
 		out = p
-		return nil, []*Provisioner{p}, nil
+		return Change{Provisioners: []*Provisioner{p}}, nil
 	})
 	return out, err
 }
@@ -110,10 +110,10 @@ func (s *Service) UpdateProvisioner(ctx context.Context, name string, cfg json.R
 // admins, unless no super admin would remain.
 func (s *Service) DeleteProvisioner(ctx context.Context, name string) error {
 	now := s.d.Now().UTC().Truncate(1e9)
-	return s.change(ctx, func(r *Records) ([]*Admin, []*Provisioner, error) {
+	return s.change(ctx, func(r *Records) (Change, error) {
 		p := liveProvisioner(r, name)
 		if p == nil {
-			return nil, nil, notFound("provisioner %s not found", name)
+			return Change{}, notFound("provisioner %s not found", name)
 		}
 		var gone []*Admin
 		supers, goneSupers := 0, 0
@@ -132,13 +132,13 @@ func (s *Service) DeleteProvisioner(ctx context.Context, name string) error {
 			}
 		}
 		if goneSupers > 0 && goneSupers == supers {
-			return nil, nil, bad("cannot remove provisioner %s because no super admins will remain", name)
+			return Change{}, bad("cannot remove provisioner %s because no super admins will remain", name)
 		}
 		p.DeletedAt = now
 		for _, a := range gone {
 			a.DeletedAt = now
 		}
-		return gone, []*Provisioner{p}, nil
+		return Change{Admins: gone, Provisioners: []*Provisioner{p}}, nil
 	})
 }
 
@@ -159,14 +159,14 @@ func (s *Service) CreateAdmin(ctx context.Context, subject, provisionerID, provN
 		return nil, err
 	}
 	a := &Admin{ID: id, AuthorityID: DefaultAuthorityID, ProvisionerID: provisionerID, Subject: subject, Type: typ, CreatedAt: s.d.Now().UTC().Truncate(1e9)}
-	err = s.change(ctx, func(r *Records) ([]*Admin, []*Provisioner, error) {
+	err = s.change(ctx, func(r *Records) (Change, error) {
 		for _, o := range r.Admins {
 			if o.DeletedAt.IsZero() && o.Subject == subject && o.ProvisionerID == provisionerID {
-				return nil, nil, bad("admin with subject %s and provisioner %s already exists", subject, provName)
+				return Change{}, bad("admin with subject %s and provisioner %s already exists", subject, provName)
 			}
 		}
 		r.Admins = append(r.Admins, a)
-		return []*Admin{a}, nil, nil
+		return Change{Admins: []*Admin{a}}, nil
 	})
 	if err != nil {
 		return nil, err
@@ -197,17 +197,17 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, typ Type) (*Admin,
 		return nil, bad("admin type must be ADMIN or SUPER_ADMIN")
 	}
 	var out *Admin
-	err := s.change(ctx, func(r *Records) ([]*Admin, []*Provisioner, error) {
+	err := s.change(ctx, func(r *Records) (Change, error) {
 		a, supers := liveAdmin(r, id)
 		if a == nil {
-			return nil, nil, notFound("admin %s not found", id)
+			return Change{}, notFound("admin %s not found", id)
 		}
 		if a.Type == TypeSuper && typ != TypeSuper && supers == 1 {
-			return nil, nil, bad("cannot change the type of the last super admin")
+			return Change{}, bad("cannot change the type of the last super admin")
 		}
 		a.Type = typ
 		out = a
-		return []*Admin{a}, nil, nil
+		return Change{Admins: []*Admin{a}}, nil
 	})
 	return out, err
 }
@@ -215,16 +215,16 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, typ Type) (*Admin,
 // DeleteAdmin deletes admin id, unless it is the last super admin.
 func (s *Service) DeleteAdmin(ctx context.Context, id string) error {
 	now := s.d.Now().UTC().Truncate(1e9)
-	return s.change(ctx, func(r *Records) ([]*Admin, []*Provisioner, error) {
+	return s.change(ctx, func(r *Records) (Change, error) {
 		a, supers := liveAdmin(r, id)
 		if a == nil {
-			return nil, nil, notFound("admin %s not found", id)
+			return Change{}, notFound("admin %s not found", id)
 		}
 		if a.Type == TypeSuper && supers == 1 {
-			return nil, nil, bad("cannot remove the last super admin")
+			return Change{}, bad("cannot remove the last super admin")
 		}
 		a.DeletedAt = now
-		return []*Admin{a}, nil, nil
+		return Change{Admins: []*Admin{a}}, nil
 	})
 }
 
@@ -248,13 +248,13 @@ func (s *Service) Bootstrap(ctx context.Context, cfg json.RawMessage, subject st
 	p := &Provisioner{ID: pid, AuthorityID: DefaultAuthorityID, Type: typ, Name: name, Config: cfg, CreatedAt: now}
 	a := &Admin{ID: aid, AuthorityID: DefaultAuthorityID, ProvisionerID: pid, Subject: subject, Type: TypeSuper, CreatedAt: now}
 	done := false
-	err = s.change(ctx, func(r *Records) ([]*Admin, []*Provisioner, error) {
+	err = s.change(ctx, func(r *Records) (Change, error) {
 		if len(r.Admins) > 0 || len(r.Provisioners) > 0 {
-			return nil, nil, nil
+			return Change{}, nil
 		}
 		done = true
 		r.Admins, r.Provisioners = []*Admin{a}, []*Provisioner{p}
-		return []*Admin{a}, []*Provisioner{p}, nil
+		return Change{Admins: []*Admin{a}, Provisioners: []*Provisioner{p}}, nil
 	})
 	return done, err
 }
@@ -270,13 +270,46 @@ func (s *Service) BootstrapAdmin(ctx context.Context, subject, provisionerID str
 	}
 	a := &Admin{ID: id, AuthorityID: DefaultAuthorityID, ProvisionerID: provisionerID, Subject: subject, Type: TypeSuper, CreatedAt: s.d.Now().UTC().Truncate(1e9)}
 	done := false
-	err = s.change(ctx, func(r *Records) ([]*Admin, []*Provisioner, error) {
+	err = s.change(ctx, func(r *Records) (Change, error) {
 		if len(r.Admins) > 0 || len(r.Provisioners) > 0 {
-			return nil, nil, nil
+			return Change{}, nil
 		}
 		done = true
 		r.Admins = []*Admin{a}
-		return []*Admin{a}, nil, nil
+		return Change{Admins: []*Admin{a}}, nil
 	})
 	return done, err
+}
+
+// MaxPolicySize bounds the stored authority policy.
+const MaxPolicySize = 256 << 10
+
+// SetPolicy stores the authority policy (ca.json's authority.policy form,
+// already validated by the caller); create refuses to replace one and
+// !create refuses when there is none, as step-ca's POST and PUT.
+func (s *Service) SetPolicy(ctx context.Context, policy json.RawMessage, create bool) error {
+	if len(policy) == 0 || len(policy) > MaxPolicySize {
+		return bad("policy is %d bytes long, the limit is %d", len(policy), MaxPolicySize)
+	}
+	return s.change(ctx, func(r *Records) (Change, error) {
+		switch {
+		case create && r.Policy != nil:
+			return Change{}, errs.Exact(errs.Conflict, "authority already has a policy", nil)
+		case !create && r.Policy == nil:
+			return Change{}, notFound("authority policy does not exist")
+		}
+		r.Policy = policy
+		return Change{SetPolicy: true, Policy: policy}, nil
+	})
+}
+
+// DeletePolicy deletes the authority policy.
+func (s *Service) DeletePolicy(ctx context.Context) error {
+	return s.change(ctx, func(r *Records) (Change, error) {
+		if r.Policy == nil {
+			return Change{}, notFound("authority policy does not exist")
+		}
+		r.Policy = nil
+		return Change{SetPolicy: true}, nil
+	})
 }

@@ -107,7 +107,7 @@ func (s *Service) Run(ctx context.Context) {
 // and returns the records it changed; Check must accept the result; then
 // the change is saved against the version it started from. A concurrent
 // change from another node makes it start again (a few times).
-func (s *Service) change(ctx context.Context, mutate func(r *Records) ([]*Admin, []*Provisioner, error)) error {
+func (s *Service) change(ctx context.Context, mutate func(r *Records) (Change, error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for attempt := 0; ; attempt++ {
@@ -116,17 +116,17 @@ func (s *Service) change(ctx context.Context, mutate func(r *Records) ([]*Admin,
 			return err
 		}
 		next := cur.clone()
-		admins, provs, err := mutate(next)
+		c, err := mutate(next)
 		if err != nil {
 			return err
 		}
-		if len(admins) == 0 && len(provs) == 0 {
+		if c.Empty() {
 			return nil
 		}
 		if err := s.d.Check(ctx, next); err != nil {
 			return err
 		}
-		err = s.d.Store.SaveAdmin(ctx, cur.Version, admins, provs)
+		err = s.d.Store.SaveAdmin(ctx, cur.Version, c)
 		if errors.Is(err, ErrConflict) && attempt < 3 {
 			continue
 		}
@@ -143,7 +143,7 @@ func (s *Service) change(ctx context.Context, mutate func(r *Records) ([]*Admin,
 
 // clone copies r deeply enough for mutate: the slices and each record.
 func (r *Records) clone() *Records {
-	out := &Records{Version: r.Version}
+	out := &Records{Version: r.Version, Policy: r.Policy}
 	for _, a := range r.Admins {
 		c := *a
 		out.Admins = append(out.Admins, &c)

@@ -79,6 +79,15 @@ func (s *Store) LoadAdmin(ctx context.Context) (*admin.Records, error) {
 		}); err != nil {
 			return err
 		}
+		item, err := txn.Get(recordKey(steplayout.TableAuthorityPolicies, steplayout.PolicyKey))
+		switch {
+		case err == nil:
+			if r.Policy, err = item.ValueCopy(nil); err != nil {
+				return fmt.Errorf("table %s: read value: %w", steplayout.TableAuthorityPolicies, err)
+			}
+		case !errors.Is(err, badgerdb.ErrKeyNotFound):
+			return fmt.Errorf("table %s: %w", steplayout.TableAuthorityPolicies, err)
+		}
 		return scanTable(txn, steplayout.TableProvisioners, func(v []byte) error {
 			p, err := steplayout.DecodeProvisioner(v)
 			r.Provisioners = append(r.Provisioners, p)
@@ -107,8 +116,9 @@ func (s *Store) AdminVersion(ctx context.Context) (int64, error) {
 
 // SaveAdmin implements admin.Store, through the committer (and its
 // write-ahead log): the version is checked in the transaction that writes.
-func (s *Store) SaveAdmin(ctx context.Context, expect int64, admins []*admin.Admin, provs []*admin.Provisioner) error {
-	as, ps, err := steplayout.EncodeAdminRecords(admins, provs)
+func (s *Store) SaveAdmin(ctx context.Context, expect int64, c admin.Change) error {
+	as, ps, err := steplayout.EncodeAdminRecords(c)
+	policy := append([]byte(nil), c.Policy...)
 	if err != nil {
 		return err
 	}
@@ -127,6 +137,18 @@ func (s *Store) SaveAdmin(ctx context.Context, expect int64, admins []*admin.Adm
 		}
 		for _, r := range ps {
 			if err := txn.Set(recordKey(steplayout.TableProvisioners, r.ID), r.Data); err != nil {
+				return err
+			}
+		}
+		if c.SetPolicy {
+			k := recordKey(steplayout.TableAuthorityPolicies, steplayout.PolicyKey)
+			var err error
+			if len(policy) == 0 {
+				err = txn.Delete(k)
+			} else {
+				err = txn.Set(k, policy)
+			}
+			if err != nil {
 				return err
 			}
 		}

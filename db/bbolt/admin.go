@@ -46,6 +46,11 @@ func (s *Store) LoadAdmin(ctx context.Context) (*admin.Records, error) {
 				return err
 			}
 		}
+		if b := tx.Bucket([]byte(steplayout.TableAuthorityPolicies)); b != nil {
+			if v := b.Get([]byte(steplayout.PolicyKey)); v != nil {
+				r.Policy = append([]byte(nil), v...)
+			}
+		}
 		if b := tx.Bucket([]byte(steplayout.TableProvisioners)); b != nil {
 			return b.ForEach(func(_, v []byte) error {
 				p, err := steplayout.DecodeProvisioner(v)
@@ -76,11 +81,11 @@ func (s *Store) AdminVersion(ctx context.Context) (int64, error) {
 
 // SaveAdmin implements admin.Store, through the committer: the version is
 // checked in the transaction that writes.
-func (s *Store) SaveAdmin(ctx context.Context, expect int64, admins []*admin.Admin, provs []*admin.Provisioner) error {
+func (s *Store) SaveAdmin(ctx context.Context, expect int64, c admin.Change) error {
 	if err := ctxErr(ctx, "save admin tables"); err != nil {
 		return err
 	}
-	as, ps, err := steplayout.EncodeAdminRecords(admins, provs)
+	as, ps, err := steplayout.EncodeAdminRecords(c)
 	if err != nil {
 		return err
 	}
@@ -105,6 +110,20 @@ func (s *Store) SaveAdmin(ctx context.Context, expect int64, admins []*admin.Adm
 		}
 		if err := put(steplayout.TableProvisioners, ps); err != nil {
 			return nil, err
+		}
+		if c.SetPolicy {
+			b, err := tx.CreateBucketIfNotExists([]byte(steplayout.TableAuthorityPolicies))
+			if err != nil {
+				return nil, err
+			}
+			if len(c.Policy) == 0 {
+				err = b.Delete([]byte(steplayout.PolicyKey))
+			} else {
+				err = b.Put([]byte(steplayout.PolicyKey), append([]byte(nil), c.Policy...))
+			}
+			if err != nil {
+				return nil, err
+			}
 		}
 		var v [8]byte
 		binary.BigEndian.PutUint64(v[:], uint64(expect+1))

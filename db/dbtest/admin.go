@@ -22,6 +22,7 @@ type AdminStore interface {
 
 // RunAdmin runs the conformance suite of admin.Store: records round-trip
 // exactly (times to the second, the provisioner configuration as JSON),
+// the authority policy is set, replaced and deleted with the records,
 // saving replaces by ID, the version counts saves, a save from a stale
 // version writes nothing and fails with admin.ErrConflict, and of two
 // concurrent saves from one version exactly one succeeds.
@@ -33,6 +34,7 @@ func RunAdmin(t *testing.T, open func(t *testing.T) AdminStore) {
 		{"AdminReplace", testAdminReplace},
 		{"AdminStaleVersion", testAdminStaleVersion},
 		{"AdminConcurrentSaves", testAdminConcurrentSaves},
+		{"AdminPolicy", testAdminPolicy},
 	}, open)
 }
 
@@ -112,7 +114,7 @@ func testAdminEmpty(t *testing.T, s AdminStore) {
 func testAdminRoundTrip(t *testing.T, s AdminStore) {
 	ctx := context.Background()
 	as, ps := testAdminRecords(3)
-	if err := s.SaveAdmin(ctx, 0, as, ps); err != nil {
+	if err := s.SaveAdmin(ctx, 0, admin.Change{Admins: as, Provisioners: ps}); err != nil {
 		t.Fatalf("SaveAdmin: %v", err)
 	}
 	// The caller's records are not retained.
@@ -131,12 +133,12 @@ func testAdminRoundTrip(t *testing.T, s AdminStore) {
 func testAdminReplace(t *testing.T, s AdminStore) {
 	ctx := context.Background()
 	as, ps := testAdminRecords(2)
-	if err := s.SaveAdmin(ctx, 0, as, ps); err != nil {
+	if err := s.SaveAdmin(ctx, 0, admin.Change{Admins: as, Provisioners: ps}); err != nil {
 		t.Fatalf("SaveAdmin: %v", err)
 	}
 	as[1].Type, as[1].DeletedAt = admin.TypeSuper, adminEpoch.Add(time.Hour)
 	ps[0].Name, ps[0].Config = "renamed", json.RawMessage(`{"type":"JWK","name":"renamed"}`)
-	if err := s.SaveAdmin(ctx, 1, as[1:], ps[:1]); err != nil {
+	if err := s.SaveAdmin(ctx, 1, admin.Change{Admins: as[1:], Provisioners: ps[:1]}); err != nil {
 		t.Fatalf("SaveAdmin replace: %v", err)
 	}
 	r, err := s.LoadAdmin(ctx)
@@ -149,11 +151,11 @@ func testAdminReplace(t *testing.T, s AdminStore) {
 func testAdminStaleVersion(t *testing.T, s AdminStore) {
 	ctx := context.Background()
 	as, ps := testAdminRecords(1)
-	if err := s.SaveAdmin(ctx, 0, as, ps); err != nil {
+	if err := s.SaveAdmin(ctx, 0, admin.Change{Admins: as, Provisioners: ps}); err != nil {
 		t.Fatalf("SaveAdmin: %v", err)
 	}
 	more, _ := testAdminRecords(2)
-	err := s.SaveAdmin(ctx, 0, more[1:], nil)
+	err := s.SaveAdmin(ctx, 0, admin.Change{Admins: more[1:], SetPolicy: true, Policy: json.RawMessage(`{"x509":{}}`)})
 	if !errors.Is(err, admin.ErrConflict) {
 		t.Fatalf("SaveAdmin from a stale version: %v, want ErrConflict", err)
 	}
@@ -162,6 +164,9 @@ func testAdminStaleVersion(t *testing.T, s AdminStore) {
 		t.Fatalf("LoadAdmin: %v", err)
 	}
 	checkRecords(t, r, as, ps, 1)
+	if r.Policy != nil {
+		t.Fatalf("the refused save wrote the policy %s", r.Policy)
+	}
 }
 
 func testAdminConcurrentSaves(t *testing.T, s AdminStore) {
@@ -174,7 +179,7 @@ func testAdminConcurrentSaves(t *testing.T, s AdminStore) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = s.SaveAdmin(ctx, 0, as[i:i+1], nil)
+			errs[i] = s.SaveAdmin(ctx, 0, admin.Change{Admins: as[i : i+1]})
 		}()
 	}
 	wg.Wait()
@@ -196,5 +201,34 @@ func testAdminConcurrentSaves(t *testing.T, s AdminStore) {
 	}
 	if len(r.Admins) != 1 || r.Version != 1 {
 		t.Fatalf("%d admins at version %d, want 1 at 1", len(r.Admins), r.Version)
+	}
+}
+
+func testAdminPolicy(t *testing.T, s AdminStore) {
+	ctx := context.Background()
+	as, _ := testAdminRecords(1)
+	p1, p2 := json.RawMessage(`{"x509":{"allow":{"dns":["*.example.com"]}}}`), json.RawMessage(`{"x509":{"deny":{"dns":["bad.example.com"]}}}`)
+	steps := []struct {
+		c    admin.Change
+		want json.RawMessage
+	}{
+		{admin.Change{Admins: as}, nil},                             // no policy
+		{admin.Change{SetPolicy: true, Policy: p1}, p1},             // set alone
+		{admin.Change{Admins: as, SetPolicy: false}, p1},            // kept
+		{admin.Change{SetPolicy: true, Policy: p2}, p2},             // replaced
+		{admin.Change{SetPolicy: true}, nil},                        // deleted
+		{admin.Change{SetPolicy: true, Policy: p1, Admins: as}, p1}, // with records
+	}
+	for i, st := range steps {
+		if err := s.SaveAdmin(ctx, int64(i), st.c); err != nil {
+			t.Fatalf("step %d: SaveAdmin: %v", i, err)
+		}
+		r, err := s.LoadAdmin(ctx)
+		if err != nil {
+			t.Fatalf("step %d: LoadAdmin: %v", i, err)
+		}
+		if (st.want == nil) != (r.Policy == nil) || (st.want != nil && !sameJSON(st.want, r.Policy)) || r.Version != int64(i+1) {
+			t.Fatalf("step %d: policy %s at version %d, want %s at %d", i, r.Policy, r.Version, st.want, i+1)
+		}
 	}
 }

@@ -27,8 +27,8 @@ func (s storeSource) AdminRecords(ctx context.Context) (*admin.Records, error) {
 }
 
 // importAdmin copies the records of src's admin tables that dst lacks (by
-// ID) in one save; records already in dst are counted as present and left
-// as they are.
+// ID), and the authority policy when dst has none, in one save; records
+// already in dst are counted as present and left as they are.
 func importAdmin(ctx context.Context, dst store.Store, src Source, stats *Stats) error {
 	as, ok := src.(AdminSource)
 	if !ok {
@@ -38,7 +38,7 @@ func importAdmin(ctx context.Context, dst store.Store, src Source, stats *Stats)
 	if err != nil {
 		return fmt.Errorf("admin tables: %w", err)
 	}
-	if len(recs.Admins) == 0 && len(recs.Provisioners) == 0 {
+	if len(recs.Admins) == 0 && len(recs.Provisioners) == 0 && recs.Policy == nil {
 		return nil
 	}
 	ad, ok := dst.(admin.Store)
@@ -74,8 +74,12 @@ func importAdmin(ctx context.Context, dst store.Store, src Source, stats *Stats)
 				provs = append(provs, p)
 			}
 		}
-		if len(admins)+len(provs) > 0 {
-			err = ad.SaveAdmin(ctx, have.Version, admins, provs)
+		c := admin.Change{Admins: admins, Provisioners: provs}
+		if recs.Policy != nil && have.Policy == nil {
+			c.SetPolicy, c.Policy = true, recs.Policy
+		}
+		if !c.Empty() {
+			err = ad.SaveAdmin(ctx, have.Version, c)
 			if errors.Is(err, admin.ErrConflict) && attempt < 3 {
 				continue
 			}

@@ -20,7 +20,7 @@ func TestImportAdminTables(t *testing.T) {
 	prov := &admin.Provisioner{ID: "p1", AuthorityID: admin.DefaultAuthorityID, Type: "JWK", Name: "dev",
 		Config: json.RawMessage(`{"type":"JWK","name":"dev"}`), CreatedAt: created}
 	adm := &admin.Admin{ID: "a1", AuthorityID: admin.DefaultAuthorityID, ProvisionerID: "p1", Subject: "step", Type: admin.TypeSuper, CreatedAt: created}
-	if err := src.SaveAdmin(ctx, 0, []*admin.Admin{adm}, []*admin.Provisioner{prov}); err != nil {
+	if err := src.SaveAdmin(ctx, 0, admin.Change{Admins: []*admin.Admin{adm}, Provisioners: []*admin.Provisioner{prov}, SetPolicy: true, Policy: json.RawMessage(`{"x509":{}}`)}); err != nil {
 		t.Fatal(err)
 	}
 	source, err := FromStore(src, "badger source")
@@ -41,7 +41,7 @@ func TestImportAdminTables(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Admins) != 1 || got.Admins[0].Subject != "step" || len(got.Provisioners) != 1 || got.Provisioners[0].Name != "dev" || got.Version != 1 {
+	if len(got.Admins) != 1 || got.Admins[0].Subject != "step" || len(got.Provisioners) != 1 || got.Provisioners[0].Name != "dev" || got.Version != 1 || string(got.Policy) != `{"x509":{}}` {
 		t.Fatalf("target admin tables: %+v", got)
 	}
 }

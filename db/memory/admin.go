@@ -13,6 +13,7 @@ var _ admin.Store = (*Store)(nil)
 type adminTables struct {
 	admins       map[string]admin.Admin
 	provisioners map[string]admin.Provisioner
+	policy       []byte
 	version      int64
 }
 
@@ -27,6 +28,9 @@ func (s *Store) LoadAdmin(ctx context.Context) (*admin.Records, error) {
 		return nil, errClosed()
 	}
 	r := &admin.Records{Version: s.admin.version}
+	if s.admin.policy != nil {
+		r.Policy = append([]byte(nil), s.admin.policy...)
+	}
 	for _, a := range s.admin.admins {
 		c := a
 		r.Admins = append(r.Admins, &c)
@@ -53,7 +57,8 @@ func (s *Store) AdminVersion(ctx context.Context) (int64, error) {
 }
 
 // SaveAdmin implements admin.Store.
-func (s *Store) SaveAdmin(ctx context.Context, expect int64, admins []*admin.Admin, provs []*admin.Provisioner) error {
+func (s *Store) SaveAdmin(ctx context.Context, expect int64, c admin.Change) error {
+	admins, provs := c.Admins, c.Provisioners
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("save admin tables: %w", err)
 	}
@@ -78,6 +83,12 @@ func (s *Store) SaveAdmin(ctx context.Context, expect int64, admins []*admin.Adm
 		c := *p
 		c.Config = append([]byte(nil), p.Config...)
 		s.admin.provisioners[p.ID] = c
+	}
+	if c.SetPolicy {
+		s.admin.policy = nil
+		if len(c.Policy) > 0 {
+			s.admin.policy = append([]byte(nil), c.Policy...)
+		}
 	}
 	s.admin.version++
 	return nil

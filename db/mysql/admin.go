@@ -26,6 +26,12 @@ func (s *Store) LoadAdmin(ctx context.Context) (*admin.Records, error) {
 		if err := tx.QueryRowContext(ctx, `SELECT version FROM mayfly_admin_version WHERE id = 1`).Scan(&r.Version); err != nil {
 			return err
 		}
+		if err := scanRecords(ctx, tx, `SELECT data FROM authority_policies`, func(b []byte) error {
+			r.Policy = b
+			return nil
+		}); err != nil {
+			return err
+		}
 		if err := scanRecords(ctx, tx, `SELECT data FROM admins`, func(b []byte) error {
 			a, err := steplayout.DecodeAdmin(b)
 			r.Admins = append(r.Admins, a)
@@ -80,11 +86,11 @@ var errConflict = errors.New("admin version moved")
 // SaveAdmin implements admin.Store: one transaction that first moves the
 // version row from expect (the row lock orders concurrent saves; the
 // loser finds the version moved and writes nothing).
-func (s *Store) SaveAdmin(ctx context.Context, expect int64, admins []*admin.Admin, provs []*admin.Provisioner) error {
+func (s *Store) SaveAdmin(ctx context.Context, expect int64, c admin.Change) error {
 	if s.readOnly {
 		return s.db.ReadOnly("save admin tables")
 	}
-	as, ps, err := steplayout.EncodeAdminRecords(admins, provs)
+	as, ps, err := steplayout.EncodeAdminRecords(c)
 	if err != nil {
 		return err
 	}
@@ -110,6 +116,15 @@ func (s *Store) SaveAdmin(ctx context.Context, expect int64, admins []*admin.Adm
 		}
 		for _, r := range ps {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO provisioners (id, data) VALUES (?, ?) ON DUPLICATE KEY UPDATE data = VALUES(data)`, r.ID, r.Data); err != nil {
+				return err
+			}
+		}
+		if c.SetPolicy && len(c.Policy) == 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM authority_policies WHERE id = ?`, steplayout.PolicyKey); err != nil {
+				return err
+			}
+		} else if c.SetPolicy {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO authority_policies (id, data) VALUES (?, ?) ON DUPLICATE KEY UPDATE data = VALUES(data)`, steplayout.PolicyKey, []byte(c.Policy)); err != nil {
 				return err
 			}
 		}

@@ -95,7 +95,8 @@ func migrations() []migration {
 		}},
 	}, {
 		// Version 6 holds remote administration (wire-spec §6.5): step-ca's
-		// admins and provisioners tables, one JSON record per ID, and the
+		// admins, provisioners and authority_policies tables, one JSON
+		// record per ID, and the
 		// one-row version the nodes sharing the database poll to learn of
 		// changes (every save increments it, checking the value it read).
 		// Every statement may run again after a partial failure.
@@ -107,6 +108,11 @@ func migrations() []migration {
 				PRIMARY KEY (id)
 			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 			`CREATE TABLE IF NOT EXISTS provisioners (
+				id VARBINARY(255) NOT NULL,
+				data MEDIUMBLOB NOT NULL,
+				PRIMARY KEY (id)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS authority_policies (
 				id VARBINARY(255) NOT NULL,
 				data MEDIUMBLOB NOT NULL,
 				PRIMARY KEY (id)

@@ -22,6 +22,12 @@ func (s *Store) LoadAdmin(ctx context.Context) (*admin.Records, error) {
 			if err := tx.QueryRow(ctx, `SELECT version FROM mayfly_admin_version WHERE id = 1`).Scan(&r.Version); err != nil {
 				return err
 			}
+			if err := scanRecords(ctx, tx, `SELECT data FROM authority_policies`, func(b []byte) error {
+				r.Policy = b
+				return nil
+			}); err != nil {
+				return err
+			}
 			if err := scanRecords(ctx, tx, `SELECT data FROM admins`, func(b []byte) error {
 				a, err := steplayout.DecodeAdmin(b)
 				r.Admins = append(r.Admins, a)
@@ -72,11 +78,11 @@ func (s *Store) AdminVersion(ctx context.Context) (int64, error) {
 // SaveAdmin implements admin.Store: one transaction that first moves the
 // version row from expect (the row lock orders concurrent saves; the
 // loser finds the version moved and writes nothing).
-func (s *Store) SaveAdmin(ctx context.Context, expect int64, admins []*admin.Admin, provs []*admin.Provisioner) error {
+func (s *Store) SaveAdmin(ctx context.Context, expect int64, c admin.Change) error {
 	if s.readOnly {
 		return s.db.ReadOnly("save admin tables")
 	}
-	as, ps, err := steplayout.EncodeAdminRecords(admins, provs)
+	as, ps, err := steplayout.EncodeAdminRecords(c)
 	if err != nil {
 		return err
 	}
@@ -103,7 +109,16 @@ func (s *Store) SaveAdmin(ctx context.Context, expect int64, admins []*admin.Adm
 					return err
 				}
 			}
-			return nil
+			if !c.SetPolicy {
+				return nil
+			}
+			if len(c.Policy) == 0 {
+				_, err := tx.Exec(ctx, `DELETE FROM authority_policies WHERE id = $1`, steplayout.PolicyKey)
+				return err
+			}
+			_, err = tx.Exec(ctx, `INSERT INTO authority_policies (id, data) VALUES ($1, $2)
+				ON CONFLICT (id) DO UPDATE SET data = excluded.data`, steplayout.PolicyKey, []byte(c.Policy))
+			return err
 		})
 	})
 	if conflict {

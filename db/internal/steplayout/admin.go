@@ -15,6 +15,10 @@ const (
 	TableAdmins       = "admins"
 	TableProvisioners = "provisioners"
 	TableAdminVersion = "mayfly_admin_version"
+	// TableAuthorityPolicies is step-ca's authority_policies table; Mayfly
+	// keeps one record, key PolicyKey, the policy's JSON.
+	TableAuthorityPolicies = "authority_policies"
+	PolicyKey              = admin.DefaultAuthorityID
 	// AdminVersionKey is the key of the version record.
 	AdminVersionKey = "version"
 )
@@ -32,7 +36,11 @@ type AdminRecord struct {
 // EncodeAdminRecords encodes records as the admins and provisioners
 // tables hold them (JSON), checking IDs (1..255 bytes) and sizes; errors
 // are of kind errs.BadRequest.
-func EncodeAdminRecords(admins []*admin.Admin, provs []*admin.Provisioner) (as, ps []AdminRecord, err error) {
+func EncodeAdminRecords(c admin.Change) (as, ps []AdminRecord, err error) {
+	admins, provs := c.Admins, c.Provisioners
+	if c.SetPolicy && len(c.Policy) > maxAdminRecord {
+		return nil, nil, errs.Errorf(errs.BadRequest, "policy is %d bytes long, the limit is %d", len(c.Policy), maxAdminRecord)
+	}
 	enc := func(id string, v any) (AdminRecord, error) {
 		if id == "" || len(id) > 255 {
 			return AdminRecord{}, errs.Errorf(errs.BadRequest, "invalid admin record id: %d bytes long", len(id))
