@@ -22,7 +22,7 @@ import (
 // templates and roots, in linkedca's JSON (bytes as base64).
 const MaxBodySize = adm.MaxProvisionerSize * 2
 
-// Handler serves /admin/provisioners and /admin/admins.
+// Handler serves /admin/provisioners, /admin/admins and /admin/policy.
 type Handler struct {
 	d   Deps
 	svc *adm.Service
@@ -47,6 +47,10 @@ func (h *Handler) Mount(r chi.Router) {
 		r.Post("/admin/admins", h.wrap(h.createAdmin))
 		r.Patch("/admin/admins/{id}", h.wrap(h.updateAdmin))
 		r.Delete("/admin/admins/{id}", h.wrap(h.deleteAdmin))
+		r.Get("/admin/policy", h.wrap(h.getPolicy))
+		r.Post("/admin/policy", h.wrap(h.setPolicy(true)))
+		r.Put("/admin/policy", h.wrap(h.setPolicy(false)))
+		r.Delete("/admin/policy", h.wrap(h.deletePolicy))
 	})
 }
 
