@@ -240,6 +240,10 @@ func TestAdminRemoteManagement(t *testing.T) {
 		}
 		u.ok(t, "ca", "certificate", "x.denied.example.com", u.path("d.crt"), u.path("d.key"), "--provisioner", "admin", "--provisioner-password-file", pw)
 	})
+	t.Run("provisioner webhooks through the admin API", func(t *testing.T) {
+		u.ok(t, "ca", "certificate", "step", u.path("hooks.crt"), u.path("hooks.key"), "--provisioner", "admin", "--provisioner-password-file", pw)
+		testAdminWebhooks(t, p, u, newAdminHTTP(t, p, u.path("hooks.crt"), u.path("hooks.key")), pw)
+	})
 	ca.stop(t)
 	// The admin tables survive a restart.
 	p.start(t)
