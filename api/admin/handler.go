@@ -26,6 +26,7 @@ const MaxBodySize = adm.MaxProvisionerSize * 2
 type Handler struct {
 	d   Deps
 	svc *adm.Service
+	eab adm.EABStore // nil: no /admin/acme/eab routes
 }
 
 // NewHandler returns the admin API over svc, which changes the records;
@@ -50,6 +51,7 @@ func (h *Handler) Mount(r chi.Router) {
 		r.Post("/admin/provisioners/{prov}/webhooks", h.wrap(h.createWebhook))
 		r.Put("/admin/provisioners/{prov}/webhooks/{name}", h.wrap(h.updateWebhook))
 		r.Delete("/admin/provisioners/{prov}/webhooks/{name}", h.wrap(h.deleteWebhook))
+		h.mountEAB(r)
 		r.Get("/admin/policy", h.wrap(h.getPolicy))
 		r.Post("/admin/policy", h.wrap(h.setPolicy(true)))
 		r.Put("/admin/policy", h.wrap(h.setPolicy(false)))

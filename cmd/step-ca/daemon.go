@@ -123,7 +123,11 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		Logger:     d.logger,
 	}
 	if d.admin != nil {
-		deps.Admin = apiadmin.NewHandler(apiadmin.Deps{Authority: deps.Authority, Logger: d.logger}, d.admin)
+		ah := apiadmin.NewHandler(apiadmin.Deps{Authority: deps.Authority, Logger: d.logger}, d.admin)
+		if eab, ok := d.store.(admin.EABStore); ok {
+			ah.WithEAB(eab)
+		}
+		deps.Admin = ah
 	}
 	h := api.New(deps)
 	srv, err := ca.NewServer(ca.Options{Address: cfg.Address, Handler: h, Logger: d.logger}, snap)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
@@ -31,6 +32,7 @@ type Store struct {
 	tokens map[string][]byte
 	certs  map[string]*store.Certificate
 	admin  adminTables
+	eab    map[string]admin.EABKey // by ID
 }
 
 var _ store.Store = (*Store)(nil)
