@@ -51,10 +51,18 @@ func testAdminWebhooks(t *testing.T, p *testPKI, u *user, h *adminHTTP, pw strin
 	hook := newHookServer(t)
 	u.ok(t, append([]string{"ca", "provisioner", "add", "hooked", "--type", "JWK", "--create", "--password-file", pw}, adminArgs(pw)...)...)
 	body := `{"name":"gate","url":"` + hook.URL + `","kind":"AUTHORIZING","certType":"X509"}`
-	code, out := h.do("POST", "/admin/provisioners/hooked/webhooks", h.token("/admin/provisioners/hooked/webhooks"), body)
+	add := u.ok(t, append([]string{"ca", "provisioner", "webhook", "add", "hooked", "gate", "--url", hook.URL, "--kind", "AUTHORIZING", "--cert-type", "X509"}, adminArgs(pw)...)...).stdout
 	var created wire.Webhook
-	if code != 201 || json.Unmarshal([]byte(out), &created) != nil || created.Secret == "" || created.ID == "" {
-		t.Fatalf("POST webhook: %d %s", code, out)
+	for _, line := range strings.Split(add, "\n") {
+		if v, ok := strings.CutPrefix(line, "Webhook ID: "); ok {
+			created.ID = v
+		}
+		if v, ok := strings.CutPrefix(line, "Webhook Secret: "); ok {
+			created.Secret = v
+		}
+	}
+	if created.Secret == "" || created.ID == "" {
+		t.Fatalf("webhook add printed:\n%s", add)
 	}
 	key, err := base64.StdEncoding.DecodeString(created.Secret)
 	if err != nil {
@@ -81,22 +89,20 @@ func testAdminWebhooks(t *testing.T, p *testPKI, u *user, h *adminHTTP, pw strin
 	}
 	check("after POST")
 	// Reads never show the secret.
-	code, out = h.do("GET", "/admin/provisioners/hooked", h.token("/admin/provisioners/hooked"), "")
+	code, out := h.do("GET", "/admin/provisioners/hooked", h.token("/admin/provisioners/hooked"), "")
 	if code != 200 || !strings.Contains(out, `"gate"`) || strings.Contains(out, created.Secret) {
 		t.Fatalf("GET provisioner: %d %s", code, out)
 	}
 	// A CLI update (read, edit, write back the redacted form) keeps it.
 	u.ok(t, append([]string{"ca", "provisioner", "update", "hooked", "--x509-max-dur", "48h"}, adminArgs(pw)...)...)
 	check("after provisioner update")
-	code, out = h.do("PUT", "/admin/provisioners/hooked/webhooks/gate", h.token("/admin/provisioners/hooked/webhooks/gate"),
-		`{"url":"`+hook.URL+`/v2","kind":"AUTHORIZING","certType":"X509"}`)
-	if code != 200 || strings.Contains(out, created.Secret) {
-		t.Fatalf("PUT webhook: %d %s", code, out)
+	u.ok(t, append([]string{"ca", "provisioner", "webhook", "update", "hooked", "gate", "--url", hook.URL + "/v2"}, adminArgs(pw)...)...)
+	code, out = h.do("GET", "/admin/provisioners/hooked", h.token("/admin/provisioners/hooked"), "")
+	if code != 200 || !strings.Contains(out, hook.URL+"/v2") || strings.Contains(out, created.Secret) {
+		t.Fatalf("GET after webhook update: %d %s", code, out)
 	}
-	check("after PUT")
-	if code, out := h.do("DELETE", "/admin/provisioners/hooked/webhooks/gate", h.token("/admin/provisioners/hooked/webhooks/gate"), ""); code != 200 {
-		t.Fatalf("DELETE webhook: %d %s", code, out)
-	}
+	check("after webhook update")
+	u.ok(t, append([]string{"ca", "provisioner", "webhook", "remove", "hooked", "gate"}, adminArgs(pw)...)...)
 	if r := cert("deny.example.com"); r.code != 0 {
 		t.Fatalf("the deleted webhook still refuses:\n%s", r)
 	}
