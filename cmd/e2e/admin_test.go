@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -245,13 +246,19 @@ func TestAdminRemoteManagement(t *testing.T) {
 		testAdminWebhooks(t, p, u, newAdminHTTP(t, p, u.path("hooks.crt"), u.path("hooks.key")), pw)
 	})
 	ca.stop(t)
-	// The admin tables survive a restart.
-	p.start(t)
+	// The admin tables survive a restart, and SIGHUP keeps the stored
+	// provisioners (admin and hooked) with ca.json's (none).
+	ca = p.start(t)
 	waitUntilAfterSecond(time.Now())
 	out := u.ok(t, append([]string{"ca", "admin", "list"}, adm...)...).stdout
 	if !strings.Contains(out, "ops@example.com") {
 		t.Fatalf("admins after a restart:\n%s", out)
 	}
+	mark := ca.log.mark()
+	ca.signal(t, syscall.SIGHUP)
+	ca.waitLog(t, mark, "reloaded")
+	ca.expectLog(t, mark, ": 2 provisioners", "SIGHUP did not keep the stored provisioners")
+	u.ok(t, "ca", "certificate", "after-hup.example.com", u.path("hup.crt"), u.path("hup.key"), "--provisioner", "hooked", "--provisioner-password-file", pw)
 	if _, err := os.Stat(filepath.Join(p.caPath, "db")); err != nil {
 		t.Fatal(err)
 	}
