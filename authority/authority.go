@@ -76,6 +76,9 @@ type Authority struct {
 	now          func() time.Time
 	log          logrus.FieldLogger
 	policy       *policy.Engine // nil: no X.509 name policy
+	// provPolicy holds the X.509 name policy of each provisioner that has
+	// one, by provisioner name.
+	provPolicy map[string]*policy.Engine
 }
 
 // New builds an authority. A provisioner that fails to initialize is kept,
@@ -138,6 +141,9 @@ func New(o Options) (*Authority, error) {
 	var ps []provisioner.Interface
 	for i, raw := range o.Provisioners {
 		p, err := buildProvisioner(raw, o.Registry, cfg)
+		if err == nil && p != nil {
+			err = a.addProvisionerPolicy(p.Info(), raw)
+		}
 		if err != nil {
 			var base provisioner.Base
 			_ = json.Unmarshal(raw, &base)

@@ -72,7 +72,7 @@ func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509
 	if csr != nil {
 		op = "rekey"
 	}
-	if err := a.checkPolicy(op, cert); err != nil {
+	if err := a.checkPolicy(op, p.Info().Name, cert); err != nil {
 		return nil, err
 	}
 	// Authorized: from here the request may write (store.WriteHinter).

@@ -132,7 +132,7 @@ func (a *Authority) signPlan(ctx context.Context, req *SignRequest, plan *provis
 		return nil, err
 	}
 	tmpl.NotBefore, tmpl.NotAfter = tmpl.NotBefore.UTC(), tmpl.NotAfter.UTC()
-	if err := a.checkPolicy("sign", tmpl); err != nil {
+	if err := a.checkPolicy("sign", info.Name, tmpl); err != nil {
 		return nil, err
 	}
 	for _, wh := range plan.Webhooks {

@@ -169,6 +169,8 @@ type Base struct {
 	Name    string          `json:"name"`
 	Claims  *Claims         `json:"claims,omitempty"`
 	Options json.RawMessage `json:"options,omitempty"`
+	// Policy is the provisioner's name policy; nil: none.
+	Policy *Policy `json:"policy,omitempty"`
 }
 
 // CheckRenewal applies the renewal claims of provisioner name to cert at now.

@@ -209,14 +209,15 @@ func validateAuthority(k *checker, a *Authority) {
 	default:
 		k.add("authority.deploymentType", "unknown deployment type %q (want standalone, linked or hosted)", a.DeploymentType)
 	}
-	validateProvisioners(k, a.Provisioners)
-	if err := a.Claims.Merge(provisioner.DefaultClaims).Validate(); err != nil {
-		k.add("authority.claims", "%s", err.Error())
+	global := a.Claims.Merge(provisioner.DefaultClaims)
+	for _, p := range global.Problems() {
+		k.add("authority.claims."+p.Claim, "%s", p.Msg)
 	}
+	validateProvisioners(k, a.Provisioners, global)
 	if a.Backdate != nil && a.Backdate.Duration < 0 {
 		k.add("authority.backdate", "must not be negative, got %s", a.Backdate.Duration)
 	}
-	validatePolicy(k, a.Policy)
+	validatePolicy(k, "authority.policy", a.Policy)
 }
 
 func validateCAS(k *checker, a *Authority) {
@@ -259,7 +260,7 @@ func validateCAS(k *checker, a *Authority) {
 	}
 }
 
-func validateProvisioners(k *checker, list []json.RawMessage) {
+func validateProvisioners(k *checker, list []json.RawMessage, global provisioner.Resolved) {
 	seen := make(map[string]int, len(list))
 	firstK8s := -1
 	for i, raw := range list {
@@ -294,6 +295,15 @@ func validateProvisioners(k *checker, list []json.RawMessage) {
 				}
 			}
 		}
+		validateProvisionerClaims(k, path, name, obj, global)
+		if raw, ok := objectMember(obj, "policy"); ok && !isNull(raw) {
+			var p Policy
+			if err := json.Unmarshal(raw, &p); err != nil {
+				k.add(path+".policy", "provisioner %q: invalid policy: %s", name, err.Error())
+			} else {
+				validatePolicy(k, path+".policy", &p)
+			}
+		}
 		if strings.EqualFold(typ, "k8ssa") {
 			if firstK8s >= 0 {
 				k.add(path+".type", "at most one K8sSA provisioner is allowed (another is authority.provisioners[%d])", firstK8s)
@@ -303,6 +313,26 @@ func validateProvisioners(k *checker, list []json.RawMessage) {
 		}
 	}
 }
+
+// validateProvisionerClaims reports every inconsistency of a provisioner's
+// claims merged over the authority's, under the claim's JSON path, naming
+// the provisioner.
+func validateProvisionerClaims(k *checker, path, name string, obj map[string]json.RawMessage, global provisioner.Resolved) {
+	raw, ok := objectMember(obj, "claims")
+	if !ok || isNull(raw) {
+		return
+	}
+	var c provisioner.Claims
+	if err := json.Unmarshal(raw, &c); err != nil {
+		k.add(path+".claims", "provisioner %q: invalid claims: %s", name, err.Error())
+		return
+	}
+	for _, p := range c.Merge(global).Problems() {
+		k.add(path+".claims."+p.Claim, "provisioner %q: %s", name, p.Msg)
+	}
+}
+
+func isNull(raw json.RawMessage) bool { return strings.TrimSpace(string(raw)) == "null" }
 
 // objectMember returns obj[key], matched exactly first, then
 // case-insensitively (as encoding/json matches step-ca's struct fields).
