@@ -30,3 +30,8 @@ func TestConformancePersistent(t *testing.T) {
 	t.Parallel()
 	dbtest.RunPersistent(t, func(t *testing.T, dir string) store.Store { return openTest(t, dir) })
 }
+
+func TestCRLConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunCRL(t, func(t *testing.T) dbtest.CRLStore { return openTest(t, t.TempDir()) }, nil)
+}

@@ -359,3 +359,10 @@ func TestRecordLimits(t *testing.T) {
 		t.Fatalf("second UseToken with an empty token: %v, want ErrTokenUsed", err)
 	}
 }
+
+func TestCRLConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunCRL(t, func(t *testing.T) dbtest.CRLStore {
+		return openTest(t, filepath.Join(t.TempDir(), "step.db"))
+	}, nil)
+}

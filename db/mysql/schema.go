@@ -93,6 +93,18 @@ func migrations() []migration {
 				WHERE table_schema = DATABASE() AND table_name = 'used_ott' AND index_name = 'used_ott_expires_at_idx'`,
 			stmt: `ALTER TABLE used_ott ADD KEY used_ott_expires_at_idx (expires_at)`,
 		}},
+	}, {
+		// Version 5 holds the last CRL number taken, one row shared by
+		// every CA using the database (-1: none taken yet).
+		version: 5,
+		stmts: []string{
+			`CREATE TABLE IF NOT EXISTS mayfly_crl_number (
+				id INT NOT NULL,
+				number BIGINT NOT NULL,
+				PRIMARY KEY (id)
+			) ENGINE=InnoDB`,
+			`INSERT IGNORE INTO mayfly_crl_number (id, number) VALUES (1, -1)`,
+		},
 	}}
 }
 

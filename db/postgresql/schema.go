@@ -73,6 +73,17 @@ func migrations() []migration {
 			`ALTER TABLE used_ott ADD COLUMN expires_at timestamptz`,
 			`CREATE INDEX used_ott_expires_at_idx ON used_ott (expires_at)`,
 		},
+	}, {
+		// Version 5 holds the last CRL number taken, one row shared by
+		// every CA using the database (-1: none taken yet).
+		version: 5,
+		stmts: []string{
+			`CREATE TABLE mayfly_crl_number (
+				id integer PRIMARY KEY CHECK (id = 1),
+				number bigint NOT NULL
+			)`,
+			`INSERT INTO mayfly_crl_number (id, number) VALUES (1, -1)`,
+		},
 	}}
 }
 
