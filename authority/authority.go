@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/mayfly-pki/mayfly/authority/crl"
 	"github.com/mayfly-pki/mayfly/authority/issuer"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
@@ -55,6 +57,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// X509Policy is authority.policy.x509 (nil: no policy).
 	X509Policy *policy.X509Options
+	// CRL enables the CRL (nil: disabled).
+	CRL *CRLOptions
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -79,6 +83,10 @@ type Authority struct {
 	// provPolicy holds the X.509 name policy of each provisioner that has
 	// one, by provisioner name.
 	provPolicy map[string]*policy.Engine
+	crl        *crl.Service // nil: CRL disabled
+	// issuedExts are added to every issued certificate (CRL distribution
+	// point, AIA OCSP), encoded once per snapshot.
+	issuedExts []pkix.Extension
 }
 
 // New builds an authority. A provisioner that fails to initialize is kept,
@@ -123,6 +131,9 @@ func New(o Options) (*Authority, error) {
 	}
 	if a.storeName == "" {
 		a.storeName = "configured"
+	}
+	if err := a.newCRL(o.CRL); err != nil {
+		return nil, fmt.Errorf("crl: %w", err)
 	}
 	for _, c := range append(append([]*x509.Certificate{}, o.Roots...), o.FederatedRoots...) {
 		a.rootsBySHA[fingerprint(c)] = c
@@ -216,7 +227,13 @@ func (a *Authority) Provisioners() *provisioner.Collection { return a.provisione
 
 // Runners returns the provisioners with background work (provisioner.Runner),
 // which the CA runtime runs for as long as this snapshot serves.
-func (a *Authority) Runners() []provisioner.Runner { return a.provisioners.Runners() }
+func (a *Authority) Runners() []provisioner.Runner {
+	rs := a.provisioners.Runners()
+	if a.crl != nil {
+		rs = append(rs, a.crl)
+	}
+	return rs
+}
 
 // Claims returns the global claims.
 func (a *Authority) Claims() provisioner.Resolved { return a.claims }

@@ -168,6 +168,7 @@ func (a *Authority) issue(ctx context.Context, tmpl *x509.Certificate, pub any, 
 // issueWith is issue; templated certificates are signed with the issuer's
 // SignTemplate, which takes any shape a template describes.
 func (a *Authority) issueWith(ctx context.Context, templated bool, tmpl *x509.Certificate, pub any, info provisioner.Info, data []byte) (*Issued, error) {
+	a.addIssuedExtensions(tmpl)
 	var der []byte
 	var err error
 	if templated {
