@@ -96,6 +96,8 @@ func New(d Deps) *Handler {
 		r.Post("/rekey", h.wrap(h.rekey))
 		r.Post("/revoke", h.wrap(h.revoke))
 		r.Get("/crl", h.wrap(h.crl))
+		r.Get("/ocsp/*", h.wrap(h.ocspGet))
+		r.Post("/ocsp", h.wrap(h.ocspPost))
 	}
 	routes(r)
 	r.Route("/1.0", routes)

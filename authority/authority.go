@@ -21,6 +21,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/authority/crl"
 	"github.com/mayfly-pki/mayfly/authority/issuer"
+	"github.com/mayfly-pki/mayfly/authority/ocsp"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/policy"
@@ -59,6 +60,8 @@ type Options struct {
 	X509Policy *policy.X509Options
 	// CRL enables the CRL (nil: disabled).
 	CRL *CRLOptions
+	// OCSP enables the OCSP responder (nil: disabled).
+	OCSP *OCSPOptions
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -83,7 +86,8 @@ type Authority struct {
 	// provPolicy holds the X.509 name policy of each provisioner that has
 	// one, by provisioner name.
 	provPolicy map[string]*policy.Engine
-	crl        *crl.Service // nil: CRL disabled
+	crl        *crl.Service    // nil: CRL disabled
+	ocsp       *ocsp.Responder // nil: OCSP disabled
 	// issuedExts are added to every issued certificate (CRL distribution
 	// point, AIA OCSP), encoded once per snapshot.
 	issuedExts []pkix.Extension
@@ -134,6 +138,9 @@ func New(o Options) (*Authority, error) {
 	}
 	if err := a.newCRL(o.CRL); err != nil {
 		return nil, fmt.Errorf("crl: %w", err)
+	}
+	if err := a.newOCSP(o.OCSP); err != nil {
+		return nil, fmt.Errorf("ocsp: %w", err)
 	}
 	for _, c := range append(append([]*x509.Certificate{}, o.Roots...), o.FederatedRoots...) {
 		a.rootsBySHA[fingerprint(c)] = c
@@ -231,6 +238,9 @@ func (a *Authority) Runners() []provisioner.Runner {
 	rs := a.provisioners.Runners()
 	if a.crl != nil {
 		rs = append(rs, a.crl)
+	}
+	if a.ocsp != nil {
+		rs = append(rs, a.ocsp)
 	}
 	return rs
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/x509/pkix"
 
 	"github.com/mayfly-pki/mayfly/authority/crl"
+	"github.com/mayfly-pki/mayfly/authority/ocsp"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
@@ -37,6 +38,30 @@ func (a *Authority) newCRL(o *CRLOptions) error {
 	return nil
 }
 
+// OCSPOptions enables the OCSP responder (ca.json "ocsp" with enabled true).
+type OCSPOptions = ocsp.Options
+
+// newOCSP builds the OCSP responder of o, or nil when it is off: it issues
+// the first delegated responder certificate.
+func (a *Authority) newOCSP(o *OCSPOptions) error {
+	if o == nil {
+		return nil
+	}
+	r, err := ocsp.New(ocsp.Deps{Store: a.store, Issuer: a.issuer.Certificate(), Signer: a.issuer.Signer(), Now: a.now, Log: a.log}, *o)
+	if err != nil {
+		return err
+	}
+	ext, err := ocsp.AIAExtension(r.Options().URL)
+	if err != nil {
+		return err
+	}
+	a.ocsp, a.issuedExts = r, append(a.issuedExts, ext)
+	return nil
+}
+
+// OCSP returns the OCSP responder, or nil when it is disabled.
+func (a *Authority) OCSP() *ocsp.Responder { return a.ocsp }
+
 // CRL returns the CRL service, or nil when CRLs are disabled.
 func (a *Authority) CRL() *crl.Service { return a.crl }
 
@@ -55,7 +80,12 @@ func (a *Authority) CurrentCRL(ctx context.Context) (*crl.CRL, error) {
 // afterRevoke refreshes what relying parties read (CRL with
 // generateOnRevoke) before the revocation returns. The revocation is
 // recorded whatever happens here; a failure is an error, as in step-ca.
-func (a *Authority) afterRevoke(ctx context.Context) error {
+func (a *Authority) afterRevoke(ctx context.Context, serial string) error {
+	if a.ocsp != nil {
+		if err := a.ocsp.Refresh(ctx, serial); err != nil {
+			a.log.WithError(err).WithField("serial", serial).Error("OCSP: cannot sign the revoked answer; it is signed at the next request")
+		}
+	}
 	if a.crl != nil && a.crl.Options().GenerateOnRevoke {
 		if err := a.crl.Refresh(ctx); err != nil {
 			return errs.E(errs.Internal, "authority.Revoke: error generating CRL", err)
@@ -76,7 +106,8 @@ func (a *Authority) addIssuedExtensions(tmpl *x509.Certificate) {
 }
 
 func hasExt(tmpl *x509.Certificate, ext pkix.Extension) bool {
-	if ext.Id.Equal(crl.OIDCRLDistributionPoints) && len(tmpl.CRLDistributionPoints) > 0 {
+	if ext.Id.Equal(crl.OIDCRLDistributionPoints) && len(tmpl.CRLDistributionPoints) > 0 ||
+		ext.Id.Equal(ocsp.OIDAuthorityInfoAccess) && (len(tmpl.OCSPServer) > 0 || len(tmpl.IssuingCertificateURL) > 0) {
 		return true
 	}
 	for _, e := range tmpl.ExtraExtensions {

@@ -117,7 +117,7 @@ func (a *Authority) Revoke(ctx context.Context, req *RevokeRequest) (*Revoked, e
 		}
 		return nil, storeError("error revoking certificate", err)
 	}
-	if err := a.afterRevoke(ctx); err != nil {
+	if err := a.afterRevoke(ctx, serial); err != nil {
 		return nil, err
 	}
 	return &Revoked{Serial: serial, Provisioner: info, MTLS: rec.MTLS}, nil

@@ -59,6 +59,8 @@ type Options struct {
 	X509Policy *policy.X509Options
 	// CRL enables the CRL.
 	CRL *authority.CRLOptions
+	// OCSP enables the OCSP responder.
+	OCSP *authority.OCSPOptions
 }
 
 // Env is an Authority with everything it was built from.
@@ -117,6 +119,7 @@ func New(t testing.TB, o Options) *Env {
 		Logger:               o.Logger,
 		X509Policy:           o.X509Policy,
 		CRL:                  o.CRL,
+		OCSP:                 o.OCSP,
 	})
 	if err != nil {
 		t.Fatalf("authority.New: %v", err)

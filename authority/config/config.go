@@ -64,6 +64,7 @@ type Config struct {
 	Templates        *Templates  `json:"templates,omitempty"`
 	CommonName       string      `json:"commonName,omitempty"`
 	CRL              *CRL        `json:"crl,omitempty"`
+	OCSP             *OCSP       `json:"ocsp,omitempty"`
 	MetricsAddress   string      `json:"metricsAddress,omitempty"`
 
 	// UnknownKeys lists the JSON paths of keys the decoder did not recognise
@@ -225,6 +226,21 @@ type CRL struct {
 	CacheDuration    *provisioner.Duration `json:"cacheDuration,omitempty"`
 	RenewPeriod      *provisioner.Duration `json:"renewPeriod,omitempty"`
 	IDPURL           string                `json:"idpURL,omitempty"`
+}
+
+// OCSP is the "ocsp" block (a Mayfly extension: step-ca has no OCSP
+// responder): the responder at /ocsp and /1.0/ocsp.
+type OCSP struct {
+	Enabled bool `json:"enabled"`
+	// CacheDuration is a response's validity, nextUpdate − thisUpdate
+	// (default 1h).
+	CacheDuration *provisioner.Duration `json:"cacheDuration,omitempty"`
+	// ResponderDuration is the delegated responder certificate's validity
+	// (default 168h), renewed at two thirds of it.
+	ResponderDuration *provisioner.Duration `json:"responderDuration,omitempty"`
+	// URL is written in issued certificates' authority information access
+	// (default https://<dnsNames[0]>/1.0/ocsp).
+	URL string `json:"url,omitempty"`
 }
 
 // Policy is authority.policy (wire-spec §7.3).

@@ -91,6 +91,7 @@ func (c *Config) Validate() error {
 	validateDB(k, c.DB)
 	validateTemplates(k, c.Templates)
 	validateCRL(k, c.CRL)
+	validateOCSP(k, c.OCSP)
 	if len(k.problems) == 0 {
 		return nil
 	}
@@ -393,6 +394,23 @@ func validateDB(k *checker, db *DB) {
 	}
 	if db.Retention != nil && db.Retention.Duration <= 0 {
 		k.add("db.retention", "must be positive, got %s", db.Retention.Duration)
+	}
+}
+
+func validateOCSP(k *checker, o *OCSP) {
+	if o == nil {
+		return
+	}
+	if o.CacheDuration != nil && o.CacheDuration.Duration <= 0 {
+		k.add("ocsp.cacheDuration", "must be positive, got %s", o.CacheDuration.Duration)
+	}
+	if o.ResponderDuration != nil && o.ResponderDuration.Duration <= 0 {
+		k.add("ocsp.responderDuration", "must be positive, got %s", o.ResponderDuration.Duration)
+	}
+	if o.URL != "" {
+		if u, err := url.Parse(o.URL); err != nil || u.Scheme == "" || u.Host == "" {
+			k.add("ocsp.url", "%q is not an absolute URL", o.URL)
+		}
 	}
 }
 

@@ -122,7 +122,7 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		DNSNames: cfg.DNSNames, Provisioners: provs, Registry: registry(), Claims: claims,
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
-		X509Policy: x509Policy, CRL: crlOptions(cfg),
+		X509Policy: x509Policy, CRL: crlOptions(cfg), OCSP: ocspOptions(cfg),
 	})
 	if err != nil {
 		return nil, err

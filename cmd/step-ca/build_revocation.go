@@ -39,3 +39,22 @@ func caHost(cfg *config.Config) string {
 	}
 	return host
 }
+
+// ocspOptions resolves ca.json "ocsp" (nil when disabled).
+func ocspOptions(cfg *config.Config) *authority.OCSPOptions {
+	c := cfg.OCSP
+	if c == nil || !c.Enabled {
+		return nil
+	}
+	o := &authority.OCSPOptions{URL: c.URL}
+	if c.CacheDuration != nil {
+		o.Validity = c.CacheDuration.Duration
+	}
+	if c.ResponderDuration != nil {
+		o.ResponderLife = c.ResponderDuration.Duration
+	}
+	if o.URL == "" {
+		o.URL = "https://" + caHost(cfg) + "/1.0/ocsp"
+	}
+	return o
+}
