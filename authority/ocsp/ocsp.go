@@ -295,12 +295,14 @@ func (r *Responder) sign(ctx context.Context, req *Request, now time.Time) (*Res
 	this := now.UTC().Truncate(time.Second)
 	tmpl.ThisUpdate, tmpl.NextUpdate = this, this.Add(r.o.Validity)
 	tmpl.Certificate = cur.cert
-	if req.Nonce != nil {
-		tmpl.ExtraExtensions = []pkix.Extension{{Id: oidNonce, Value: req.Nonce}}
-	}
 	der, err := xocsp.CreateResponse(r.d.Issuer, cur.cert, tmpl, cur.key)
 	if err != nil {
 		return nil, fmt.Errorf("ocsp: sign: %w", err)
+	}
+	if req.Nonce != nil {
+		if der, err = withNonce(der, req.Nonce, cur.key); err != nil {
+			return nil, err
+		}
 	}
 	sum := sha1.Sum(der) //nolint:gosec // an ETag, not a security check
 	return &Response{

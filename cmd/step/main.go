@@ -9,6 +9,7 @@ import (
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/certificate"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/crl"
 	stepcontext "github.com/mayfly-pki/mayfly/cmd/step/internal/command/context"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/crypto"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/oauth"
@@ -26,6 +27,7 @@ func commands() []*cli.Command {
 		ca.Command(),
 		certificate.Command(),
 		stepcontext.Command(),
+		crl.Command(),
 		crypto.Command(),
 		oauth.Command(),
 		path.Command(),
