@@ -215,4 +215,3 @@ func BenchmarkRespondCached(b *testing.B) {
 		}
 	}
 }
-
