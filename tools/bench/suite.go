@@ -36,9 +36,9 @@ func parseRuns(s string) ([]runSpec, error) {
 			return nil, fmt.Errorf("--runs %q: want mode:concurrency[,mode:concurrency...], e.g. %s", s, defaultRuns)
 		}
 		switch mode {
-		case modeSign, modeRenew, modeMixed:
+		case modeSign, modeRenew, modeMixed, modeOCSP:
 		default:
-			return nil, fmt.Errorf("--runs %q: unknown mode %q (sign, renew, mixed)", s, mode)
+			return nil, fmt.Errorf("--runs %q: unknown mode %q (sign, renew, mixed, ocsp)", s, mode)
 		}
 		out = append(out, runSpec{Mode: mode, C: n})
 	}
@@ -94,6 +94,14 @@ func runSuite(ctx context.Context, o suiteOptions, progress io.Writer) (rep *Rep
 	dbName, err := applyDB(cfgPath, stepPath, o.DB, o.DBSource)
 	if err != nil {
 		return nil, err
+	}
+	for _, r := range o.Runs {
+		if r.Mode == modeOCSP {
+			if err := enableOCSP(cfgPath); err != nil {
+				return nil, err
+			}
+			break
+		}
 	}
 	t, err := loadTarget(cfgPath, "", "", "admin", pwFile)
 	if err != nil {
@@ -186,4 +194,18 @@ func applyDB(cfgPath, stepPath, typ, source string) (string, error) {
 		return "", err
 	}
 	return typ, nil
+}
+
+// enableOCSP sets "ocsp": {"enabled": true} in ca.json (for ocsp runs).
+func enableOCSP(cfgPath string) error {
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return fmt.Errorf("read CA configuration: %w", err)
+	}
+	cfg, err := config.Decode(data, cfgPath)
+	if err != nil {
+		return err
+	}
+	cfg.OCSP = &config.OCSP{Enabled: true}
+	return config.Save(cfgPath, cfg, false)
 }
