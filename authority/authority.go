@@ -62,6 +62,8 @@ type Options struct {
 	CRL *CRLOptions
 	// OCSP enables the OCSP responder (nil: disabled).
 	OCSP *OCSPOptions
+	// Lint is authority.lint (nil: off).
+	Lint *LintOptions
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -88,6 +90,8 @@ type Authority struct {
 	provPolicy map[string]*policy.Engine
 	crl        *crl.Service    // nil: CRL disabled
 	ocsp       *ocsp.Responder // nil: OCSP disabled
+	lint       *linter            // authority.lint; nil: off
+	provLint   map[string]*linter // by provisioner name
 	// issuedExts are added to every issued certificate (CRL distribution
 	// point, AIA OCSP), encoded once per snapshot.
 	issuedExts []pkix.Extension
@@ -141,6 +145,9 @@ func New(o Options) (*Authority, error) {
 	}
 	if err := a.newOCSP(o.OCSP); err != nil {
 		return nil, fmt.Errorf("ocsp: %w", err)
+	}
+	if a.lint, err = newLinter(o.Lint, iss.Certificate(), iss.Signer()); err != nil {
+		return nil, fmt.Errorf("authority.lint.%w", err)
 	}
 	for _, c := range append(append([]*x509.Certificate{}, o.Roots...), o.FederatedRoots...) {
 		a.rootsBySHA[fingerprint(c)] = c

@@ -39,6 +39,9 @@ func (a *Authority) addProvisionerPolicy(info provisioner.Info, raw json.RawMess
 	if err := json.Unmarshal(raw, &b); err != nil {
 		return fmt.Errorf("invalid provisioner: %w", err)
 	}
+	if err := a.addProvisionerLint(info, &b); err != nil {
+		return err
+	}
 	if b.Policy == nil || b.Policy.X509 == nil {
 		return nil
 	}

@@ -169,6 +169,9 @@ func (a *Authority) issue(ctx context.Context, tmpl *x509.Certificate, pub any, 
 // SignTemplate, which takes any shape a template describes.
 func (a *Authority) issueWith(ctx context.Context, templated bool, tmpl *x509.Certificate, pub any, info provisioner.Info, data []byte) (*Issued, error) {
 	a.addIssuedExtensions(tmpl)
+	if err := a.checkLint(info.Name, tmpl, pub); err != nil {
+		return nil, err
+	}
 	var der []byte
 	var err error
 	if templated {

@@ -171,6 +171,8 @@ type Base struct {
 	Options json.RawMessage `json:"options,omitempty"`
 	// Policy is the provisioner's name policy; nil: none.
 	Policy *Policy `json:"policy,omitempty"`
+	// Lint lints this provisioner's certificates before they are signed.
+	Lint *LintOptions `json:"lint,omitempty"`
 }
 
 // CheckRenewal applies the renewal claims of provisioner name to cert at now.

@@ -61,6 +61,8 @@ type Options struct {
 	CRL *authority.CRLOptions
 	// OCSP enables the OCSP responder.
 	OCSP *authority.OCSPOptions
+	// Lint is authority.lint.
+	Lint *authority.LintOptions
 }
 
 // Env is an Authority with everything it was built from.
@@ -120,6 +122,7 @@ func New(t testing.TB, o Options) *Env {
 		X509Policy:           o.X509Policy,
 		CRL:                  o.CRL,
 		OCSP:                 o.OCSP,
+		Lint:                 o.Lint,
 	})
 	if err != nil {
 		t.Fatalf("authority.New: %v", err)

@@ -92,14 +92,17 @@ type Authority struct {
 	AuthorityID    string `json:"authorityId,omitempty"`
 	DeploymentType string `json:"deploymentType,omitempty"`
 	// Provisioners holds each provisioner entry verbatim; see ProvisionerHeader.
-	Provisioners         []json.RawMessage     `json:"provisioners,omitempty"`
-	Template             *ASN1DN               `json:"template,omitempty"`
-	Claims               *provisioner.Claims   `json:"claims,omitempty"`
-	Policy               *Policy               `json:"policy,omitempty"`
-	DisableIssuedAtCheck bool                  `json:"disableIssuedAtCheck,omitempty"`
-	Backdate             *provisioner.Duration `json:"backdate,omitempty"`
-	EnableAdmin          bool                  `json:"enableAdmin,omitempty"`
-	DisableGetSSHHosts   bool                  `json:"disableGetSSHHosts,omitempty"`
+	Provisioners []json.RawMessage   `json:"provisioners,omitempty"`
+	Template     *ASN1DN             `json:"template,omitempty"`
+	Claims       *provisioner.Claims `json:"claims,omitempty"`
+	Policy       *Policy             `json:"policy,omitempty"`
+	// Lint lints every certificate before it is signed (a Mayfly
+	// extension; provisioners take the same "lint" block).
+	Lint                 *provisioner.LintOptions `json:"lint,omitempty"`
+	DisableIssuedAtCheck bool                     `json:"disableIssuedAtCheck,omitempty"`
+	Backdate             *provisioner.Duration    `json:"backdate,omitempty"`
+	EnableAdmin          bool                     `json:"enableAdmin,omitempty"`
+	DisableGetSSHHosts   bool                     `json:"disableGetSSHHosts,omitempty"`
 }
 
 // CertificateIssuer configures how a StepCAS registration authority

@@ -219,6 +219,7 @@ func validateAuthority(k *checker, a *Authority) {
 		k.add("authority.backdate", "must not be negative, got %s", a.Backdate.Duration)
 	}
 	validatePolicy(k, "authority.policy", a.Policy)
+	validateLint(k, "authority.lint", a.Lint)
 }
 
 func validateCAS(k *checker, a *Authority) {
@@ -297,6 +298,7 @@ func validateProvisioners(k *checker, list []json.RawMessage, global provisioner
 			}
 		}
 		validateProvisionerClaims(k, path, name, obj, global)
+		validateProvisionerLint(k, path, name, obj)
 		if raw, ok := objectMember(obj, "policy"); ok && !isNull(raw) {
 			var p Policy
 			if err := json.Unmarshal(raw, &p); err != nil {

@@ -102,6 +102,12 @@ func TestValidate(t *testing.T) {
 		{"provisioner policy", func(c *Config) {
 			c.Authority.Provisioners = append(c.Authority.Provisioners, json.RawMessage(`{"type":"ACME","name":"acme","policy":{"x509":{"deny":{"ip":["10.0.0.0/40"]}}}}`))
 		}, "authority.provisioners[1].policy.x509.deny.ip[0]", "10.0.0.0/40"},
+		{"authority lint", func(c *Config) {
+			c.Authority.Lint = &provisioner.LintOptions{Enabled: true, Lints: []string{"RFC5280", "e_sub_cert_aia_missing", "e_nope"}}
+		}, "authority.lint.lints[2]", `unknown lint or lint source "e_nope"`},
+		{"provisioner lint", func(c *Config) {
+			c.Authority.Provisioners = append(c.Authority.Provisioners, json.RawMessage(`{"type":"ACME","name":"acme","lint":{"enabled":true,"lints":["CABF_XX"]}}`))
+		}, "authority.provisioners[1].lint.lints[0]", `unknown lint or lint source "CABF_XX"`},
 		{"provisioner ssh policy", func(c *Config) {
 			c.Authority.Provisioners = append(c.Authority.Provisioners, json.RawMessage(`{"type":"ACME","name":"acme","policy":{"ssh":{"user":{"allow":{"email":["a@b@c"]}}}}}`))
 		}, "authority.provisioners[1].policy.ssh.user.allow.email[0]", "more than one @"},

@@ -107,7 +107,9 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 	backdate := time.Minute
 	disableIAT := false
 	var x509Policy *policy.X509Options
+	var lintOpts *authority.LintOptions
 	if a := cfg.Authority; a != nil {
+		lintOpts = a.Lint
 		claims, provs, disableIAT = a.Claims, a.Provisioners, a.DisableIssuedAtCheck
 		x509Policy = a.Policy.X509Options()
 		if a.Backdate != nil {
@@ -122,7 +124,7 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		DNSNames: cfg.DNSNames, Provisioners: provs, Registry: registry(), Claims: claims,
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
-		X509Policy: x509Policy, CRL: crlOptions(cfg), OCSP: ocspOptions(cfg),
+		X509Policy: x509Policy, CRL: crlOptions(cfg), OCSP: ocspOptions(cfg), Lint: lintOpts,
 	})
 	if err != nil {
 		return nil, err
