@@ -271,10 +271,18 @@ func peerCertificate(r *http.Request) *x509.Certificate {
 }
 
 // NewInsecure returns the handler of the plain HTTP listener
-// (insecureAddress, wire-spec §2.6): only /scep/...; anything else is 404.
+// (insecureAddress, wire-spec §2.6): /scep/..., and what relying parties
+// fetch over plain HTTP: the CRL (as step-ca) and the OCSP responder (RFC
+// 5019); anything else is 404.
 func NewInsecure(d Deps) http.Handler {
 	r := chi.NewRouter()
 	r.Use(withRequestID, middleware.GetHead)
 	scepapi.New(scepapi.Deps{Authority: d.Authority, Logger: d.Logger}).Mount(r)
+	h := New(d)
+	for _, prefix := range []string{"", "/1.0"} {
+		r.Get(prefix+"/crl", h.wrap(h.crl))
+		r.Get(prefix+"/ocsp/*", h.wrap(h.ocspGet))
+		r.Post(prefix+"/ocsp", h.wrap(h.ocspPost))
+	}
 	return r
 }
