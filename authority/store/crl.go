@@ -11,7 +11,9 @@ import (
 type CRLStore interface {
 	// ListRevocations calls fn with every revoked_x509_certs record whose
 	// ExpiresAt is zero or not before notExpiredBefore, in no particular
-	// order, from one consistent read. fn must not keep r. An error from fn
+	// order, from one consistent read. Only Serial, ReasonCode, RevokedAt
+	// and ExpiresAt are filled (what a CRL needs; decoding the rest costs
+	// seconds for a million records). fn must not keep r. An error from fn
 	// stops the listing and is returned.
 	ListRevocations(ctx context.Context, notExpiredBefore time.Time, fn func(r *Revocation) error) error
 	// NextCRLNumber atomically takes the next CRL number and returns it:

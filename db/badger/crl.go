@@ -28,18 +28,20 @@ func (s *Store) ListRevocations(ctx context.Context, notExpiredBefore time.Time,
 		it := txn.NewIterator(opts)
 		defer it.Close()
 		var r store.Revocation
+		var f steplayout.CRLFields
 		for it.Rewind(); it.ValidForPrefix(prefix); it.Next() {
 			item := it.Item()
 			if _, ok := serialOf(item.Key(), len(prefix)); !ok {
 				continue // the table marker
 			}
-			r = store.Revocation{}
-			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &r) }); err != nil {
+			f = steplayout.CRLFields{}
+			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &f) }); err != nil {
 				return fmt.Errorf("table %s, key %q: decode revocation: %w", steplayout.TableRevokedCerts, item.Key(), err)
 			}
-			if !r.ExpiresAt.IsZero() && r.ExpiresAt.Before(notExpiredBefore) {
+			if !f.ExpiresAt.IsZero() && f.ExpiresAt.Before(notExpiredBefore) {
 				continue
 			}
+			r = store.Revocation{Serial: f.Serial, ReasonCode: f.ReasonCode, RevokedAt: f.RevokedAt, ExpiresAt: f.ExpiresAt}
 			if fnErr = fn(&r); fnErr != nil {
 				return nil
 			}

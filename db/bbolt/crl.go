@@ -26,15 +26,17 @@ func (s *Store) ListRevocations(ctx context.Context, notExpiredBefore time.Time,
 			return err
 		}
 		var r store.Revocation
+		var f steplayout.CRLFields
 		c := b.Cursor()
 		for k, v := c.First(); k != nil; k, v = c.Next() {
-			r = store.Revocation{}
-			if err := json.Unmarshal(v, &r); err != nil {
+			f = steplayout.CRLFields{}
+			if err := json.Unmarshal(v, &f); err != nil {
 				return fmt.Errorf("table %s, serial %s: decode revocation: %w", steplayout.TableRevokedCerts, k, err)
 			}
-			if !r.ExpiresAt.IsZero() && r.ExpiresAt.Before(notExpiredBefore) {
+			if !f.ExpiresAt.IsZero() && f.ExpiresAt.Before(notExpiredBefore) {
 				continue
 			}
+			r = store.Revocation{Serial: f.Serial, ReasonCode: f.ReasonCode, RevokedAt: f.RevokedAt, ExpiresAt: f.ExpiresAt}
 			if fnErr = fn(&r); fnErr != nil {
 				return nil
 			}

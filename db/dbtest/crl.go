@@ -74,8 +74,9 @@ func testListRevocations(t *testing.T, s CRLStore) {
 			t.Errorf("listed %s (ExpiresAt %s), which expired before %s", r.Serial, r.ExpiresAt, cut)
 			return nil
 		}
-		if d := EqualRevocation(want, r); d != "" {
-			t.Errorf("listed %s: %s", r.Serial, d)
+		if r.ReasonCode != want.ReasonCode || !r.RevokedAt.Equal(want.RevokedAt) || !r.ExpiresAt.Equal(want.ExpiresAt) {
+			t.Errorf("listed %s: reason %d, revoked %v, expires %v; want %d, %v, %v", r.Serial, r.ReasonCode, r.RevokedAt, r.ExpiresAt,
+				want.ReasonCode, want.RevokedAt, want.ExpiresAt)
 		}
 		got[r.Serial] = true
 		return nil

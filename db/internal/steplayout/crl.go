@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"time"
 )
 
 // Keys of the x509_crl table. step-ca keeps its CRL under KeyCRL (JSON
@@ -35,4 +36,13 @@ func NextCRLNumber(counter, crl []byte) (int64, []byte, error) {
 		}
 	}
 	return next, binary.BigEndian.AppendUint64(nil, uint64(next)), nil
+}
+
+// CRLFields are the members of a revoked_x509_certs record a CRL needs;
+// decoding only these skips the others' strings.
+type CRLFields struct {
+	Serial     string
+	ReasonCode int
+	RevokedAt  time.Time
+	ExpiresAt  time.Time
 }
