@@ -112,21 +112,17 @@ type ClaimProblem struct {
 
 func (p ClaimProblem) Error() string { return p.Msg }
 
-// Problems lists every inconsistency: a negative duration (a TLS duration
-// must be positive, as step-ca requires), or min > default > max for TLS,
-// user SSH or host SSH certificates. Messages name the claims.
+// Problems lists every inconsistency: a negative duration, or min >
+// default > max for TLS, user SSH or host SSH certificates. Messages name
+// the claims.
 func (r Resolved) Problems() []ClaimProblem {
 	var ps []ClaimProblem
-	check := func(kind string, positive bool, min, def, max time.Duration) {
+	check := func(kind string, min, def, max time.Duration) {
 		names := [3]string{"min" + kind + "Duration", "default" + kind + "Duration", "max" + kind + "Duration"}
 		bad := false
 		for i, d := range [3]time.Duration{min, def, max} {
-			switch {
-			case d < 0:
+			if d < 0 {
 				ps = append(ps, ClaimProblem{names[i], fmt.Sprintf("%s must not be negative, got %s", names[i], d)})
-				bad = true
-			case d == 0 && positive:
-				ps = append(ps, ClaimProblem{names[i], fmt.Sprintf("%s must be greater than 0", names[i])})
 				bad = true
 			}
 		}
@@ -142,9 +138,9 @@ func (r Resolved) Problems() []ClaimProblem {
 			ps = append(ps, ClaimProblem{names[1], fmt.Sprintf("%s %s is greater than %s %s", names[1], def, names[2], max)})
 		}
 	}
-	check("TLSCert", true, r.MinTLSDur, r.DefaultTLSDur, r.MaxTLSDur)
-	check("UserSSHCert", false, r.MinUserSSHDur, r.DefaultUserSSHDur, r.MaxUserSSHDur)
-	check("HostSSHCert", false, r.MinHostSSHDur, r.DefaultHostSSHDur, r.MaxHostSSHDur)
+	check("TLSCert", r.MinTLSDur, r.DefaultTLSDur, r.MaxTLSDur)
+	check("UserSSHCert", r.MinUserSSHDur, r.DefaultUserSSHDur, r.MaxUserSSHDur)
+	check("HostSSHCert", r.MinHostSSHDur, r.DefaultHostSSHDur, r.MaxHostSSHDur)
 	return ps
 }
 

@@ -85,7 +85,6 @@ func TestResolvedValidate(t *testing.T) {
 		want string
 	}{
 		{"negative", func(r *Resolved) { r.MinTLSDur = -1 }, "minTLSCertDuration must not be negative, got -1ns"},
-		{"zero tls", func(r *Resolved) { r.MinTLSDur = 0 }, "minTLSCertDuration must be greater than 0"},
 		{"min > max", func(r *Resolved) { r.MinTLSDur = 25 * time.Hour }, "minTLSCertDuration 25h0m0s is greater than maxTLSCertDuration 24h0m0s"},
 		{"default > max", func(r *Resolved) { r.DefaultTLSDur = 25 * time.Hour }, "defaultTLSCertDuration 25h0m0s is greater than maxTLSCertDuration 24h0m0s"},
 		{"default < min", func(r *Resolved) { r.DefaultTLSDur = time.Minute }, "defaultTLSCertDuration 1m0s is less than minTLSCertDuration 5m0s"},
