@@ -88,8 +88,8 @@ type Authority struct {
 	// provPolicy holds the X.509 name policy of each provisioner that has
 	// one, by provisioner name.
 	provPolicy map[string]*policy.Engine
-	crl        *crl.Service    // nil: CRL disabled
-	ocsp       *ocsp.Responder // nil: OCSP disabled
+	crl        *crl.Service       // nil: CRL disabled
+	ocsp       *ocsp.Responder    // nil: OCSP disabled
 	lint       *linter            // authority.lint; nil: off
 	provLint   map[string]*linter // by provisioner name
 	// issuedExts are added to every issued certificate (CRL distribution

@@ -65,4 +65,3 @@ func TestLintUnknown(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
-
