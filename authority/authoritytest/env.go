@@ -14,6 +14,8 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/badger"
 	"github.com/mayfly-pki/mayfly/db/memory"
+	"github.com/mayfly-pki/mayfly/internal/audit"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/internal/timeutil"
 	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
@@ -57,6 +59,9 @@ type Options struct {
 	Registry provisioner.Registry
 	// X509Policy is authority.policy.x509.
 	X509Policy *policy.X509Options
+	// Meter and Audit are passed through (nil: none).
+	Meter meter.Certificates
+	Audit audit.Sink
 }
 
 // Env is an Authority with everything it was built from.
@@ -114,6 +119,8 @@ func New(t testing.TB, o Options) *Env {
 		Now:                  clock.Now,
 		Logger:               o.Logger,
 		X509Policy:           o.X509Policy,
+		Meter:                o.Meter,
+		Audit:                o.Audit,
 	})
 	if err != nil {
 		t.Fatalf("authority.New: %v", err)

@@ -65,6 +65,8 @@ type Config struct {
 	CommonName       string      `json:"commonName,omitempty"`
 	CRL              *CRL        `json:"crl,omitempty"`
 	MetricsAddress   string      `json:"metricsAddress,omitempty"`
+	// Audit is Mayfly's audit log (audit.go); step-ca ignores the key.
+	Audit *Audit `json:"audit,omitempty"`
 
 	// UnknownKeys lists the JSON paths of keys the decoder did not recognise
 	// (for example "authority.claimz" or "tls.minversion2"), in document

@@ -91,6 +91,7 @@ func (c *Config) Validate() error {
 	validateDB(k, c.DB)
 	validateTemplates(k, c.Templates)
 	validateCRL(k, c.CRL)
+	validateAudit(k, c.Audit)
 	if len(k.problems) == 0 {
 		return nil
 	}
