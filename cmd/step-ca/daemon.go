@@ -23,6 +23,7 @@ import (
 	"github.com/mayfly-pki/mayfly/db"
 	"github.com/mayfly-pki/mayfly/db/badger"
 	"github.com/mayfly-pki/mayfly/internal/logfmt"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/internal/version"
 )
@@ -73,7 +74,17 @@ func dbOptions(cfg *config.Config) *db.Options {
 // a step-ca Badger v1/v2 directory names path in the import command it
 // suggests.
 func openStore(ctx context.Context, cfg *config.Config, path string, log logrus.FieldLogger) (store.Store, error) {
-	st, err := db.Open(ctx, dbOptions(cfg), log)
+	return openMeteredStore(ctx, cfg, path, log, nil)
+}
+
+// openMeteredStore is openStore; m (nil: none) receives the commits'
+// durations and batch sizes.
+func openMeteredStore(ctx context.Context, cfg *config.Config, path string, log logrus.FieldLogger, m meter.Commits) (store.Store, error) {
+	o := dbOptions(cfg)
+	if o != nil {
+		o.Meter = m
+	}
+	st, err := db.Open(ctx, o, log)
 	var stepFormat *badger.StepFormatError
 	if errors.As(err, &stepFormat) {
 		stepFormat.Config = path
@@ -91,7 +102,7 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		return nil, err
 	}
 	d.obs = obs
-	st, err := openStore(context.Background(), cfg, path, d.logger)
+	st, err := openMeteredStore(context.Background(), cfg, path, d.logger, d.obs.metered)
 	if err != nil {
 		d.close()
 		return nil, withRepairHint(err, path)

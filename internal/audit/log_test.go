@@ -141,7 +141,7 @@ func TestChainDetectsTampering(t *testing.T) {
 			l[4] = strings.Replace(l[4], `"serial":"11111"`, `"serial":"99999"`, 1)
 			return l
 		}, "line 5", "changed"},
-		"removed line": {func(l []string) []string { return append(l[:1], l[2:]...) }, "line 2", "broken"},
+		"removed line":  {func(l []string) []string { return append(l[:1], l[2:]...) }, "line 2", "broken"},
 		"swapped lines": {func(l []string) []string { l[1], l[2] = l[2], l[1]; return l }, "line 2", "broken"},
 		"hash removed": {func(l []string) []string {
 			l[0] = l[0][:strings.Index(l[0], `,"hash"`)] + "}"

@@ -78,3 +78,11 @@ func (Nop) Commit(string, time.Duration, int) {}
 
 // KMSCall implements KMS.
 func (Nop) KMSCall(string, string, time.Duration, error) {}
+
+// CommitsOr returns c, or Nop when c is nil.
+func CommitsOr(c Commits) Commits {
+	if c == nil {
+		return Nop{}
+	}
+	return c
+}
