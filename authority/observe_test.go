@@ -3,14 +3,20 @@ package authority_test
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/x509"
 	"encoding/json"
+	"errors"
+	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mayfly-pki/mayfly/authority"
 	at "github.com/mayfly-pki/mayfly/authority/authoritytest"
+	"github.com/mayfly-pki/mayfly/db/memory"
 	"github.com/mayfly-pki/mayfly/internal/audit"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
@@ -152,6 +158,42 @@ func TestReady(t *testing.T) {
 	err := env.Authority.Ready(ctx)
 	wantErr(t, err, errs.Unavailable, "")
 	if !strings.Contains(err.Error(), "database is not reachable") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// failingSigner signs with its key until broken is set (a token removed
+// from an HSM, a revoked cloud key).
+type failingSigner struct {
+	crypto.Signer
+	broken atomic.Bool
+}
+
+func (s *failingSigner) Sign(r io.Reader, digest []byte, o crypto.SignerOpts) ([]byte, error) {
+	if s.broken.Load() {
+		return nil, errors.New("CKR_DEVICE_REMOVED")
+	}
+	return s.Signer.Sign(r, digest, o)
+}
+
+func TestReadyNeedsAWorkingKey(t *testing.T) {
+	t.Parallel()
+	pki := at.NewPKI(t, at.Epoch, 30*24*time.Hour)
+	signer := &failingSigner{Signer: pki.IntermediateKey}
+	a, err := authority.New(authority.Options{
+		Roots: []*x509.Certificate{pki.Root}, Intermediates: []*x509.Certificate{pki.Intermediate},
+		Signer: signer, Registry: at.Registry(), Store: memory.New(), Now: func() time.Time { return at.Epoch },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Ready(ctx); err != nil {
+		t.Fatalf("Ready: %v", err)
+	}
+	signer.broken.Store(true)
+	err = a.Ready(ctx)
+	wantErr(t, err, errs.Unavailable, "")
+	if !strings.Contains(err.Error(), "issuing key is not usable") || !strings.Contains(err.Error(), "CKR_DEVICE_REMOVED") {
 		t.Fatalf("got %v", err)
 	}
 }
