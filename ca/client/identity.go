@@ -70,6 +70,23 @@ type Identity struct {
 	c    *Client
 	o    IdentityOptions
 	cert atomic.Pointer[tls.Certificate]
+	// due is when Run renews the certificate (written by store).
+	due atomic.Pointer[time.Time]
+}
+
+// store installs cert, received now: it is due for renewal when two thirds
+// of the time from now (or its NotBefore, if later) to its expiry have
+// passed. Counting from receipt, not from NotBefore, matters: the CA
+// backdates certificates (a minute by default), which would make a
+// short-lived certificate due as soon as it arrives.
+func (id *Identity) store(cert *tls.Certificate) {
+	start := id.o.Now()
+	if nb := cert.Leaf.NotBefore; nb.After(start) {
+		start = nb
+	}
+	due := start.Add(cert.Leaf.NotAfter.Sub(start) * 2 / 3)
+	id.due.Store(&due)
+	id.cert.Store(cert)
 }
 
 // NewIdentity generates a P-256 key and gets it a certificate with token
@@ -117,7 +134,7 @@ func (c *Client) NewIdentity(ctx context.Context, token string, o IdentityOption
 		return nil, err
 	}
 	id := &Identity{c: c, o: o}
-	id.cert.Store(cert)
+	id.store(cert)
 	return id, nil
 }
 
@@ -162,18 +179,19 @@ func (id *Identity) Renew(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	id.cert.Store(next)
+	id.store(next)
 	return nil
 }
 
 // Run renews the certificate when two thirds of its lifetime have passed
-// (step's renewal default), and retries a failed renewal every twentieth of
-// the lifetime (at least a second), until ctx ends; it returns nil then.
+// (step's renewal default; counted from when it was received), and retries
+// a failed renewal every twentieth of the lifetime (at least a second),
+// until ctx ends; it returns nil then.
 func (id *Identity) Run(ctx context.Context) error {
 	for {
 		leaf := id.cert.Load().Leaf
 		life := leaf.NotAfter.Sub(leaf.NotBefore)
-		due := leaf.NotBefore.Add(life * 2 / 3)
+		due := *id.due.Load()
 		// Waits are bounded, so a suspended machine or a clock jump is
 		// caught up within a minute.
 		wait := min(max(due.Sub(id.o.Now()), 0), time.Minute)

@@ -75,5 +75,6 @@ func run(caURL, fingerprint, token, name, target, connect string) error {
 		return fmt.Errorf("%s: %s", resp.Status, body)
 	}
 	fmt.Print(string(body))
+	fmt.Printf("server certificate serial %s\n", resp.TLS.PeerCertificates[0].SerialNumber)
 	return nil
 }
