@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -114,5 +117,81 @@ func TestExampleMTLS(t *testing.T) {
 	out = call("client2.example.com")
 	if !strings.Contains(out, "server certificate serial ") || strings.Contains(out, "server certificate serial "+first[1]+"\n") {
 		t.Fatalf("after the renewal the handshake still presents the first certificate:\n%s", out)
+	}
+}
+
+// exampleConfigs returns examples/configs/*.json by name, with /etc/step-ca
+// (the samples' STEPPATH) replaced by caPath.
+func exampleConfigs(t *testing.T, caPath string) map[string][]byte {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "configs", "*.json"))
+	if err != nil || len(files) < 12 {
+		t.Fatalf("examples/configs: %d files, %v", len(files), err)
+	}
+	out := map[string][]byte{}
+	for _, f := range files {
+		out[filepath.Base(f)] = bytes.ReplaceAll(readFile(t, f), []byte("/etc/step-ca"), []byte(caPath))
+	}
+	return out
+}
+
+// TestExampleConfigs: every sample ca.json (one per provisioner type,
+// PostgreSQL HA, PKCS#11) passes `step-ca --validate-config` against a real
+// CA's files, and a CA started with the provisioners of every served type
+// loads each of them without disabling one (issue 20).
+func TestExampleConfigs(t *testing.T) {
+	t.Parallel()
+	p := initPKI(t)
+	configs := exampleConfigs(t, p.caPath)
+	for name, data := range configs {
+		path := filepath.Join(p.caPath, "config", name)
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if r := p.op.stepCA(path, "--validate-config"); r.code != 0 {
+			t.Errorf("examples/configs/%s:\n%s", name, r)
+		}
+	}
+
+	// One CA with every served type's sample provisioner (ACME is served
+	// by its own issue) next to the CA's own admin, on the CA's database.
+	editConfig(t, p.configPath(), func(cfg map[string]any) {
+		for name, data := range configs {
+			if name == "ca.jwk.json" || name == "ca.acme.json" || name == "ca.pkcs11.json" || name == "ca.postgresql-ha.json" {
+				continue
+			}
+			var sample map[string]any
+			if err := json.Unmarshal(data, &sample); err != nil {
+				t.Fatal(err)
+			}
+			for _, prov := range sample["authority"].(map[string]any)["provisioners"].([]any) {
+				if prov.(map[string]any)["type"] != "JWK" {
+					addProvisioner(cfg, prov.(map[string]any))
+				}
+			}
+		}
+	})
+	ca := p.start(t)
+	// The SCEP sample has no RSA decrypter (examples/configs/README.md
+	// says how to add one): step-ca warns, as it does.
+	ca.waitLog(t, 0, `SCEP provisioner "scep" does not have a decrypter certificate`)
+	if strings.Contains(ca.log.tail(100), "failed to initialize") || strings.Contains(ca.log.tail(100), "disabled") {
+		t.Fatalf("a sample provisioner did not load:\n%s", ca.log.tail(100))
+	}
+	r := do(t, httpsClient(p), "GET", p.url+"/provisioners?limit=100", nil)
+	var list struct {
+		Provisioners []struct{ Type, Name string } `json:"provisioners"`
+	}
+	if err := json.Unmarshal(r.body, &list); err != nil || r.status != 200 {
+		t.Fatalf("GET /provisioners: %d %s", r.status, r)
+	}
+	got := map[string]bool{}
+	for _, pr := range list.Provisioners {
+		got[strings.ToUpper(pr.Type)] = true
+	}
+	for _, want := range []string{"JWK", "X5C", "K8SSA", "OIDC", "AWS", "GCP", "AZURE", "SCEP", "NEBULA"} {
+		if !got[want] {
+			t.Errorf("GET /provisioners does not list the %s sample: %s", want, r)
+		}
 	}
 }
