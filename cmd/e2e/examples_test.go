@@ -195,3 +195,33 @@ func TestExampleConfigs(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleHAWalkthrough runs examples/ha-postgresql.sh with our binaries
+// against the PostgreSQL on 127.0.0.1: two nodes on one database, a token
+// used on one refused on the other, a revocation on one seen by the other.
+func TestExampleHAWalkthrough(t *testing.T) {
+	t.Parallel()
+	needBinaries(t)
+	if _, err := exec.LookPath("jq"); err != nil {
+		t.Fatalf("the walkthrough needs jq (make deps installs it): %v", err)
+	}
+	db := haPostgres.database(t)
+	_, port1 := freeAddr(t)
+	_, port2 := freeAddr(t)
+	script, err := filepath.Abs(filepath.Join("..", "..", "examples", "ha-postgresql.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := newUser(t, filepath.Join(t.TempDir(), "unused"))
+	env := append(commandEnv(u.home, u.stepPath), "STEP="+stepBin(), "STEP_CA="+stepCABin(),
+		"PG="+haPostgres.caDSN, "DB="+db, "PORT1="+port1, "PORT2="+port2)
+	r := runBinary("/bin/bash", u.dir, env, 3*commandTimeout, script)
+	if r.code != 0 {
+		t.Fatalf("examples/ha-postgresql.sh:\n%s", r)
+	}
+	for _, want := range []string{"node 2 refused the replayed token", "has been revoked", "node 1 refused to renew the revoked certificate", "==> Done"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("the walkthrough does not say %q:\n%s", want, r)
+		}
+	}
+}
