@@ -20,8 +20,10 @@ import (
 	scepapi "github.com/mayfly-pki/mayfly/api/scep"
 	"github.com/mayfly-pki/mayfly/api/wire"
 	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/internal/audit"
 	"github.com/mayfly-pki/mayfly/internal/csrparse"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 )
 
 // MaxBodySize bounds request bodies; a CSR is a few kilobytes.
@@ -45,6 +47,11 @@ type Deps struct {
 	// before it is refused with a 503; 0 means DefaultBodyWait, a negative
 	// value refuses at once.
 	BodyWait time.Duration
+	// Meter counts requests by route and status (nil: none).
+	Meter meter.Requests
+	// Audit gives the authority each request's ID and client address for
+	// its audit records (audit.WithRequest).
+	Audit bool
 }
 
 // Handler serves the CA API.
@@ -81,6 +88,7 @@ func New(d Deps) *Handler {
 	r.Use(withRequestID, middleware.GetHead)
 	routes := func(r chi.Router) {
 		r.Get("/health", h.wrap(h.health))
+		r.Get("/ready", h.wrap(h.ready))
 		r.Get("/version", h.wrap(h.version))
 		r.Get("/root/{sha}", h.wrap(h.root))
 		r.Get("/roots", h.wrap(h.roots))
@@ -132,6 +140,9 @@ func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 		// Room for the access log's fields (logRequest's ten and the
 		// handler's up to seven) without growing the map.
 		fields := make(logrus.Fields, 20)
+		if h.deps.Audit {
+			r = r.WithContext(audit.WithRequest(r.Context(), &audit.Request{ID: id, ClientAddress: r.RemoteAddr}))
+		}
 		var err error
 		if r.ContentLength > MaxBodySize {
 			// Refused unread: receiving it would be for nothing.
@@ -153,6 +164,9 @@ func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 			rec.status = render.Error(rec, err)
 		}
 		h.logRequest(r, rec, id, start, fields, err)
+		if h.deps.Meter != nil {
+			h.deps.Meter.Request(routePattern(r), rec.status, h.deps.Now().Sub(start))
+		}
 	}
 }
 

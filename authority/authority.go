@@ -23,7 +23,9 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/issuer"
 	"github.com/mayfly-pki/mayfly/authority/ocsp"
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/internal/audit"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
@@ -64,6 +66,10 @@ type Options struct {
 	OCSP *OCSPOptions
 	// Lint is authority.lint (nil: off).
 	Lint *LintOptions
+	// Meter receives a count of every decision and token replay (nil:
+	// meter.Nop); Audit a record of every decision (nil: none). See observe.go.
+	Meter meter.Certificates
+	Audit audit.Sink
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -95,6 +101,8 @@ type Authority struct {
 	// issuedExts are added to every issued certificate (CRL distribution
 	// point, AIA OCSP), encoded once per snapshot.
 	issuedExts []pkix.Extension
+	meter      meter.Certificates
+	audit      audit.Sink // nil: no audit log
 }
 
 // New builds an authority. A provisioner that fails to initialize is kept,
@@ -132,7 +140,10 @@ func New(o Options) (*Authority, error) {
 		rootPool: x509.NewCertPool(), interPool: x509.NewCertPool(), issuer: iss,
 		audiences: provisioner.NewAudiences(o.DNSNames), claims: claims, backdate: o.Backdate,
 		checkIAT: !o.DisableIssuedAtCheck, startTime: o.StartTime, store: o.Store, now: now, log: log,
-		storeName: o.StoreName,
+		storeName: o.StoreName, meter: o.Meter, audit: o.Audit,
+	}
+	if a.meter == nil {
+		a.meter = meter.Nop{}
 	}
 	if a.policy, err = policy.New(o.X509Policy); err != nil {
 		return nil, fmt.Errorf("authority.policy.x509: %w", err)
@@ -280,7 +291,7 @@ func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(p
 			return p, tok, nil
 		}
 	}
-	if err := a.useKey(ctx, tok, key); err != nil {
+	if err := a.useKey(ctx, tok, key, p.Info().Name); err != nil {
 		return nil, nil, err
 	}
 	return p, tok, nil
@@ -291,17 +302,19 @@ func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(p
 // certificate or revocation written next makes it durable, and a token whose
 // record a crash loses was issued before the restart, so it is refused anyway.
 func (a *Authority) useToken(ctx context.Context, tok *token.Token) error {
-	return a.useKey(ctx, tok, tok.ReuseKey())
+	return a.useKey(ctx, tok, tok.ReuseKey(), "")
 }
 
 // useKey is useToken with the used_ott key a provisioner chose (TokenReuser).
-func (a *Authority) useKey(ctx context.Context, tok *token.Token, key string) error {
+// prov names the provisioner in the replay count ("" for a renew token).
+func (a *Authority) useKey(ctx context.Context, tok *token.Token, key, prov string) error {
 	use := a.store.UseToken
 	if ot, ok := a.store.(store.OrderedTokens); ok && a.checkIAT {
 		use = ot.UseTokenOrdered
 	}
 	if err := use(ctx, key, []byte(tok.Raw)); err != nil {
 		if errors.Is(err, store.ErrTokenUsed) {
+			a.meter.TokenReplay(prov)
 			return errs.E(errs.Unauthorized, "authority.authorizeToken: token already used", nil)
 		}
 		return storeError("error recording used token", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/issuer"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/internal/timeutil"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
@@ -47,6 +48,14 @@ func (i *Issued) Serial() string { return i.Template.SerialNumber.String() }
 // webhook authorize, then signing and persisting (wire-spec §3.4 POST /sign,
 // §5.1). It knows no provisioner type.
 func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error) {
+	var prov string
+	iss, err := a.sign(ctx, req, &prov)
+	a.decided(ctx, meter.OpSign, prov, req.CSR, iss, err)
+	return iss, err
+}
+
+// sign is Sign; it sets *prov to the token's provisioner once found.
+func (a *Authority) sign(ctx context.Context, req *SignRequest, prov *string) (*Issued, error) {
 	if err := checkCSRSignature(req.CSR); err != nil {
 		return nil, err
 	}
@@ -55,6 +64,7 @@ func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error)
 	}
 	var plan *provisioner.X509Plan
 	p, _, err := a.authorizeToken(ctx, req.OTT, func(p provisioner.Interface, tok *token.Token) error {
+		*prov = p.Info().Name
 		var err error
 		plan, err = p.AuthorizeSign(ctx, tok)
 		return err
@@ -73,7 +83,9 @@ func (a *Authority) SignWithPlan(ctx context.Context, csr *x509.CertificateReque
 	if err := checkCSRSignature(csr); err != nil {
 		return nil, err
 	}
-	return a.signPlan(ctx, &SignRequest{CSR: csr}, plan, plan.Info)
+	iss, err := a.signPlan(ctx, &SignRequest{CSR: csr}, plan, plan.Info)
+	a.decided(ctx, meter.OpSign, plan.Info.Name, csr, iss, err)
+	return iss, err
 }
 
 // signPlan applies an authorized plan to req (Sign's order).

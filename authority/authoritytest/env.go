@@ -14,6 +14,8 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/badger"
 	"github.com/mayfly-pki/mayfly/db/memory"
+	"github.com/mayfly-pki/mayfly/internal/audit"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/internal/timeutil"
 	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
@@ -63,6 +65,9 @@ type Options struct {
 	OCSP *authority.OCSPOptions
 	// Lint is authority.lint.
 	Lint *authority.LintOptions
+	// Meter and Audit are passed through (nil: none).
+	Meter meter.Certificates
+	Audit audit.Sink
 }
 
 // Env is an Authority with everything it was built from.
@@ -123,6 +128,8 @@ func New(t testing.TB, o Options) *Env {
 		CRL:                  o.CRL,
 		OCSP:                 o.OCSP,
 		Lint:                 o.Lint,
+		Meter:                o.Meter,
+		Audit:                o.Audit,
 	})
 	if err != nil {
 		t.Fatalf("authority.New: %v", err)

@@ -66,6 +66,8 @@ type Config struct {
 	CRL              *CRL        `json:"crl,omitempty"`
 	OCSP             *OCSP       `json:"ocsp,omitempty"`
 	MetricsAddress   string      `json:"metricsAddress,omitempty"`
+	// Audit is Mayfly's audit log (audit.go); step-ca ignores the key.
+	Audit *Audit `json:"audit,omitempty"`
 
 	// UnknownKeys lists the JSON paths of keys the decoder did not recognise
 	// (for example "authority.claimz" or "tls.minversion2"), in document

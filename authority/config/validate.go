@@ -92,6 +92,7 @@ func (c *Config) Validate() error {
 	validateTemplates(k, c.Templates)
 	validateCRL(k, c.CRL)
 	validateOCSP(k, c.OCSP)
+	validateAudit(k, c.Audit)
 	if len(k.problems) == 0 {
 		return nil
 	}

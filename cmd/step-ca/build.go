@@ -70,6 +70,7 @@ type buildDeps struct {
 	storeName string // ca.json db.type, or "in-memory"
 	startTime time.Time
 	logger    logrus.FieldLogger
+	obs       *observability // nil: no metrics, no audit log (validation)
 }
 
 // buildSnapshot turns a loaded, validated config into a server snapshot.
@@ -125,6 +126,7 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
 		X509Policy: x509Policy, CRL: crlOptions(cfg), OCSP: ocspOptions(cfg), Lint: lintOpts,
+		Meter: d.obs.certificates(), Audit: d.obs.sink(),
 	})
 	if err != nil {
 		return nil, err

@@ -33,6 +33,13 @@ import (
 // GOMEMLIMIT above their database's working set.
 func main() {
 	restrictUmask()
+	if isAuditCommand(os.Args) {
+		if err := runAudit(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if isDBCommand(os.Args) {
 		if err := runDB(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -43,7 +50,7 @@ func main() {
 	app := &cli.App{
 		Name:      "step-ca",
 		Usage:     "an online certificate authority (Mayfly)",
-		UsageText: "step-ca [config-file] [--password-file FILE] [--validate-config]\n   step-ca db import --from <type>:<dataSource> [--to ca.json]\n   step-ca db repair [--to ca.json] [--drop-damaged]",
+		UsageText: "step-ca [config-file] [--password-file FILE] [--validate-config]\n   step-ca db import --from <type>:<dataSource> [--to ca.json]\n   step-ca db repair [--to ca.json] [--drop-damaged]\n   step-ca audit verify FILE",
 		Version:   version.Version,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "password-file", Usage: "`FILE` with the password that decrypts the intermediate key"},
