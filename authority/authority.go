@@ -55,6 +55,9 @@ type Options struct {
 	HTTPClient *http.Client
 	// X509Policy is authority.policy.x509 (nil: no policy).
 	X509Policy *policy.X509Options
+	// KeyHealth reports the key managers the CA's keys live in (nil: keys
+	// are files). It returns an errs.Unavailable naming the one that is down.
+	KeyHealth func() error
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -76,6 +79,7 @@ type Authority struct {
 	now          func() time.Time
 	log          logrus.FieldLogger
 	policy       *policy.Engine // nil: no X.509 name policy
+	keyHealth    func() error   // nil: keys are files
 }
 
 // New builds an authority. A provisioner that fails to initialize is kept,
@@ -113,7 +117,7 @@ func New(o Options) (*Authority, error) {
 		rootPool: x509.NewCertPool(), interPool: x509.NewCertPool(), issuer: iss,
 		audiences: provisioner.NewAudiences(o.DNSNames), claims: claims, backdate: o.Backdate,
 		checkIAT: !o.DisableIssuedAtCheck, startTime: o.StartTime, store: o.Store, now: now, log: log,
-		storeName: o.StoreName,
+		storeName: o.StoreName, keyHealth: o.KeyHealth,
 	}
 	if a.policy, err = policy.New(o.X509Policy); err != nil {
 		return nil, fmt.Errorf("authority.policy.x509: %w", err)

@@ -46,10 +46,10 @@ func NewLoader(d LoaderDeps) *Loader {
 // options picks the key manager for key: the kms block when its type
 // matches the key's scheme (or the block has no type), else the scheme
 // alone with no extra options.
-func (l *Loader) options(key string) Options {
+func (l *Loader) options(block *Options, key string) Options {
 	scheme := Scheme(key)
-	if l.opts != nil {
-		o := *l.opts
+	if block != nil {
+		o := *block
 		b := o.Backend()
 		if b == scheme || (o.Type == "" && o.URI == "") {
 			if o.Type == "" && o.URI == "" {
@@ -80,6 +80,12 @@ func (l *Loader) manager(ctx context.Context, o Options) (KeyManager, error) {
 // ignored for URIs. A signer from a key manager outside this process is
 // wrapped in that backend's Guard and is External.
 func (l *Loader) Signer(ctx context.Context, key string, password []byte) (crypto.Signer, error) {
+	return l.SignerWith(ctx, l.opts, key, password)
+}
+
+// SignerWith is Signer with another kms block (a reloaded ca.json's): key
+// managers already opened with the same options are reused.
+func (l *Loader) SignerWith(ctx context.Context, block *Options, key string, password []byte) (crypto.Signer, error) {
 	if key == "" {
 		return nil, errors.New("the key is empty")
 	}
@@ -98,7 +104,7 @@ func (l *Loader) Signer(ctx context.Context, key string, password []byte) (crypt
 		}
 		return l.readFile(path, password)
 	}
-	o := l.options(key)
+	o := l.options(block, key)
 	km, err := l.manager(ctx, o)
 	if err != nil {
 		return nil, err
@@ -112,7 +118,7 @@ func (l *Loader) Signer(ctx context.Context, key string, password []byte) (crypt
 
 // PublicKey returns the public key of a key URI.
 func (l *Loader) PublicKey(ctx context.Context, key string) (crypto.PublicKey, error) {
-	km, err := l.manager(ctx, l.options(key))
+	km, err := l.manager(ctx, l.options(l.opts, key))
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/ca"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
+	"github.com/mayfly-pki/mayfly/kms"
 	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/aws"
@@ -70,6 +72,7 @@ type buildDeps struct {
 	storeName string // ca.json db.type, or "in-memory"
 	startTime time.Time
 	logger    logrus.FieldLogger
+	keys      *kms.Loader // resolves key paths and KMS URIs
 }
 
 // buildSnapshot turns a loaded, validated config into a server snapshot.
@@ -94,8 +97,11 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("crt: %w", err)
 	}
-	signer, err := readKey(cfg.IntermediateKey, d.password)
+	signer, err := d.keys.SignerWith(context.Background(), kmsOptions(cfg.KMS), cfg.IntermediateKey, d.password)
 	if err != nil {
+		if kms.IsURI(cfg.IntermediateKey) {
+			return nil, fmt.Errorf("key: %w", err)
+		}
 		return nil, err
 	}
 	tlsOpts, err := cfg.ResolveTLS()
@@ -122,7 +128,7 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		DNSNames: cfg.DNSNames, Provisioners: provs, Registry: registry(), Claims: claims,
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
-		X509Policy: x509Policy,
+		X509Policy: x509Policy, KeyHealth: d.keys.Health,
 	})
 	if err != nil {
 		return nil, err

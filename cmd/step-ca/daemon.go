@@ -25,6 +25,7 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/logfmt"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/internal/version"
+	"github.com/mayfly-pki/mayfly/kms"
 )
 
 // daemon is one running step-ca: the store, the server and the current config.
@@ -42,6 +43,7 @@ type daemon struct {
 	tlsJSON   atomic.Pointer[json.RawMessage]
 	reloadMu  sync.Mutex
 	closeOnce sync.Once
+	keys      *kms.Loader
 }
 
 func newLogger(cfg *config.Config, out io.Writer) *logrus.Logger {
@@ -81,7 +83,7 @@ func openStore(ctx context.Context, cfg *config.Config, path string, log logrus.
 }
 
 func newDaemon(path string, cfg *config.Config, password []byte, start time.Time, quiet bool) (*daemon, error) {
-	d := &daemon{path: path, password: password, start: start, logger: newLogger(cfg, os.Stderr)}
+	d := &daemon{path: path, password: password, start: start, logger: newLogger(cfg, os.Stderr), keys: newKeyLoader(cfg)}
 	for _, k := range cfg.UnknownKeys {
 		d.logger.WithField("key", k).Warn("unknown key in ca.json is ignored")
 	}
@@ -98,7 +100,7 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 	} else {
 		d.retention = newRetention(cfg, st, d.storeName, d.logger)
 	}
-	snap, err := buildSnapshot(cfg, buildDeps{password: password, store: st, storeName: d.storeName, startTime: start, logger: d.logger})
+	snap, err := buildSnapshot(cfg, buildDeps{password: password, store: st, storeName: d.storeName, startTime: start, logger: d.logger, keys: d.keys})
 	if err != nil {
 		d.close()
 		return nil, err
@@ -234,7 +236,7 @@ func (d *daemon) reload() {
 		d.logger.Error("reload failed: the db block changed; restart step-ca to change the database")
 		return
 	}
-	snap, err := buildSnapshot(cfg, buildDeps{password: d.password, store: d.store, storeName: d.storeName, startTime: d.start, logger: d.logger})
+	snap, err := buildSnapshot(cfg, buildDeps{password: d.password, store: d.store, storeName: d.storeName, startTime: d.start, logger: d.logger, keys: d.keys})
 	if err != nil {
 		d.logger.WithError(err).Error("reload failed; the running configuration is kept")
 		return
@@ -250,6 +252,11 @@ func (d *daemon) reload() {
 
 func (d *daemon) close() {
 	d.closeOnce.Do(func() {
+		if d.keys != nil {
+			if err := d.keys.Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "error closing the key manager: %v\n", err)
+			}
+		}
 		if d.store != nil {
 			if err := d.store.Close(); err != nil {
 				fmt.Fprintf(os.Stderr, "error closing the database: %v\n", err)

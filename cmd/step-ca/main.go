@@ -21,6 +21,7 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/fileutil"
 	"github.com/mayfly-pki/mayfly/internal/steppath"
 	"github.com/mayfly-pki/mayfly/internal/version"
+	"github.com/mayfly-pki/mayfly/kms"
 )
 
 // No soft memory limit is set by default (GOMEMLIMIT still works). A
@@ -166,8 +167,10 @@ func run(c *cli.Context) error {
 			return err
 		}
 	}
-	password, err := readPassword(c.String("password-file"), cfg.Password)
-	if err != nil {
+	var password []byte
+	if kms.IsURI(cfg.IntermediateKey) && c.String("password-file") == "" {
+		// The key manager holds the key: no password to ask for.
+	} else if password, err = readPassword(c.String("password-file"), cfg.Password); err != nil {
 		return err
 	}
 	d, err := newDaemon(path, cfg, password, start, c.Bool("quiet"))
