@@ -11,6 +11,7 @@ import (
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/certificate"
 	stepcontext "github.com/mayfly-pki/mayfly/cmd/step/internal/command/context"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/crypto"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/kms"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/oauth"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/path"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/version"
@@ -27,6 +28,7 @@ func commands() []*cli.Command {
 		certificate.Command(),
 		stepcontext.Command(),
 		crypto.Command(),
+		kms.Command(),
 		oauth.Command(),
 		path.Command(),
 		version.Command(),
