@@ -183,3 +183,54 @@ func pemBlock(t *testing.T, s string) []byte {
 	}
 	return b.Bytes
 }
+
+// TestKMSInitPKCS11: step ca init --kms creates the root and intermediate
+// keys in the token, writes no key file, and the CA it configures serves.
+func TestKMSInitPKCS11(t *testing.T) {
+	t.Parallel()
+	needBinaries(t)
+	hsm := kmstest.NewSoftHSM(t, "mayfly-init")
+	pinFile := filepath.Join(t.TempDir(), "pin")
+	if err := os.WriteFile(pinFile, []byte(hsm.Pin+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	uri := fmt.Sprintf("pkcs11:module-path=%s;token=%s?pin-source=%s", kmstest.SoftHSMModule, hsm.Label, pinFile)
+	p := &testPKI{caPath: filepath.Join(t.TempDir(), "ca")}
+	p.addr, p.port = freeAddr(t)
+	p.url = "https://localhost:" + p.port
+	p.op = newUser(t, p.caPath)
+	p.pwFile = p.op.writeFile(t, "password.txt", passwordFileText, 0o600)
+	op := hsmUser{p.op, hsm}
+	r := op.ok(t, append(p.initArgs(), "--kms", uri)...)
+	if !strings.Contains(r.output(), "pkcs11:id=7331;object=intermediate-ca") {
+		t.Fatalf("step ca init --kms does not report the intermediate key URI:\n%s", r)
+	}
+	mustNotExist(t, filepath.Join(p.caPath, "secrets", "root_ca_key"))
+	mustNotExist(t, filepath.Join(p.caPath, "secrets", "intermediate_ca_key"))
+	var cfg struct {
+		Key string `json:"key"`
+		KMS struct {
+			Type string `json:"type"`
+			URI  string `json:"uri"`
+		} `json:"kms"`
+	}
+	if err := json.Unmarshal(readFile(t, p.configPath()), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Key != "pkcs11:id=7331;object=intermediate-ca" || cfg.KMS.Type != "pkcs11" || cfg.KMS.URI != uri {
+		t.Fatalf("ca.json key %q kms %+v", cfg.Key, cfg.KMS)
+	}
+	p.root = readCerts(t, filepath.Join(p.caPath, "certs", "root_ca.crt"))[0]
+	p.fp = fingerprint(p.root)
+	r = op.ok(t, "kms", "key", "--kms", uri, "pkcs11:id=7330;object=root-ca")
+	if pub, err := pemutil.ParsePublicKey([]byte(r.stdout)); err != nil || !samePublicKey(pub, p.root.PublicKey) {
+		t.Fatalf("the root certificate is not for the token's root key (%v)", err)
+	}
+
+	ca := launchCAWith(t, t, p.caPath, []string{hsm.Env()}, p.configPath())
+	ca.waitLog(t, 0, "Serving HTTPS on")
+	u := p.client(t)
+	before := time.Now()
+	u.ok(t, "ca", "certificate", "init.example.com", u.path("a.crt"), u.path("a.key"), "--provisioner-password-file", u.path("password.txt"))
+	checkIssued(t, p, u.path("a.crt"), u.path("a.key"), "init.example.com", 24*time.Hour, before, time.Now())
+}
