@@ -69,7 +69,7 @@ func (g *Guard) Health() error {
 	if g.lastErr == nil {
 		return nil
 	}
-	return errs.E(errs.Unavailable, fmt.Sprintf("key manager %s is unavailable", g.o.Name), g.lastErr)
+	return errs.Exact(errs.Unavailable, fmt.Sprintf("key manager %s is unavailable", g.o.Name), g.lastErr)
 }
 
 func (g *Guard) record(err error) {
@@ -86,7 +86,7 @@ func (g *Guard) blocked() error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.lastErr != nil && g.o.Now().Sub(g.failedAt) < g.o.Backoff {
-		return errs.E(errs.Unavailable, fmt.Sprintf("key manager %s is unavailable", g.o.Name), g.lastErr)
+		return errs.Exact(errs.Unavailable, fmt.Sprintf("key manager %s is unavailable", g.o.Name), g.lastErr)
 	}
 	return nil
 }
@@ -121,7 +121,7 @@ func (s *guarded) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([
 		case g.sem <- struct{}{}:
 			t.Stop()
 		case <-t.C:
-			return nil, errs.E(errs.Unavailable, fmt.Sprintf("key manager %s did not answer in time", g.o.Name), ErrBusy)
+			return nil, errs.Exact(errs.Unavailable, fmt.Sprintf("key manager %s did not answer in time", g.o.Name), ErrBusy)
 		}
 	}
 	type result struct {
@@ -140,12 +140,12 @@ func (s *guarded) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([
 	select {
 	case r := <-done:
 		if r.err != nil {
-			return nil, errs.E(errs.Unavailable, fmt.Sprintf("key manager %s failed to sign", g.o.Name), r.err)
+			return nil, errs.Exact(errs.Unavailable, fmt.Sprintf("key manager %s failed to sign", g.o.Name), r.err)
 		}
 		return r.sig, nil
 	case <-t.C:
 		err := fmt.Errorf("no signature within %s", g.o.Wait)
 		g.record(err)
-		return nil, errs.E(errs.Unavailable, fmt.Sprintf("key manager %s did not answer in time", g.o.Name), err)
+		return nil, errs.Exact(errs.Unavailable, fmt.Sprintf("key manager %s did not answer in time", g.o.Name), err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 )
 
@@ -47,7 +48,7 @@ func NewLoader(d LoaderDeps) *Loader {
 // matches the key's scheme (or the block has no type), else the scheme
 // alone with no extra options.
 func (l *Loader) options(block *Options, key string) Options {
-	scheme := Scheme(key)
+	scheme := backendOf(block, key)
 	if block != nil {
 		o := *block
 		b := o.Backend()
@@ -89,7 +90,7 @@ func (l *Loader) SignerWith(ctx context.Context, block *Options, key string, pas
 	if key == "" {
 		return nil, errors.New("the key is empty")
 	}
-	scheme := Scheme(key)
+	scheme := backendOf(block, key)
 	if scheme == "" || scheme == "softkms" {
 		if l.readFile == nil {
 			return nil, errors.New("no file reader configured")
@@ -114,6 +115,20 @@ func (l *Loader) SignerWith(ctx context.Context, block *Options, key string, pas
 		return nil, fmt.Errorf("%s: %w", Redact(key), err)
 	}
 	return l.guardFor(o.Backend()).Wrap(s), nil
+}
+
+// backendOf returns the backend a key reference belongs to: its URI
+// scheme, or "cloudkms" for a bare Cloud KMS resource name
+// ("projects/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/1",
+// as step writes them) under a cloudkms block; "" for a file path.
+func backendOf(block *Options, key string) string {
+	if s := Scheme(key); s != "" {
+		return s
+	}
+	if block != nil && block.Backend() == "cloudkms" && strings.HasPrefix(key, "projects/") {
+		return "cloudkms"
+	}
+	return ""
 }
 
 // PublicKey returns the public key of a key URI.

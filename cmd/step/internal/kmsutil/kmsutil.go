@@ -8,12 +8,13 @@ import (
 	"fmt"
 
 	"github.com/mayfly-pki/mayfly/kms"
+	"github.com/mayfly-pki/mayfly/kms/awskms"
 	"github.com/mayfly-pki/mayfly/kms/softkms"
 )
 
 // Registry lists the key managers of this build.
 func Registry() kms.Registry {
-	r := kms.Registry{"softkms": softkms.New}
+	r := kms.Registry{"softkms": softkms.New, awskms.Type: awskms.New}
 	addCgo(r)
 	return r
 }
