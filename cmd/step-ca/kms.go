@@ -4,13 +4,14 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/config"
 	"github.com/mayfly-pki/mayfly/kms"
 	"github.com/mayfly-pki/mayfly/kms/awskms"
+	"github.com/mayfly-pki/mayfly/kms/cloudkms"
 	"github.com/mayfly-pki/mayfly/kms/softkms"
 )
 
 // kmsRegistry lists the key managers this build serves; the cgo backends
 // are added by kms_cgo.go unless built with -tags nopkcs11 or without cgo.
 func kmsRegistry() kms.Registry {
-	r := kms.Registry{"softkms": softkms.New, awskms.Type: awskms.New}
+	r := kms.Registry{"softkms": softkms.New, awskms.Type: awskms.New, cloudkms.Type: cloudkms.New}
 	addCgoKMS(r)
 	return r
 }
