@@ -4,6 +4,7 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/config"
 	"github.com/mayfly-pki/mayfly/kms"
 	"github.com/mayfly-pki/mayfly/kms/awskms"
+	"github.com/mayfly-pki/mayfly/kms/azurekms"
 	"github.com/mayfly-pki/mayfly/kms/cloudkms"
 	"github.com/mayfly-pki/mayfly/kms/softkms"
 )
@@ -11,7 +12,7 @@ import (
 // kmsRegistry lists the key managers this build serves; the cgo backends
 // are added by kms_cgo.go unless built with -tags nopkcs11 or without cgo.
 func kmsRegistry() kms.Registry {
-	r := kms.Registry{"softkms": softkms.New, awskms.Type: awskms.New, cloudkms.Type: cloudkms.New}
+	r := kms.Registry{"softkms": softkms.New, awskms.Type: awskms.New, cloudkms.Type: cloudkms.New, azurekms.Type: azurekms.New}
 	addCgoKMS(r)
 	return r
 }

@@ -9,13 +9,14 @@ import (
 
 	"github.com/mayfly-pki/mayfly/kms"
 	"github.com/mayfly-pki/mayfly/kms/awskms"
+	"github.com/mayfly-pki/mayfly/kms/azurekms"
 	"github.com/mayfly-pki/mayfly/kms/cloudkms"
 	"github.com/mayfly-pki/mayfly/kms/softkms"
 )
 
 // Registry lists the key managers of this build.
 func Registry() kms.Registry {
-	r := kms.Registry{"softkms": softkms.New, awskms.Type: awskms.New, cloudkms.Type: cloudkms.New}
+	r := kms.Registry{"softkms": softkms.New, awskms.Type: awskms.New, cloudkms.Type: cloudkms.New, azurekms.Type: azurekms.New}
 	addCgo(r)
 	return r
 }
