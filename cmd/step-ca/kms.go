@@ -14,6 +14,7 @@ import (
 func kmsRegistry() kms.Registry {
 	r := kms.Registry{"softkms": softkms.New, awskms.Type: awskms.New, cloudkms.Type: cloudkms.New, azurekms.Type: azurekms.New}
 	addCgoKMS(r)
+	addYubiKey(r)
 	return r
 }
 

@@ -18,6 +18,7 @@ import (
 func Registry() kms.Registry {
 	r := kms.Registry{"softkms": softkms.New, awskms.Type: awskms.New, cloudkms.Type: cloudkms.New, azurekms.Type: azurekms.New}
 	addCgo(r)
+	addYubiKey(r)
 	return r
 }
 
