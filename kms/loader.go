@@ -131,6 +131,14 @@ func backendOf(block *Options, key string) string {
 	return ""
 }
 
+// InKeyManager reports whether key (under the kms block, nil for none) is
+// held by a key manager rather than read from a file: such a key needs no
+// password.
+func InKeyManager(block *Options, key string) bool {
+	b := backendOf(block, key)
+	return b != "" && b != "softkms"
+}
+
 // PublicKey returns the public key of a key URI.
 func (l *Loader) PublicKey(ctx context.Context, key string) (crypto.PublicKey, error) {
 	km, err := l.manager(ctx, l.options(l.opts, key))

@@ -91,6 +91,15 @@ func TestLoader(t *testing.T) {
 	if _, err := l.Signer(ctx, "tpmkms:name=x", nil); err == nil {
 		t.Fatal("tpmkms accepted")
 	}
+	for key, want := range map[string]bool{"pkcs11:id=01": true, "/k.pem": false, "softkms:path=/k": false,
+		"projects/p/locations/l/keyRings/r/cryptoKeys/c/cryptoKeyVersions/1": true} {
+		if got := InKeyManager(block, key); got != want {
+			t.Errorf("InKeyManager(cloudkms block, %q) = %v", key, got)
+		}
+	}
+	if InKeyManager(nil, "projects/p/x") {
+		t.Error("a bare projects/ path without a cloudkms block is a file")
+	}
 	if err := l.Health(); err != nil {
 		t.Fatal(err)
 	}

@@ -99,7 +99,7 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 	}
 	signer, err := d.keys.SignerWith(context.Background(), kmsOptions(cfg.KMS), cfg.IntermediateKey, d.password)
 	if err != nil {
-		if kms.IsURI(cfg.IntermediateKey) {
+		if kms.InKeyManager(kmsOptions(cfg.KMS), cfg.IntermediateKey) {
 			return nil, fmt.Errorf("key: %w", err)
 		}
 		return nil, err

@@ -167,11 +167,12 @@ func run(c *cli.Context) error {
 			return err
 		}
 	}
+	// A key held by a key manager needs no password: none is asked for.
 	var password []byte
-	if kms.IsURI(cfg.IntermediateKey) && c.String("password-file") == "" {
-		// The key manager holds the key: no password to ask for.
-	} else if password, err = readPassword(c.String("password-file"), cfg.Password); err != nil {
-		return err
+	if !kms.InKeyManager(kmsOptions(cfg.KMS), cfg.IntermediateKey) || c.String("password-file") != "" {
+		if password, err = readPassword(c.String("password-file"), cfg.Password); err != nil {
+			return err
+		}
 	}
 	d, err := newDaemon(path, cfg, password, start, c.Bool("quiet"))
 	if err != nil {
