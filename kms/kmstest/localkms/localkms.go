@@ -5,16 +5,20 @@ package localkms
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 
-	lkms "github.com/nsmithuk/local-kms/src"
 	lkmsconfig "github.com/nsmithuk/local-kms/src/config"
 	"github.com/nsmithuk/local-kms/src/data"
+	"github.com/nsmithuk/local-kms/src/handler"
+	"github.com/sirupsen/logrus"
 )
 
 // Region is the region every local-kms of the process answers for
@@ -36,10 +40,35 @@ type Server struct {
 	srv  **http.Server
 }
 
+// handle dispatches one KMS JSON request ("X-Amz-Target: TrentService.Sign")
+// to local-kms's handler with a silent logger (its package logger prints
+// every operation).
+func (s Server) handle(w http.ResponseWriter, r *http.Request) {
+	_, op, ok := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	if r.Method != http.MethodPost || !ok {
+		http.Error(w, "not a KMS request", http.StatusBadRequest)
+		return
+	}
+	quiet := logrus.New()
+	quiet.Out = io.Discard
+	h := handler.NewRequestHandler(r, quiet, s.db)
+	m := reflect.ValueOf(h).MethodByName(op)
+	if !m.IsValid() || m.Type().NumIn() != 0 || m.Type().NumOut() != 1 {
+		http.Error(w, "operation not implemented by local-kms: "+op, http.StatusNotImplemented)
+		return
+	}
+	resp, ok := m.Call(nil)[0].Interface().(handler.Response)
+	if !ok {
+		http.Error(w, "unexpected local-kms response", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.WriteHeader(resp.Code)
+	_, _ = io.WriteString(w, resp.Body)
+}
+
 func (s Server) serve(l net.Listener) {
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		lkms.HandleRequest(w, r, s.db)
-	})}
+	srv := &http.Server{Handler: http.HandlerFunc(s.handle)}
 	s.mu.Lock()
 	*s.srv = srv
 	s.mu.Unlock()
