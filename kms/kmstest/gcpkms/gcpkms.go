@@ -37,8 +37,8 @@ type Server struct {
 	mu       sync.Mutex
 	rings    map[string]bool
 	keys     map[string]kmspb.CryptoKeyVersion_CryptoKeyVersionAlgorithm // crypto key -> algorithm
-	versions map[string]crypto.Signer                                  // version name -> key
-	next     map[string]int                                            // crypto key -> next version
+	versions map[string]crypto.Signer                                    // version name -> key
+	next     map[string]int                                              // crypto key -> next version
 }
 
 // KMSURI returns the cloudkms kms URI reaching s.
