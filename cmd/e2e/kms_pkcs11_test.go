@@ -3,7 +3,10 @@
 package e2e
 
 import (
+	"crypto/ecdsa"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -80,6 +83,15 @@ func TestKMSPKCS11(t *testing.T) {
 	r = op.ok(t, "kms", "key", "--kms", pkcsURI, rootKey)
 	if got, err := pemutil.ParsePublicKey([]byte(r.stdout)); err != nil || !samePublicKey(got, rootPub) {
 		t.Fatalf("step kms key printed another key (%v):\n%s", err, r.stdout)
+	}
+
+	// step kms sign: a signature over the file's SHA-256 that the public key verifies.
+	data := op.user.writeFile(t, "data.bin", "mayfly signs this", 0o600)
+	r = op.ok(t, "kms", "sign", "--kms", pkcsURI, "--in", data, rootKey)
+	sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(r.stdout))
+	digest := sha256.Sum256([]byte("mayfly signs this"))
+	if err != nil || !ecdsa.VerifyASN1(rootPub.(*ecdsa.PublicKey), digest[:], sig) {
+		t.Fatalf("step kms sign printed %q, which does not verify (%v)", r.stdout, err)
 	}
 
 	op.ok(t, "certificate", "create", "--profile", "root-ca", "--kms", pkcsURI, "--key", rootKey, "Smallstep Root CA", "root_ca.crt")
