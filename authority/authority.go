@@ -70,6 +70,9 @@ type Options struct {
 	// meter.Nop); Audit a record of every decision (nil: none). See observe.go.
 	Meter meter.Certificates
 	Audit audit.Sink
+	// KeyHealth reports the key managers the CA's keys live in (nil: keys
+	// are files). It returns an errs.Unavailable naming the one that is down.
+	KeyHealth func() error
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -103,6 +106,7 @@ type Authority struct {
 	issuedExts []pkix.Extension
 	meter      meter.Certificates
 	audit      audit.Sink // nil: no audit log
+	keyHealth    func() error   // nil: keys are files
 }
 
 // New builds an authority. A provisioner that fails to initialize is kept,
@@ -140,7 +144,7 @@ func New(o Options) (*Authority, error) {
 		rootPool: x509.NewCertPool(), interPool: x509.NewCertPool(), issuer: iss,
 		audiences: provisioner.NewAudiences(o.DNSNames), claims: claims, backdate: o.Backdate,
 		checkIAT: !o.DisableIssuedAtCheck, startTime: o.StartTime, store: o.Store, now: now, log: log,
-		storeName: o.StoreName, meter: o.Meter, audit: o.Audit,
+		storeName: o.StoreName, meter: o.Meter, audit: o.Audit, keyHealth: o.KeyHealth,
 	}
 	if a.meter == nil {
 		a.meter = meter.Nop{}

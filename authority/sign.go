@@ -192,6 +192,10 @@ func (a *Authority) issueWith(ctx context.Context, templated bool, tmpl *x509.Ce
 		der, err = a.issuer.Sign(tmpl, pub)
 	}
 	if err != nil {
+		// A key manager that is down or slow is a 503 naming it (kms.Guard).
+		if e := errs.As(err); e != nil && e.Kind == errs.Unavailable {
+			return nil, e
+		}
 		return nil, errs.E(errs.Internal, "authority.Sign", err)
 	}
 	if data == nil {

@@ -2,6 +2,7 @@ package pki
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -122,10 +123,13 @@ type artifacts struct {
 func plannedPaths(l Layout, o Options, existingRoot bool) []plannedFile {
 	var files []plannedFile
 	files = append(files, plannedFile{path: l.RootCert})
-	if !existingRoot {
+	if !existingRoot && o.KMS == nil {
 		files = append(files, plannedFile{path: l.RootKey})
 	}
-	files = append(files, plannedFile{path: l.IntermediateCert}, plannedFile{path: l.IntermediateKey})
+	files = append(files, plannedFile{path: l.IntermediateCert})
+	if o.KMS == nil {
+		files = append(files, plannedFile{path: l.IntermediateKey})
+	}
 	if !o.PKIOnly {
 		files = append(files, plannedFile{path: l.CAConfig}, plannedFile{path: l.Defaults})
 	}
@@ -158,8 +162,23 @@ func generate(ctx context.Context, l Layout, o Options, existing *CA) (*artifact
 	}
 	var files []plannedFile
 
+	if o.KMS != nil {
+		res.IntermediateKeyPath = o.KMS.Intermediate
+	}
 	root := existing
-	if root == nil {
+	if root == nil && o.KMS != nil {
+		progress(o.Progress, "Generating root certificate... ")
+		key, err := o.createKMSKey(ctx, o.KMS.Root, "root")
+		if err != nil {
+			return nil, err
+		}
+		crt, err := NewRoot(key, certOpts)
+		if err != nil {
+			return nil, err
+		}
+		root = &CA{Certificate: crt, Signer: key}
+		res.RootKeyPath = o.KMS.Root
+	} else if root == nil {
 		progress(o.Progress, "Generating root certificate... ")
 		key, err := keyutil.Generate(kty, crv, size)
 		if err != nil {
@@ -189,21 +208,28 @@ func generate(ctx context.Context, l Layout, o Options, existing *CA) (*artifact
 	}
 
 	progress(o.Progress, "Generating intermediate certificate... ")
-	ikey, err := keyutil.Generate(kty, crv, size)
+	var ikey crypto.Signer
+	var err error
+	if o.KMS != nil {
+		ikey, err = o.createKMSKey(ctx, o.KMS.Intermediate, "intermediate")
+	} else if ikey, err = keyutil.Generate(kty, crv, size); err != nil {
+		err = fmt.Errorf("generating the intermediate key: %w", err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("generating the intermediate key: %w", err)
+		return nil, err
 	}
 	icrt, err := NewIntermediate(ikey.Public(), *root, certOpts)
 	if err != nil {
 		return nil, err
 	}
-	ikeyPEM, err := encodeKey(ikey, o.Password, "intermediate")
-	if err != nil {
-		return nil, err
+	files = append(files, plannedFile{path: l.IntermediateCert, data: pemutil.EncodeCertificate(icrt), perm: secretMode})
+	if o.KMS == nil {
+		ikeyPEM, err := encodeKey(ikey, o.Password, "intermediate")
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, plannedFile{path: l.IntermediateKey, data: ikeyPEM, perm: secretMode})
 	}
-	files = append(files,
-		plannedFile{path: l.IntermediateCert, data: pemutil.EncodeCertificate(icrt), perm: secretMode},
-		plannedFile{path: l.IntermediateKey, data: ikeyPEM, perm: secretMode})
 	res.Intermediate = icrt
 	progress(o.Progress, "done!\n")
 

@@ -73,6 +73,10 @@ type Options struct {
 	RootKeyPath     string
 	RootKeyPassword []byte
 
+	// KMS, when set, creates the root and intermediate keys in a key
+	// manager (kms.go); RootCertPath must then be empty.
+	KMS *KMSKeys
+
 	// WithCAURL overrides the ca-url written to defaults.json
 	// (default "https://<DNSNames[0]>:<port of Address>").
 	WithCAURL string

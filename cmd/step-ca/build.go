@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/json"
@@ -18,6 +19,7 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/ca"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
+	"github.com/mayfly-pki/mayfly/kms"
 	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/aws"
@@ -71,6 +73,7 @@ type buildDeps struct {
 	startTime time.Time
 	logger    logrus.FieldLogger
 	obs       *observability // nil: no metrics, no audit log (validation)
+	keys      *kms.Loader // resolves key paths and KMS URIs
 }
 
 // buildSnapshot turns a loaded, validated config into a server snapshot.
@@ -95,8 +98,11 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("crt: %w", err)
 	}
-	signer, err := readKey(cfg.IntermediateKey, d.password)
+	signer, err := d.keys.SignerWith(context.Background(), kmsOptions(cfg.KMS), cfg.IntermediateKey, d.password)
 	if err != nil {
+		if kms.InKeyManager(kmsOptions(cfg.KMS), cfg.IntermediateKey) {
+			return nil, fmt.Errorf("key: %w", err)
+		}
 		return nil, err
 	}
 	tlsOpts, err := cfg.ResolveTLS()
@@ -125,7 +131,7 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		DNSNames: cfg.DNSNames, Provisioners: provs, Registry: registry(), Claims: claims,
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
-		X509Policy: x509Policy, CRL: crlOptions(cfg), OCSP: ocspOptions(cfg), Lint: lintOpts,
+		X509Policy: x509Policy, CRL: crlOptions(cfg), OCSP: ocspOptions(cfg), Lint: lintOpts, KeyHealth: d.keys.Health,
 		Meter: d.obs.certificates(), Audit: d.obs.sink(),
 	})
 	if err != nil {

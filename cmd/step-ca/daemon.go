@@ -26,6 +26,7 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/internal/version"
+	"github.com/mayfly-pki/mayfly/kms"
 )
 
 // daemon is one running step-ca: the store, the server and the current config.
@@ -44,6 +45,7 @@ type daemon struct {
 	tlsJSON   atomic.Pointer[json.RawMessage]
 	reloadMu  sync.Mutex
 	closeOnce sync.Once
+	keys      *kms.Loader
 }
 
 func newLogger(cfg *config.Config, out io.Writer) *logrus.Logger {
@@ -93,7 +95,7 @@ func openMeteredStore(ctx context.Context, cfg *config.Config, path string, log 
 }
 
 func newDaemon(path string, cfg *config.Config, password []byte, start time.Time, quiet bool) (*daemon, error) {
-	d := &daemon{path: path, password: password, start: start, logger: newLogger(cfg, os.Stderr)}
+	d := &daemon{path: path, password: password, start: start, logger: newLogger(cfg, os.Stderr), keys: newKeyLoader(cfg)}
 	for _, k := range cfg.UnknownKeys {
 		d.logger.WithField("key", k).Warn("unknown key in ca.json is ignored")
 	}
@@ -116,7 +118,7 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 	} else {
 		d.retention = newRetention(cfg, st, d.storeName, d.logger)
 	}
-	snap, err := buildSnapshot(cfg, buildDeps{password: password, store: st, storeName: d.storeName, startTime: start, logger: d.logger, obs: d.obs})
+	snap, err := buildSnapshot(cfg, buildDeps{password: password, store: st, storeName: d.storeName, startTime: start, logger: d.logger, obs: d.obs, keys: d.keys})
 	if err != nil {
 		d.close()
 		return nil, err
@@ -260,7 +262,7 @@ func (d *daemon) reload() {
 		d.logger.Error("reload failed: the db block changed; restart step-ca to change the database")
 		return
 	}
-	snap, err := buildSnapshot(cfg, buildDeps{password: d.password, store: d.store, storeName: d.storeName, startTime: d.start, logger: d.logger, obs: d.obs})
+	snap, err := buildSnapshot(cfg, buildDeps{password: d.password, store: d.store, storeName: d.storeName, startTime: d.start, logger: d.logger, obs: d.obs, keys: d.keys})
 	if err != nil {
 		d.logger.WithError(err).Error("reload failed; the running configuration is kept")
 		return
@@ -279,6 +281,11 @@ func (d *daemon) close() {
 	d.closeOnce.Do(func() {
 		if d.obs != nil {
 			defer d.obs.close()
+		}
+		if d.keys != nil {
+			if err := d.keys.Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "error closing the key manager: %v\n", err)
+			}
 		}
 		if d.store != nil {
 			if err := d.store.Close(); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/fileutil"
 	"github.com/mayfly-pki/mayfly/internal/steppath"
 	"github.com/mayfly-pki/mayfly/internal/version"
+	"github.com/mayfly-pki/mayfly/kms"
 )
 
 // No soft memory limit is set by default (GOMEMLIMIT still works). A
@@ -173,9 +174,12 @@ func run(c *cli.Context) error {
 			return err
 		}
 	}
-	password, err := readPassword(c.String("password-file"), cfg.Password)
-	if err != nil {
-		return err
+	// A key held by a key manager needs no password: none is asked for.
+	var password []byte
+	if !kms.InKeyManager(kmsOptions(cfg.KMS), cfg.IntermediateKey) || c.String("password-file") != "" {
+		if password, err = readPassword(c.String("password-file"), cfg.Password); err != nil {
+			return err
+		}
 	}
 	d, err := newDaemon(path, cfg, password, start, c.Bool("quiet"))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	stepcontext "github.com/mayfly-pki/mayfly/cmd/step/internal/command/context"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/crl"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/crypto"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/kms"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/oauth"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/path"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/version"
@@ -29,6 +30,7 @@ func commands() []*cli.Command {
 		stepcontext.Command(),
 		crl.Command(),
 		crypto.Command(),
+		kms.Command(),
 		oauth.Command(),
 		path.Command(),
 		version.Command(),

@@ -74,6 +74,7 @@ func suiteCommand(ctx context.Context, args []string, stderr io.Writer) (*Report
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "stop a run after this long even if --n is not reached")
 	fs.IntVar(&o.Keys, "keys", 1000, "distinct client keys and CSRs, used round-robin")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Second, "per-request timeout")
+	fs.BoolVar(&o.SoftHSM, "softhsm", false, "keep the CA keys in a SoftHSM2 token (step ca init --kms): step-ca signs through PKCS#11")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (PKI, password, CA log)")
 	fs.BoolVar(&jsonOut, "json", false, "print the report as JSON")
 	fs.Usage = func() {

@@ -48,6 +48,7 @@ func parseRuns(s string) ([]runSpec, error) {
 // suiteOptions configure runSuite.
 type suiteOptions struct {
 	Bin      string        // directory holding step and step-ca
+	SoftHSM  bool          // CA keys in a SoftHSM2 token (softhsm.go)
 	DB       string        // "" or "badger": as step ca init writes; "bbolt", "postgresql", "mysql", "none"
 	DBSource string        // db.dataSource for bbolt (default <steppath>/db/bbolt.db) and the SQL types
 	Runs     []runSpec     // in order
@@ -86,8 +87,17 @@ func runSuite(ctx context.Context, o suiteOptions, progress io.Writer) (rep *Rep
 	if err != nil {
 		return nil, err
 	}
+	var extra []string
+	if o.SoftHSM {
+		uri, err := setupSoftHSM(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, "--kms", uri)
+		fmt.Fprintf(progress, "bench: CA keys in a SoftHSM2 token (%s)\n", os.Getenv("SOFTHSM2_CONF"))
+	}
 	fmt.Fprintf(progress, "bench: step ca init into %s\n", stepPath)
-	if err := stepCAInit(ctx, stepBin, stepPath, pwFile, port); err != nil {
+	if err := stepCAInit(ctx, stepBin, stepPath, pwFile, port, extra...); err != nil {
 		return nil, err
 	}
 	cfgPath := filepath.Join(stepPath, "config", "ca.json")
@@ -124,6 +134,9 @@ func runSuite(ctx context.Context, o suiteOptions, progress io.Writer) (rep *Rep
 	}()
 	if err := ca.waitHealthy(ctx, t.url, t.roots, 30*time.Second); err != nil {
 		return nil, err
+	}
+	if o.SoftHSM {
+		dbName += ", key in SoftHSM2"
 	}
 	rep = &Report{CAURL: t.url, DB: dbName, NumCPU: runtime.NumCPU(), LoadBefore: loadAverage()}
 	for _, spec := range o.Runs {

@@ -61,7 +61,7 @@ $ step ca init --root root_ca.crt --key root_ca_key --key-password-file root.pas
 // that Mayfly accepts only to reject them with a clear message.
 func initUnsupportedBools() []string { return []string{"ssh", "acme", "remote-management", "helm"} }
 
-func initUnsupportedStrings() []string { return []string{"kms", "ra", "authority", "profile"} }
+func initUnsupportedStrings() []string { return []string{"ra", "authority", "profile"} }
 
 func initFlags() []cli.Flag {
 	fs := []cli.Flag{
@@ -85,6 +85,7 @@ func initFlags() []cli.Flag {
 		flags.Context(),
 		flags.Force(),
 	)
+	fs = append(fs, initKMSFlags()...)
 	for _, n := range initUnsupportedBools() {
 		fs = append(fs, &cli.BoolFlag{Name: n, Usage: "Not supported yet."})
 	}
@@ -138,6 +139,11 @@ func initAction(c *cli.Context) error {
 		Progress:       out,
 	}
 	if err := initRootFlags(c, p, pki.NewLayout(stepPath), &o); err != nil {
+		return err
+	}
+	closeKMS, err := initKMS(c, &o)
+	defer closeKMS()
+	if err != nil {
 		return err
 	}
 	if o.Name == "" {
