@@ -95,6 +95,7 @@ func New(d Deps) *Handler {
 		r.Post("/re-sign", h.wrap(h.renew))
 		r.Post("/rekey", h.wrap(h.rekey))
 		r.Post("/revoke", h.wrap(h.revoke))
+		h.sshRoutes(r)
 	}
 	routes(r)
 	r.Route("/1.0", routes)

@@ -55,6 +55,8 @@ type Options struct {
 	HTTPClient *http.Client
 	// X509Policy is authority.policy.x509 (nil: no policy).
 	X509Policy *policy.X509Options
+	// SSH is the ca.json ssh block, loaded (nil: no SSH CA).
+	SSH *SSHConfig
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -76,6 +78,7 @@ type Authority struct {
 	now          func() time.Time
 	log          logrus.FieldLogger
 	policy       *policy.Engine // nil: no X.509 name policy
+	ssh          *sshCA         // nil: no SSH CA
 }
 
 // New builds an authority. A provisioner that fails to initialize is kept,
@@ -117,6 +120,12 @@ func New(o Options) (*Authority, error) {
 	}
 	if a.policy, err = policy.New(o.X509Policy); err != nil {
 		return nil, fmt.Errorf("authority.policy.x509: %w", err)
+	}
+	if o.SSH != nil {
+		if a.ssh, err = newSSHCA(o.SSH); err != nil {
+			return nil, err
+		}
+		a.ssh.krl = a.newKRLCache(o.SSH.KRLInterval)
 	}
 	if a.storeName == "" {
 		a.storeName = "configured"
@@ -210,7 +219,13 @@ func (a *Authority) Provisioners() *provisioner.Collection { return a.provisione
 
 // Runners returns the provisioners with background work (provisioner.Runner),
 // which the CA runtime runs for as long as this snapshot serves.
-func (a *Authority) Runners() []provisioner.Runner { return a.provisioners.Runners() }
+func (a *Authority) Runners() []provisioner.Runner {
+	rs := a.provisioners.Runners()
+	if a.ssh != nil && a.ssh.krl != nil {
+		rs = append(rs, a.ssh.krl)
+	}
+	return rs
+}
 
 // Claims returns the global claims.
 func (a *Authority) Claims() provisioner.Resolved { return a.claims }

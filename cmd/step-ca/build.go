@@ -98,6 +98,10 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
+	sshCfg, err := loadSSH(cfg, d.password)
+	if err != nil {
+		return nil, err
+	}
 	tlsOpts, err := cfg.ResolveTLS()
 	if err != nil {
 		return nil, err
@@ -122,7 +126,7 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		DNSNames: cfg.DNSNames, Provisioners: provs, Registry: registry(), Claims: claims,
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
-		X509Policy: x509Policy,
+		X509Policy: x509Policy, SSH: sshCfg,
 	})
 	if err != nil {
 		return nil, err

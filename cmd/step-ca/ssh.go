@@ -1,0 +1,81 @@
+package main
+
+import (
+	"fmt"
+
+	jose "github.com/go-jose/go-jose/v4"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/authority/config"
+)
+
+// loadSSH loads ca.json's ssh block: the user and host CA keys are read
+// by readKey, the code path of the intermediate key, so that a key URI
+// works for both once key managers do.
+func loadSSH(cfg *config.Config, password []byte) (*authority.SSHConfig, error) {
+	s := cfg.SSH
+	if s == nil {
+		return nil, nil
+	}
+	out := &authority.SSHConfig{}
+	var err error
+	if s.UserKey != "" {
+		if out.UserKey, err = readKey(s.UserKey, password); err != nil {
+			return nil, fmt.Errorf("ssh.userKey: %w", err)
+		}
+	}
+	if s.HostKey != "" {
+		if out.HostKey, err = readKey(s.HostKey, password); err != nil {
+			return nil, fmt.Errorf("ssh.hostKey: %w", err)
+		}
+	}
+	for i, k := range s.Keys {
+		var jwk jose.JSONWebKey
+		if err := jwk.UnmarshalJSON(k.Key); err != nil {
+			return nil, fmt.Errorf("ssh.keys[%d].key: %w", i, err)
+		}
+		pub, err := gossh.NewPublicKey(jwk.Public().Key)
+		if err != nil {
+			return nil, fmt.Errorf("ssh.keys[%d].key: %w", i, err)
+		}
+		switch {
+		case k.Type == "user" && k.Federated:
+			out.UserFederatedKeys = append(out.UserFederatedKeys, pub)
+		case k.Type == "user":
+			out.UserKeys = append(out.UserKeys, pub)
+		case k.Type == "host" && k.Federated:
+			out.HostFederatedKeys = append(out.HostFederatedKeys, pub)
+		case k.Type == "host":
+			out.HostKeys = append(out.HostKeys, pub)
+		default:
+			return nil, fmt.Errorf("ssh.keys[%d].type: %q is not user or host", i, k.Type)
+		}
+	}
+	if b := s.Bastion; b != nil {
+		out.Bastion = &authority.SSHBastion{Hostname: b.Hostname, User: b.User, Port: b.Port, Command: b.Command, Flags: b.Flags}
+	}
+	if a := cfg.Authority; a != nil {
+		out.DisableGetHosts = a.DisableGetSSHHosts
+		if a.Policy != nil && a.Policy.SSH != nil {
+			out.Policy = sshPolicy(a.Policy.SSH)
+		}
+	}
+	return out, nil
+}
+
+func sshPolicy(p *config.SSHPolicy) *authority.SSHPolicy {
+	names := func(n *config.SSHNames) *authority.SSHNames {
+		if n == nil {
+			return nil
+		}
+		return &authority.SSHNames{DNSDomains: n.DNSDomains, IPRanges: n.IPRanges, Emails: n.Emails, Principals: n.Principals}
+	}
+	rules := func(r *config.SSHPolicyRules) *authority.SSHPolicyRules {
+		if r == nil {
+			return nil
+		}
+		return &authority.SSHPolicyRules{Allow: names(r.Allow), Deny: names(r.Deny)}
+	}
+	return &authority.SSHPolicy{User: rules(p.User), Host: rules(p.Host)}
+}
