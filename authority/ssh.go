@@ -75,7 +75,9 @@ func newSSHCA(c *SSHConfig) (*sshCA, error) {
 }
 
 // SSHEnabled reports whether ca.json has an ssh block with a key.
-func (a *Authority) SSHEnabled() bool { return a.ssh != nil && (a.ssh.user != nil || a.ssh.host != nil) }
+func (a *Authority) SSHEnabled() bool {
+	return a.ssh != nil && (a.ssh.user != nil || a.ssh.host != nil)
+}
 
 // SSHKeys are the public keys of /ssh/roots or /ssh/federation.
 type SSHKeys struct {
