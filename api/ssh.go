@@ -59,15 +59,9 @@ func (h *Handler) sshSign(w http.ResponseWriter, r *http.Request, a *authority.A
 	if err != nil {
 		return err
 	}
-	now := h.deps.Now()
-	va := body.ValidAfter.RelativeTo(now)
-	base := now
-	if !va.IsZero() {
-		base = va
-	}
 	req := &authority.SSHSignRequest{PublicKey: key, OTT: body.OTT, Options: ssh.Options{
 		CertType: body.CertType, KeyID: body.KeyID, Principals: body.Principals,
-		ValidAfter: va, ValidBefore: body.ValidBefore.RelativeTo(base),
+		ValidAfter: body.ValidAfter, ValidBefore: body.ValidBefore,
 	}}
 	res, err := a.SignSSH(r.Context(), req)
 	if err != nil {

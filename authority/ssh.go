@@ -179,14 +179,14 @@ func (a *Authority) SignSSHWithPlan(ctx context.Context, req *SSHSignRequest, pl
 	if err := ssh.CheckKey(req.PublicKey); err != nil {
 		return nil, err
 	}
-	va, vb := plan.Allowed.ValidAfter, plan.Allowed.ValidBefore
-	if va.IsZero() {
-		va = req.Options.ValidAfter
+	after, before := plan.Allowed.ValidAfter, plan.Allowed.ValidBefore
+	if after.IsZero() {
+		after = req.Options.ValidAfter
 	}
-	if vb.IsZero() {
-		vb = req.Options.ValidBefore
+	if before.IsZero() {
+		before = req.Options.ValidBefore
 	}
-	va, vb, err = ssh.Window(a.now(), a.backdate, va, vb, plan.Claims.SSHLimits(ssh.CertTypeName(certType)))
+	va, vb, err := ssh.Window(a.now(), a.backdate, after, before, plan.Claims.SSHLimits(ssh.CertTypeName(certType)))
 	if err != nil {
 		return nil, err
 	}

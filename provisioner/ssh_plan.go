@@ -2,7 +2,6 @@ package provisioner
 
 import (
 	"context"
-	"time"
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/internal/timeutil"
@@ -83,8 +82,8 @@ func CheckSSHEnabled(c Resolved, name string) error {
 // SSHAllowedFromToken turns a token's step.ssh claim into what the
 // credential allows, with step-ca's defaults: a user certificate, the
 // subject as key ID and as the only principal. Relative validity bounds
-// are resolved against now.
-func SSHAllowedFromToken(o *token.SSHOptions, subject string, now time.Time) (ssh.Options, error) {
+// are kept relative: the authority resolves them when it signs.
+func SSHAllowedFromToken(o *token.SSHOptions, subject string) (ssh.Options, error) {
 	a := ssh.Options{CertType: ssh.UserCert, KeyID: subject, Principals: []string{subject}}
 	if o == nil {
 		return a, nil
@@ -102,28 +101,11 @@ func SSHAllowedFromToken(o *token.SSHOptions, subject string, now time.Time) (ss
 		a.Principals = o.Principals
 	}
 	var err error
-	if a.ValidAfter, err = sshTime(o.ValidAfter, now); err != nil {
+	if a.ValidAfter, err = timeutil.Parse(o.ValidAfter); err != nil {
 		return a, errs.E(errs.Unauthorized, "invalid validAfter in the token's step.ssh claim", err)
 	}
-	base := now
-	if !a.ValidAfter.IsZero() {
-		base = a.ValidAfter
-	}
-	if a.ValidBefore, err = sshTime(o.ValidBefore, base); err != nil {
+	if a.ValidBefore, err = timeutil.Parse(o.ValidBefore); err != nil {
 		return a, errs.E(errs.Unauthorized, "invalid validBefore in the token's step.ssh claim", err)
 	}
 	return a, nil
-}
-
-// sshTime reads a TimeDuration string: "" is unset, an RFC 3339 time is
-// absolute, a duration is relative to base.
-func sshTime(s string, base time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	td, err := timeutil.Parse(s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	return td.RelativeTo(base), nil
 }

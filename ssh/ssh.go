@@ -19,6 +19,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/timeutil"
 )
 
 // Certificate types as the API and tokens name them.
@@ -56,8 +57,17 @@ type Options struct {
 	CertType    string
 	KeyID       string
 	Principals  []string
-	ValidAfter  time.Time
-	ValidBefore time.Time
+	// ValidAfter and ValidBefore are absolute, or relative to the time of
+	// signing (ValidBefore to ValidAfter when that is set), as the wire's
+	// TimeDuration; resolved once, by Window.
+	ValidAfter  timeutil.TimeDuration
+	ValidBefore timeutil.TimeDuration
+}
+
+// sameBound reports whether two bounds say the same thing.
+func sameBound(a, b timeutil.TimeDuration) bool {
+	base := time.Unix(0, 0)
+	return a.RelativeTo(base).Equal(b.RelativeTo(base))
 }
 
 // Match checks that got (the request) is consistent with o (what the
@@ -75,11 +85,11 @@ func (o Options) Match(got Options) error {
 			}
 		}
 	}
-	if !o.ValidAfter.IsZero() && !got.ValidAfter.IsZero() && !o.ValidAfter.Equal(got.ValidAfter) {
-		return errs.Errorf(errs.Forbidden, "ssh certificate validAfter does not match - got %s, want %s", got.ValidAfter.UTC().Format(time.RFC3339), o.ValidAfter.UTC().Format(time.RFC3339))
+	if !o.ValidAfter.IsZero() && !got.ValidAfter.IsZero() && !sameBound(o.ValidAfter, got.ValidAfter) {
+		return errs.Errorf(errs.Forbidden, "ssh certificate validAfter does not match - got %s, want %s", got.ValidAfter, o.ValidAfter)
 	}
-	if !o.ValidBefore.IsZero() && !got.ValidBefore.IsZero() && !o.ValidBefore.Equal(got.ValidBefore) {
-		return errs.Errorf(errs.Forbidden, "ssh certificate validBefore does not match - got %s, want %s", got.ValidBefore.UTC().Format(time.RFC3339), o.ValidBefore.UTC().Format(time.RFC3339))
+	if !o.ValidBefore.IsZero() && !got.ValidBefore.IsZero() && !sameBound(o.ValidBefore, got.ValidBefore) {
+		return errs.Errorf(errs.Forbidden, "ssh certificate validBefore does not match - got %s, want %s", got.ValidBefore, o.ValidBefore)
 	}
 	return nil
 }
@@ -93,7 +103,13 @@ type Limits struct {
 // backdate; ValidBefore = now + the default, or ValidAfter + the default
 // when ValidAfter was asked for) and checks the result against lim
 // (sshCertValidityValidator). Refusals are Forbidden and name the rule.
-func Window(now time.Time, backdate time.Duration, va, vb time.Time, lim Limits) (time.Time, time.Time, error) {
+func Window(now time.Time, backdate time.Duration, after, before timeutil.TimeDuration, lim Limits) (time.Time, time.Time, error) {
+	va := after.RelativeTo(now)
+	base := now
+	if !va.IsZero() {
+		base = va
+	}
+	vb := before.RelativeTo(base)
 	backdated := va.IsZero()
 	switch {
 	case va.IsZero() && vb.IsZero():

@@ -93,3 +93,25 @@ type SSHBastionResponse struct {
 	Hostname string      `json:"hostname"`
 	Bastion  *SSHBastion `json:"bastion,omitempty"`
 }
+
+// SSHConfigRequest is the body of POST /ssh/config.
+type SSHConfigRequest struct {
+	Type string            `json:"type"`
+	Data map[string]string `json:"data"`
+}
+
+// SSHTemplate is one rendered template of /ssh/config; Content is the
+// rendered text (standard base64 on the wire, as a []byte).
+type SSHTemplate struct {
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Path    string `json:"path"`
+	Comment string `json:"comment"`
+	Content []byte `json:"content"`
+}
+
+// SSHConfigResponse is the answer of POST /ssh/config.
+type SSHConfigResponse struct {
+	UserTemplates []SSHTemplate `json:"userTemplates,omitempty"`
+	HostTemplates []SSHTemplate `json:"hostTemplates,omitempty"`
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/crypto"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/oauth"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/path"
+	sshcmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ssh"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/version"
 )
 
@@ -29,6 +30,7 @@ func commands() []*cli.Command {
 		crypto.Command(),
 		oauth.Command(),
 		path.Command(),
+		sshcmd.Command(),
 		version.Command(),
 	}
 }

@@ -27,7 +27,7 @@ func (p *Provisioner) AuthorizeSSHSign(_ context.Context, tok *token.Token) (*pr
 	if c.Step == nil || c.Step.SSH == nil {
 		return nil, errs.Errorf(errs.Unauthorized, "jwk.AuthorizeSSHSign; jwk token must be an SSH provisioning token: it has no step.ssh claim")
 	}
-	allowed, err := provisioner.SSHAllowedFromToken(c.Step.SSH, c.Subject, p.now())
+	allowed, err := provisioner.SSHAllowedFromToken(c.Step.SSH, c.Subject)
 	if err != nil {
 		return nil, err
 	}
