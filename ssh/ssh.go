@@ -54,9 +54,9 @@ func CertTypeName(t uint32) string {
 // Options are the certificate fields a request asks for, or a credential
 // allows. Zero fields are unset.
 type Options struct {
-	CertType    string
-	KeyID       string
-	Principals  []string
+	CertType   string
+	KeyID      string
+	Principals []string
 	// ValidAfter and ValidBefore are absolute, or relative to the time of
 	// signing (ValidBefore to ValidAfter when that is set), as the wire's
 	// TimeDuration; resolved once, by Window.

@@ -13,8 +13,8 @@ import (
 	"golang.org/x/crypto/ssh/agent"
 
 	"github.com/mayfly-pki/mayfly/api/wire"
-	caCmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
+	caCmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/flags"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/ui"
 	"github.com/mayfly-pki/mayfly/internal/keyutil"

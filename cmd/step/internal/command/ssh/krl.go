@@ -11,8 +11,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	caCmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
+	caCmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/flags"
 	"github.com/mayfly-pki/mayfly/internal/fileutil"
 	"github.com/mayfly-pki/mayfly/ssh/krl"

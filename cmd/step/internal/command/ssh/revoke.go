@@ -9,8 +9,8 @@ import (
 
 	"github.com/mayfly-pki/mayfly/api/wire"
 	"github.com/mayfly-pki/mayfly/authority"
-	caCmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
+	caCmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/flags"
 )
 
