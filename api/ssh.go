@@ -32,6 +32,8 @@ func (h *Handler) sshRoutes(r chi.Router) {
 	r.Get("/ssh/hosts", h.wrap(h.sshHosts))
 	r.Get("/ssh/get-hosts", h.wrap(h.sshHosts))
 	r.Post("/ssh/bastion", h.wrap(h.sshBastion))
+	r.Post("/ssh/config", h.wrap(h.sshConfig))
+	r.Post("/ssh/config/{type}", h.wrap(h.sshConfig))
 }
 
 func (h *Handler) sshSign(w http.ResponseWriter, r *http.Request, a *authority.Authority, f logrus.Fields) error {
@@ -225,5 +227,40 @@ func (h *Handler) sshBastion(w http.ResponseWriter, r *http.Request, a *authorit
 		out.Bastion = &wire.SSHBastion{Hostname: b.Hostname, User: b.User, Port: b.Port, Command: b.Command, Flags: b.Flags}
 	}
 	render.JSON(w, http.StatusOK, out)
+	return nil
+}
+
+// maxConfigData bounds the template data of /ssh/config.
+const maxConfigData = 64
+
+func (h *Handler) sshConfig(w http.ResponseWriter, r *http.Request, a *authority.Authority, _ logrus.Fields) error {
+	var body wire.SSHConfigRequest
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	if len(body.Data) > maxConfigData {
+		return errs.Errorf(errs.BadRequest, "too many template data keys: %d, at most %d", len(body.Data), maxConfigData)
+	}
+	typ := body.Type
+	switch typ {
+	case "", ssh.UserCert:
+		typ = ssh.UserCert
+	case ssh.HostCert:
+	default:
+		return errs.Errorf(errs.BadRequest, "unsupported type '%s'", body.Type)
+	}
+	outs, err := a.SSHConfig(typ, body.Data)
+	if err != nil {
+		return err
+	}
+	ts := make([]wire.SSHTemplate, len(outs))
+	for i, o := range outs {
+		ts[i] = wire.SSHTemplate{Name: o.Name, Type: o.Type, Path: o.Path, Comment: o.Comment, Content: o.Content}
+	}
+	resp := wire.SSHConfigResponse{UserTemplates: ts}
+	if typ == ssh.HostCert {
+		resp = wire.SSHConfigResponse{HostTemplates: ts}
+	}
+	render.JSON(w, http.StatusOK, resp)
 	return nil
 }

@@ -33,6 +33,8 @@ type SSHConfig struct {
 	DisableGetHosts bool
 	// Policy is authority.policy.ssh (nil: none).
 	Policy *SSHPolicy
+	// Templates are the `step ssh config` templates (nil: none).
+	Templates *SSHTemplates
 	// KRLInterval is how often the key revocation list is rebuilt from the
 	// store (other HA nodes' revocations); 0 means a minute.
 	KRLInterval time.Duration

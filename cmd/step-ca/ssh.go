@@ -2,12 +2,16 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	jose "github.com/go-jose/go-jose/v4"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/mayfly-pki/mayfly/authority"
 	"github.com/mayfly-pki/mayfly/authority/config"
+	"github.com/mayfly-pki/mayfly/internal/steppath"
+	"github.com/mayfly-pki/mayfly/templates"
 )
 
 // loadSSH loads ca.json's ssh block: the user and host CA keys are read
@@ -52,6 +56,9 @@ func loadSSH(cfg *config.Config, password []byte) (*authority.SSHConfig, error) 
 			return nil, fmt.Errorf("ssh.keys[%d].type: %q is not user or host", i, k.Type)
 		}
 	}
+	if out.Templates, err = loadSSHTemplates(cfg); err != nil {
+		return nil, err
+	}
 	if b := s.Bastion; b != nil {
 		out.Bastion = &authority.SSHBastion{Hostname: b.Hostname, User: b.User, Port: b.Port, Command: b.Command, Flags: b.Flags}
 	}
@@ -78,4 +85,44 @@ func sshPolicy(p *config.SSHPolicy) *authority.SSHPolicy {
 		return &authority.SSHPolicyRules{Allow: names(r.Allow), Deny: names(r.Deny)}
 	}
 	return &authority.SSHPolicy{User: rules(p.User), Host: rules(p.Host)}
+}
+
+// loadSSHTemplates reads ca.json's templates.ssh files (relative paths
+// below $STEPPATH, as step-ca). A template that cannot be read or parsed
+// is an error naming it.
+func loadSSHTemplates(cfg *config.Config) (*authority.SSHTemplates, error) {
+	if cfg.Templates == nil || cfg.Templates.SSH == nil {
+		return nil, nil
+	}
+	base, err := steppath.Path()
+	if err != nil {
+		return nil, err
+	}
+	load := func(kind string, ts []config.Template) ([]*templates.SSHConfigTemplate, error) {
+		var out []*templates.SSHConfigTemplate
+		for i, t := range ts {
+			name := t.TemplatePath
+			if !filepath.IsAbs(name) {
+				name = filepath.Join(base, name)
+			}
+			data, err := os.ReadFile(name)
+			if err != nil {
+				return nil, fmt.Errorf("templates.ssh.%s[%d]: %w", kind, i, err)
+			}
+			p, err := templates.ParseSSHConfigTemplate(t.Name, t.Type, t.Path, t.Comment, t.RequiredData, string(data))
+			if err != nil {
+				return nil, fmt.Errorf("templates.ssh.%s[%d]: %w", kind, i, err)
+			}
+			out = append(out, p)
+		}
+		return out, nil
+	}
+	out := &authority.SSHTemplates{Data: cfg.Templates.Data}
+	if out.User, err = load("user", cfg.Templates.SSH.User); err != nil {
+		return nil, err
+	}
+	if out.Host, err = load("host", cfg.Templates.SSH.Host); err != nil {
+		return nil, err
+	}
+	return out, nil
 }

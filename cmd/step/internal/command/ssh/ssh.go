@@ -25,6 +25,7 @@ func Command() *cli.Command {
 			fingerprintCommand(),
 			revokeCommand(),
 			krlCommand(),
+			configCommand(),
 		},
 	}
 }
