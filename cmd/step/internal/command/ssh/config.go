@@ -8,8 +8,8 @@ import (
 	"github.com/urfave/cli/v2"
 	gossh "golang.org/x/crypto/ssh"
 
-	caCmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
+	caCmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/flags"
 )
 
