@@ -25,6 +25,8 @@ func (h *Handler) sshRoutes(r chi.Router) {
 	r.Post("/ssh/sign", h.wrap(h.sshSign))
 	r.Post("/sign-ssh", h.wrap(h.sshSign))
 	r.Post("/ssh/revoke", h.wrap(h.sshRevoke))
+	r.Post("/ssh/renew", h.wrap(h.sshRenew))
+	r.Post("/ssh/rekey", h.wrap(h.sshRekey))
 	r.Get("/ssh/roots", h.wrap(h.sshRoots))
 	r.Get("/ssh/federation", h.wrap(h.sshFederation))
 	r.Get("/ssh/krl", h.wrap(h.sshKRL))
@@ -262,5 +264,52 @@ func (h *Handler) sshConfig(w http.ResponseWriter, r *http.Request, a *authority
 		resp = wire.SSHConfigResponse{HostTemplates: ts}
 	}
 	render.JSON(w, http.StatusOK, resp)
+	return nil
+}
+
+func (h *Handler) sshRenew(w http.ResponseWriter, r *http.Request, a *authority.Authority, f logrus.Fields) error {
+	var body wire.SSHRenewRequest
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	if body.OTT == "" {
+		return errs.E(errs.BadRequest, "missing or empty ott", nil)
+	}
+	if err := checkLen("ott", body.OTT, MaxTokenSize); err != nil {
+		return err
+	}
+	res, err := a.RenewSSH(r.Context(), body.OTT)
+	if err != nil {
+		return err
+	}
+	logSSHCert(f, res)
+	render.JSON(w, http.StatusCreated, wire.SSHSignResponse{Certificate: base64.StdEncoding.EncodeToString(res.Cert.Marshal())})
+	return nil
+}
+
+func (h *Handler) sshRekey(w http.ResponseWriter, r *http.Request, a *authority.Authority, f logrus.Fields) error {
+	var body wire.SSHRekeyRequest
+	if err := readJSON(r, &body); err != nil {
+		return err
+	}
+	if body.OTT == "" {
+		return errs.E(errs.BadRequest, "missing or empty ott", nil)
+	}
+	if err := checkLen("ott", body.OTT, MaxTokenSize); err != nil {
+		return err
+	}
+	if len(body.PublicKey) == 0 {
+		return errs.E(errs.BadRequest, "missing or empty publicKey", nil)
+	}
+	key, err := ssh.ParsePublicKey(body.PublicKey)
+	if err != nil {
+		return err
+	}
+	res, err := a.RekeySSH(r.Context(), body.OTT, key)
+	if err != nil {
+		return err
+	}
+	logSSHCert(f, res)
+	render.JSON(w, http.StatusCreated, wire.SSHSignResponse{Certificate: base64.StdEncoding.EncodeToString(res.Cert.Marshal())})
 	return nil
 }

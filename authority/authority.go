@@ -144,6 +144,9 @@ func New(o Options) (*Authority, error) {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	cfg := provisioner.Config{Audiences: a.audiences, Claims: claims, Now: now, HTTPClient: hc, Roots: o.Roots, Logger: log}
+	if a.ssh != nil {
+		cfg.SSHUserKeys, cfg.SSHHostKeys = a.sshKeys()
+	}
 	var ps []provisioner.Interface
 	for i, raw := range o.Provisioners {
 		p, err := buildProvisioner(raw, o.Registry, cfg)

@@ -188,7 +188,11 @@ func (a *Authority) SignSSHWithPlan(ctx context.Context, req *SSHSignRequest, pl
 	if before.IsZero() {
 		before = req.Options.ValidBefore
 	}
-	va, vb, err := ssh.Window(a.now(), a.backdate, after, before, plan.Claims.SSHLimits(ssh.CertTypeName(certType)))
+	lim := plan.Claims.SSHLimits(ssh.CertTypeName(certType))
+	if plan.Renewal {
+		lim = ssh.Limits{Max: 1<<63 - 1}
+	}
+	va, vb, err := ssh.Window(a.now(), a.backdate, after, before, lim)
 	if err != nil {
 		return nil, err
 	}
@@ -280,6 +284,16 @@ func (a *Authority) SSHCheckHost(ctx context.Context, principal string) (bool, e
 		}
 	}
 	return false, nil
+}
+
+// sshKeys are the keys SSHPOP certificates may be signed by: the CA's and
+// the non-federated ssh.keys.
+func (a *Authority) sshKeys() (user, host []gossh.PublicKey) {
+	k, err := a.SSHRoots()
+	if err != nil {
+		return nil, nil
+	}
+	return k.User, k.Host
 }
 
 // SSHBastion returns ssh.bastion, or nil.

@@ -3,6 +3,8 @@ package provisioner
 import (
 	"context"
 
+	gossh "golang.org/x/crypto/ssh"
+
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/internal/timeutil"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
@@ -30,6 +32,19 @@ type SSHPlan struct {
 	// Principals are always set.
 	Allowed   ssh.Options
 	Modifiers []SSHCertModifier
+	// Renewal says Allowed's window is an earlier certificate's, moved
+	// to now (SSHPOP renew and rekey): the claims' duration bounds are
+	// not applied, as step-ca does not.
+	Renewal bool
+}
+
+// SSHRenewer is implemented by provisioners whose tokens renew or rekey
+// SSH certificates (SSHPOP, wire-spec §4.5): each verifies tok for
+// PurposeSSHRenew or PurposeSSHRekey and returns the certificate the token
+// proves possession of. The caller checks it is not revoked.
+type SSHRenewer interface {
+	AuthorizeSSHRenew(ctx context.Context, tok *token.Token) (*gossh.Certificate, error)
+	AuthorizeSSHRekey(ctx context.Context, tok *token.Token) (*gossh.Certificate, error)
 }
 
 // SSHCertModifier changes the SSH certificate being built, before it is

@@ -215,3 +215,96 @@ func TestSSHLoginAndRevocation(t *testing.T) {
 		t.Fatalf("second ssh krl:\n%s", r)
 	}
 }
+
+// readSSHCert parses an SSH certificate file.
+func readSSHCert(t *testing.T, path string) *gossh.Certificate {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _, _, _, err := gossh.ParseAuthorizedKey(b)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	c, ok := k.(*gossh.Certificate)
+	if !ok {
+		t.Fatalf("%s is not a certificate", path)
+	}
+	return c
+}
+
+// TestSSHPOPRenewRekeyRevoke: a host certificate renews with an SSHPOP
+// token made with itself (same key, principals and lifetime, a new serial),
+// sshd serves the renewed one, a rekey gives a new key, a user certificate
+// cannot renew (SSHPOP renews hosts only), and a certificate revoked by
+// SSHPOP no longer renews.
+func TestSSHPOPRenewRekeyRevoke(t *testing.T) {
+	t.Parallel()
+	p := initSSHPKI(t)
+	p.start(t)
+	u := p.client(t)
+	pw := u.path("password.txt")
+	prov := []string{"--provisioner", "admin", "--provisioner-password-file", pw, "--no-password", "--insecure", "--no-agent"}
+	hostKey := u.path("ssh_host_ecdsa_key")
+	u.ok(t, append([]string{"ssh", "certificate", "localhost", hostKey, "--host", "--principal", "localhost", "--principal", "127.0.0.1", "--not-after", "2h"}, prov...)...)
+	crt := hostKey + "-cert.pub"
+	before := readSSHCert(t, crt)
+
+	u.ok(t, "ssh", "renew", crt, hostKey, "--force")
+	after := readSSHCert(t, crt)
+	if after.Serial == before.Serial || string(after.Key.Marshal()) != string(before.Key.Marshal()) ||
+		strings.Join(after.ValidPrincipals, ",") != "localhost,127.0.0.1" || after.CertType != gossh.HostCert ||
+		after.ValidBefore-after.ValidAfter != before.ValidBefore-before.ValidAfter || after.KeyId != before.KeyId {
+		t.Fatalf("renewed certificate: serial %d→%d, principals %v, type %d, life %d→%d s", before.Serial, after.Serial,
+			after.ValidPrincipals, after.CertType, before.ValidBefore-before.ValidAfter, after.ValidBefore-after.ValidAfter)
+	}
+
+	// The renewed host certificate works with sshd and ssh.
+	if os.Geteuid() == 0 {
+		if sshd, err := exec.LookPath("sshd"); err == nil || fileExists("/usr/sbin/sshd") {
+			if err != nil {
+				sshd = "/usr/sbin/sshd"
+			}
+			_ = os.MkdirAll("/run/sshd", 0o755)
+			userKey := u.path("id_ecdsa")
+			u.ok(t, append([]string{"ssh", "certificate", "bob@example.com", userKey, "--principal", "root"}, prov...)...)
+			knownHosts := u.writeFile(t, "known_hosts", "@cert-authority * "+u.ok(t, "ssh", "config", "--roots", "--host").stdout, 0o600)
+			userCA := u.writeFile(t, "user_ca.pub", u.ok(t, "ssh", "config", "--roots").stdout, 0o600)
+			s := startSSHD(t, sshd, u.dir, "HostKey "+hostKey, "HostCertificate "+crt, "TrustedUserCAKeys "+userCA)
+			if out, err := sshLogin(t, s, userKey, knownHosts); err != nil || !strings.Contains(out, "logged-in-as-root") {
+				t.Fatalf("ssh login to sshd with the renewed host certificate: %v\n%s", err, out)
+			}
+		}
+	}
+
+	newKey := u.path("new_host_key")
+	u.ok(t, "ssh", "rekey", crt, hostKey, "--out", newKey, "--no-password", "--insecure")
+	rekeyed := readSSHCert(t, newKey+"-cert.pub")
+	if string(rekeyed.Key.Marshal()) == string(after.Key.Marshal()) || rekeyed.KeyId != after.KeyId {
+		t.Fatalf("rekeyed certificate has the old key or another key ID %q", rekeyed.KeyId)
+	}
+	if b, err := os.ReadFile(newKey); err != nil || !strings.Contains(string(b), "OPENSSH PRIVATE KEY") {
+		t.Fatalf("new key %s: %v", newKey, err)
+	}
+
+	// SSHPOP renews host certificates only.
+	userKey2 := u.path("id_user2")
+	u.ok(t, append([]string{"ssh", "certificate", "carol@example.com", userKey2}, prov...)...)
+	r := u.fails(t, "ssh", "renew", userKey2+"-cert.pub", userKey2, "--force")
+	checkOneLine(t, r, "sshpop certificate must be a host ssh certificate")
+
+	// Revoked with its own SSHPOP token, it no longer renews.
+	serial := fmt.Sprint(after.Serial)
+	r = u.ok(t, "ssh", "revoke", serial, "--sshpop-cert", crt, "--sshpop-key", hostKey)
+	if !strings.Contains(r.stdout, "has been revoked") {
+		t.Fatalf("ssh revoke --sshpop-cert:\n%s", r)
+	}
+	r = u.fails(t, "ssh", "renew", crt, hostKey, "--force")
+	checkOneLine(t, r, "The request lacked necessary authorization to be completed.")
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

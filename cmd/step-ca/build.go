@@ -28,6 +28,7 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner/nebula"
 	"github.com/mayfly-pki/mayfly/provisioner/oidc"
 	"github.com/mayfly-pki/mayfly/provisioner/scep"
+	"github.com/mayfly-pki/mayfly/provisioner/sshpop"
 	"github.com/mayfly-pki/mayfly/provisioner/x5c"
 )
 
@@ -43,6 +44,7 @@ func registry() provisioner.Registry {
 		provisioner.TypeOIDC:   oidc.New,
 		provisioner.TypeSCEP:   scep.New,
 		provisioner.TypeNebula: nebula.New,
+		provisioner.TypeSSHPOP: sshpop.New,
 	}
 }
 

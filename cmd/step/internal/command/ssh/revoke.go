@@ -19,8 +19,9 @@ func revokeCommand() *cli.Command {
 		flags.CaURL(), flags.Root(), flags.Context(), flags.Token(),
 		&cli.StringFlag{Name: "reason", Usage: "The `string` explaining the revocation."},
 		&cli.StringFlag{Name: "reasonCode", Usage: "The `code` of the revocation reason: 0-10 or a name such as KeyCompromise."},
-		&cli.StringFlag{Name: "sshpop-cert", Usage: "Not supported yet: revoke with an SSHPOP token (`file`)."},
-		&cli.StringFlag{Name: "sshpop-key", Usage: "Not supported yet: the key `file` of --sshpop-cert."},
+		&cli.StringFlag{Name: "sshpop-cert", Usage: "Revoke with an SSHPOP token made with this certificate `file`."},
+		&cli.StringFlag{Name: "sshpop-key", Usage: "The key `file` of --sshpop-cert."},
+		flags.PasswordFile("The path to the `file` with the password of --sshpop-key."),
 		flags.Offline(),
 	}, caCmd.TokenFlags()...)
 	return &cli.Command{
@@ -44,8 +45,8 @@ func revokeAction(c *cli.Context) error {
 	if c.Bool("offline") {
 		return fmt.Errorf("--offline is not supported yet")
 	}
-	if c.String("sshpop-cert") != "" || c.String("sshpop-key") != "" {
-		return fmt.Errorf("--sshpop-cert and --sshpop-key are not supported yet")
+	if (c.String("sshpop-cert") == "") != (c.String("sshpop-key") == "") {
+		return fmt.Errorf("flags '--sshpop-cert' and '--sshpop-key' go together")
 	}
 	code, err := authority.ParseReasonCode(c.String("reasonCode"))
 	if err != nil {
@@ -56,6 +57,11 @@ func revokeAction(c *cli.Context) error {
 		return err
 	}
 	tok := c.String("token")
+	if tok == "" && c.String("sshpop-cert") != "" {
+		if tok, _, err = sshpopToken(c, cl, roots, c.String("sshpop-cert"), c.String("sshpop-key"), "/1.0/ssh/revoke"); err != nil {
+			return err
+		}
+	}
 	if tok == "" {
 		if tok, err = caCmd.MintSSHToken(c, cl, roots, caCmd.SSHToken{Subject: serial, Path: "/1.0/ssh/revoke"}); err != nil {
 			return err

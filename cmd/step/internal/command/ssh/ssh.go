@@ -26,6 +26,8 @@ func Command() *cli.Command {
 			revokeCommand(),
 			krlCommand(),
 			configCommand(),
+			renewCommand(),
+			rekeyCommand(),
 		},
 	}
 }
