@@ -28,6 +28,13 @@ func Command() *cli.Command {
 			configCommand(),
 			renewCommand(),
 			rekeyCommand(),
+			checkHostCommand(),
+			hostsCommand(),
+			needsRenewalCommand(),
+			proxyCommand(),
+			loginCommand(),
+			logoutCommand(),
+			listCommand(),
 		},
 	}
 }
