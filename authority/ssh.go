@@ -167,7 +167,24 @@ func (a *Authority) SignSSHWithPlan(ctx context.Context, req *SSHSignRequest, pl
 	if err := plan.Allowed.Match(req.Options); err != nil {
 		return nil, err
 	}
-	certType, err := ssh.CertType(plan.Allowed.CertType)
+	allowed := plan.Allowed
+	if allowed.CertType == "" {
+		allowed.CertType = req.Options.CertType
+	}
+	if allowed.KeyID == "" {
+		allowed.KeyID = req.Options.KeyID
+	}
+	if len(allowed.Principals) == 0 {
+		allowed.Principals = req.Options.Principals
+	}
+	// step-ca's sshCertDefaultValidator.
+	if allowed.KeyID == "" {
+		return nil, errs.Errorf(errs.Forbidden, "ssh certificate key id cannot be empty")
+	}
+	if len(allowed.Principals) == 0 {
+		return nil, errs.Errorf(errs.Forbidden, "ssh certificate valid principals cannot be empty")
+	}
+	certType, err := ssh.CertType(allowed.CertType)
 	if err != nil {
 		return nil, err
 	}
@@ -181,7 +198,7 @@ func (a *Authority) SignSSHWithPlan(ctx context.Context, req *SSHSignRequest, pl
 	if err := ssh.CheckKey(req.PublicKey); err != nil {
 		return nil, err
 	}
-	after, before := plan.Allowed.ValidAfter, plan.Allowed.ValidBefore
+	after, before := allowed.ValidAfter, allowed.ValidBefore
 	if after.IsZero() {
 		after = req.Options.ValidAfter
 	}
@@ -196,14 +213,14 @@ func (a *Authority) SignSSHWithPlan(ctx context.Context, req *SSHSignRequest, pl
 	if err != nil {
 		return nil, err
 	}
-	cert, err := ssh.NewCertificate(req.PublicKey, certType, plan.Allowed.KeyID, plan.Allowed.Principals, va, vb)
+	cert, err := ssh.NewCertificate(req.PublicKey, certType, allowed.KeyID, allowed.Principals, va, vb)
 	if err != nil {
 		return nil, errs.E(errs.Internal, "error creating ssh certificate", err)
 	}
 	if len(plan.Modifiers) > 0 {
 		m := provisioner.SSHCert{
 			CertType: cert.CertType, KeyID: cert.KeyId, Principals: cert.ValidPrincipals,
-			CriticalOptions: cert.CriticalOptions, Extensions: cert.Extensions,
+			CriticalOptions: cert.CriticalOptions, Extensions: cert.Extensions, ValidAfter: va, ValidBefore: vb,
 		}
 		for _, mod := range plan.Modifiers {
 			if err := mod.ModifySSHCert(&m); err != nil {
@@ -212,6 +229,12 @@ func (a *Authority) SignSSHWithPlan(ctx context.Context, req *SSHSignRequest, pl
 		}
 		cert.CertType, cert.KeyId, cert.ValidPrincipals = m.CertType, m.KeyID, m.Principals
 		cert.CriticalOptions, cert.Extensions = m.CriticalOptions, m.Extensions
+		if m.ValidBefore.Before(vb) {
+			if !m.ValidBefore.After(a.now()) {
+				return nil, errs.Errorf(errs.Forbidden, "ssh certificate validBefore cannot be in the past")
+			}
+			cert.ValidBefore = uint64(m.ValidBefore.Unix())
+		}
 	}
 	if err := a.checkSSHPolicy(cert); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package provisioner
 
 import (
 	"context"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
@@ -28,8 +29,9 @@ import (
 type SSHPlan struct {
 	Info   Info
 	Claims Resolved
-	// Allowed is what the credential grants; CertType, KeyID and
-	// Principals are always set.
+	// Allowed is what the credential grants. An empty CertType, KeyID or
+	// Principals leaves the choice to the request (an OIDC admin); the
+	// defaults are then a user certificate and the request's key ID.
 	Allowed   ssh.Options
 	Modifiers []SSHCertModifier
 	// Renewal says Allowed's window is an earlier certificate's, moved
@@ -54,12 +56,15 @@ type SSHCertModifier interface {
 }
 
 // SSHCert is the part of an SSH certificate a modifier may change.
+// ValidBefore may only be shortened (a credential's own expiry).
 type SSHCert struct {
 	CertType        uint32
 	KeyID           string
 	Principals      []string
 	CriticalOptions map[string]string
 	Extensions      map[string]string
+	ValidAfter      time.Time
+	ValidBefore     time.Time
 }
 
 // SSHAuthorizer is implemented by provisioners that issue SSH certificates.
