@@ -57,6 +57,8 @@ type Options struct {
 	Registry provisioner.Registry
 	// X509Policy is authority.policy.x509.
 	X509Policy *policy.X509Options
+	// SSH is the ssh block (nil: no SSH CA).
+	SSH *authority.SSHConfig
 }
 
 // Env is an Authority with everything it was built from.
@@ -114,6 +116,7 @@ func New(t testing.TB, o Options) *Env {
 		Now:                  clock.Now,
 		Logger:               o.Logger,
 		X509Policy:           o.X509Policy,
+		SSH:                  o.SSH,
 	})
 	if err != nil {
 		t.Fatalf("authority.New: %v", err)
