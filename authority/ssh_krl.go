@@ -40,6 +40,9 @@ type krlCache struct {
 	mu      sync.Mutex
 	entries map[uint64]krlEntry // nil until loaded
 	doc     *KRL
+	// nextExpiry is the earliest expiry among the listed entries (zero:
+	// none): the document is rebuilt once it passes, not on every request.
+	nextExpiry time.Time
 }
 
 type krlEntry struct {
@@ -93,18 +96,14 @@ func (k *krlCache) loadLocked(ctx context.Context) error {
 
 // expiredLocked reports whether an entry of the current document expired.
 func (k *krlCache) expiredLocked(now time.Time) bool {
-	for _, e := range k.entries {
-		if !e.expires.IsZero() && e.expires.Before(now) {
-			return true
-		}
-	}
-	return false
+	return !k.nextExpiry.IsZero() && k.nextExpiry.Before(now)
 }
 
 // encodeLocked builds the document from the unexpired entries.
 func (k *krlCache) encodeLocked(now time.Time) {
 	serials := make([]uint64, 0, len(k.entries))
 	var newest time.Time
+	k.nextExpiry = time.Time{}
 	for n, e := range k.entries {
 		if !e.expires.IsZero() && e.expires.Before(now) {
 			delete(k.entries, n)
@@ -113,6 +112,9 @@ func (k *krlCache) encodeLocked(now time.Time) {
 		serials = append(serials, n)
 		if e.revoked.After(newest) {
 			newest = e.revoked
+		}
+		if !e.expires.IsZero() && (k.nextExpiry.IsZero() || e.expires.Before(k.nextExpiry)) {
+			k.nextExpiry = e.expires
 		}
 	}
 	l := &krl.KRL{Version: uint64(max(newest.Unix(), 0)), Generated: newest, Comment: "Mayfly SSH CA"}
