@@ -54,7 +54,7 @@ func (a *Authority) SSHConfig(certType string, data map[string]string) ([]SSHCon
 	for _, t := range ts {
 		for _, r := range t.Requires {
 			if data[r] == "" {
-				return nil, errs.Errorf(errs.BadRequest, "%s, please use --set <key=value> flag", strings.ToLower(r[:1])+r[1:])
+				return nil, errs.Errorf(errs.BadRequest, "%s, please use --set <key=value> flag", r)
 			}
 		}
 		b, err := t.Render(vars)
