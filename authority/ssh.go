@@ -167,6 +167,16 @@ func (a *Authority) SignSSHWithPlan(ctx context.Context, req *SSHSignRequest, pl
 	if err := plan.Allowed.Match(req.Options); err != nil {
 		return nil, err
 	}
+	if plan.RequireOptions {
+		switch {
+		case req.Options.CertType == "":
+			return nil, errs.Errorf(errs.Forbidden, "ssh certificate certType cannot be empty")
+		case req.Options.KeyID == "":
+			return nil, errs.Errorf(errs.Forbidden, "ssh certificate keyID cannot be empty")
+		case len(req.Options.Principals) == 0:
+			return nil, errs.Errorf(errs.Forbidden, "ssh certificate principals cannot be empty")
+		}
+	}
 	allowed := plan.Allowed
 	if allowed.CertType == "" {
 		allowed.CertType = req.Options.CertType

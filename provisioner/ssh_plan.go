@@ -34,6 +34,9 @@ type SSHPlan struct {
 	// defaults are then a user certificate and the request's key ID.
 	Allowed   ssh.Options
 	Modifiers []SSHCertModifier
+	// RequireOptions says the request must name the certificate type, key
+	// ID and principals itself (step-ca's K8sSA).
+	RequireOptions bool
 	// Renewal says Allowed's window is an earlier certificate's, moved
 	// to now (SSHPOP renew and rekey): the claims' duration bounds are
 	// not applied, as step-ca does not.
