@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	gossh "golang.org/x/crypto/ssh"
@@ -23,6 +24,12 @@ func loadSSH(cfg *config.Config, password []byte) (*authority.SSHConfig, error) 
 		return nil, nil
 	}
 	out := &authority.SSHConfig{}
+	if s.KRLRefresh != nil {
+		if s.KRLRefresh.Duration < time.Second {
+			return nil, fmt.Errorf("ssh.krlRefresh: %s is below the minimum of 1s", s.KRLRefresh.Duration)
+		}
+		out.KRLInterval = s.KRLRefresh.Duration
+	}
 	var err error
 	if s.UserKey != "" {
 		if out.UserKey, err = readKey(s.UserKey, password); err != nil {
