@@ -35,7 +35,10 @@ func tokenCommand() *cli.Command {
 			&cli.BoolFlag{Name: "ssh", Usage: "Create a token for an SSH certificate (or, with --revoke, for revoking one)."},
 			&cli.BoolFlag{Name: "host", Usage: "Create a token for an SSH host certificate (with --ssh)."},
 			&cli.StringSliceFlag{Name: "principal", Aliases: []string{"n"}, Usage: "Add the `name` to the principals of an SSH certificate (with --ssh); default: the subject."},
-			&cli.BoolFlag{Name: "renew", Usage: "Create a renew token (not supported yet; use `step ca renew --mtls=false`)."},
+			&cli.BoolFlag{Name: "renew", Usage: "Create a renew token: with --sshpop-cert, for POST /ssh/renew (X.509 renew tokens are not supported yet; use `step ca renew --mtls=false`)."},
+			&cli.BoolFlag{Name: "rekey", Usage: "Create a rekey token (with --sshpop-cert, for POST /ssh/rekey)."},
+			&cli.StringFlag{Name: "sshpop-cert", Usage: "The SSH certificate `file` an SSHPOP token proves possession of (with --renew, --rekey or --revoke)."},
+			&cli.StringFlag{Name: "sshpop-key", Usage: "The private key `file` of --sshpop-cert."},
 			&cli.StringFlag{Name: "output-file", Usage: "Write the token to `file` instead of stdout."},
 		}, append(append(x5cFlags(), nebulaFlags()...), append(k8ssaFlags(), oidcFlags()...)...)...),
 		Action: tokenAction,
@@ -46,8 +49,11 @@ func tokenAction(c *cli.Context) error {
 	if err := app.CheckArgs(c, 1, 1); err != nil {
 		return err
 	}
-	if c.Bool("renew") {
-		return fmt.Errorf("step ca token: --renew is not supported yet")
+	if c.String("sshpop-cert") != "" || c.String("sshpop-key") != "" {
+		return sshpopTokenAction(c)
+	}
+	if c.Bool("renew") || c.Bool("rekey") {
+		return fmt.Errorf("step ca token: --renew and --rekey need --sshpop-cert and --sshpop-key (X.509 renew tokens are not supported yet)")
 	}
 	if (c.Bool("host") || len(c.StringSlice("principal")) > 0) && !c.Bool("ssh") {
 		return fmt.Errorf("--host and --principal need --ssh")

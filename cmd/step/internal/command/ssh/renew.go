@@ -91,7 +91,7 @@ func renewAction(c *cli.Context, rekey bool) error {
 	if rekey {
 		path = "/1.0/ssh/rekey"
 	}
-	tok, old, err := sshpopToken(c, cl, roots, popCert, popKey, path)
+	tok, old, err := caCmd.SSHPOPToken(c, cl, roots, popCert, popKey, path)
 	if err != nil {
 		return err
 	}

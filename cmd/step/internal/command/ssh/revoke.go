@@ -58,7 +58,7 @@ func revokeAction(c *cli.Context) error {
 	}
 	tok := c.String("token")
 	if tok == "" && c.String("sshpop-cert") != "" {
-		if tok, _, err = sshpopToken(c, cl, roots, c.String("sshpop-cert"), c.String("sshpop-key"), "/1.0/ssh/revoke"); err != nil {
+		if tok, _, err = caCmd.SSHPOPToken(c, cl, roots, c.String("sshpop-cert"), c.String("sshpop-key"), "/1.0/ssh/revoke"); err != nil {
 			return err
 		}
 	}

@@ -1,4 +1,4 @@
-package ssh
+package ca
 
 import (
 	"crypto"
@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/ca/client"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/ui"
+	"github.com/mayfly-pki/mayfly/internal/fileutil"
 	mjose "github.com/mayfly-pki/mayfly/internal/jose"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
@@ -25,7 +27,7 @@ import (
 // readSSHPrivateKey reads an OpenSSH (or PEM) private key, asking for its
 // password (--password-file) when it is encrypted.
 func readSSHPrivateKey(c *cli.Context, path string) (crypto.Signer, error) {
-	b, err := readFile(path)
+	b, err := readSmallFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -85,11 +87,42 @@ func sshpopProvisioner(c *cli.Context, cl *client.Client) (string, error) {
 	return "", errors.New("there is more than one SSHPOP provisioner: use --provisioner to choose one")
 }
 
-// sshpopToken mints an SSHPOP token (wire-spec §4.5) proving possession of
+// maxSSHFileSize bounds the SSH key and certificate files read.
+const maxSSHFileSize = 1 << 20
+
+func readSmallFile(path string) ([]byte, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("error reading %s: %w", path, err)
+	}
+	if fi.Size() > maxSSHFileSize {
+		return nil, fmt.Errorf("error reading %s: %d bytes, at most %d", path, fi.Size(), maxSSHFileSize)
+	}
+	return os.ReadFile(path)
+}
+
+// ReadSSHCertificate reads an SSH certificate file (ssh-keygen's -cert.pub).
+func ReadSSHCertificate(path string) (*gossh.Certificate, error) {
+	b, err := readSmallFile(path)
+	if err != nil {
+		return nil, err
+	}
+	k, _, _, _, err := gossh.ParseAuthorizedKey(b)
+	if err != nil {
+		return nil, fmt.Errorf("error parsing %s: %w", path, err)
+	}
+	cert, ok := k.(*gossh.Certificate)
+	if !ok {
+		return nil, fmt.Errorf("%s is not an ssh certificate: it holds a %s key", path, k.Type())
+	}
+	return cert, nil
+}
+
+// SSHPOPToken mints an SSHPOP token (wire-spec §4.5) proving possession of
 // the certificate in certFile with the key in keyFile, for path
 // ("/1.0/ssh/renew", "/1.0/ssh/rekey" or "/1.0/ssh/revoke").
-func sshpopToken(c *cli.Context, cl *client.Client, roots []*x509.Certificate, certFile, keyFile, path string) (string, *gossh.Certificate, error) {
-	cert, err := readCertificate(certFile)
+func SSHPOPToken(c *cli.Context, cl *client.Client, roots []*x509.Certificate, certFile, keyFile, path string) (string, *gossh.Certificate, error) {
+	cert, err := ReadSSHCertificate(certFile)
 	if err != nil {
 		return "", nil, err
 	}
@@ -122,4 +155,40 @@ func sshpopToken(c *cli.Context, cl *client.Client, roots []*x509.Certificate, c
 	}
 	tok, err := token.Sign(jwk, claims, map[string]any{"sshpop": base64.StdEncoding.EncodeToString(cert.Marshal())})
 	return tok, cert, err
+}
+
+// sshpopTokenAction is `step ca token --sshpop-cert c --sshpop-key k` with
+// --renew, --rekey or --revoke: an SSHPOP token (wire-spec §4.5) whose
+// subject is the certificate's serial.
+func sshpopTokenAction(c *cli.Context) error {
+	if c.String("sshpop-cert") == "" || c.String("sshpop-key") == "" {
+		return errors.New("flags '--sshpop-cert' and '--sshpop-key' go together")
+	}
+	var path string
+	switch {
+	case c.Bool("renew"):
+		path = "/1.0/ssh/renew"
+	case c.Bool("rekey"):
+		path = "/1.0/ssh/rekey"
+	case c.Bool("revoke"):
+		path = "/1.0/ssh/revoke"
+	default:
+		return errors.New("an SSHPOP token is for --renew, --rekey or --revoke")
+	}
+	cl, roots, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	tok, cert, err := SSHPOPToken(c, cl, roots, c.String("sshpop-cert"), c.String("sshpop-key"), path)
+	if err != nil {
+		return err
+	}
+	if sub := c.Args().First(); sub != strconv.FormatUint(cert.Serial, 10) {
+		return fmt.Errorf("the subject %q is not the serial number of %s (%d)", sub, c.String("sshpop-cert"), cert.Serial)
+	}
+	if out := c.String("output-file"); out != "" {
+		return fileutil.WriteFile(out, []byte(tok+"\n"), 0o600)
+	}
+	_, err = fmt.Fprintln(os.Stdout, tok)
+	return err
 }
