@@ -106,6 +106,7 @@ func New(d Deps) *Handler {
 		r.Get("/crl", h.wrap(h.crl))
 		r.Get("/ocsp/*", h.wrap(h.ocspGet))
 		r.Post("/ocsp", h.wrap(h.ocspPost))
+		h.sshRoutes(r)
 	}
 	routes(r)
 	r.Route("/1.0", routes)

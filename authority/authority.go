@@ -73,6 +73,8 @@ type Options struct {
 	// KeyHealth reports the key managers the CA's keys live in (nil: keys
 	// are files). It returns an errs.Unavailable naming the one that is down.
 	KeyHealth func() error
+	// SSH is the ca.json ssh block, loaded (nil: no SSH CA).
+	SSH *SSHConfig
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -105,8 +107,9 @@ type Authority struct {
 	// point, AIA OCSP), encoded once per snapshot.
 	issuedExts []pkix.Extension
 	meter      meter.Certificates
-	audit      audit.Sink // nil: no audit log
-	keyHealth    func() error   // nil: keys are files
+	audit      audit.Sink   // nil: no audit log
+	keyHealth  func() error // nil: keys are files
+	ssh        *sshCA       // nil: no SSH CA
 }
 
 // New builds an authority. A provisioner that fails to initialize is kept,
@@ -152,6 +155,12 @@ func New(o Options) (*Authority, error) {
 	if a.policy, err = policy.New(o.X509Policy); err != nil {
 		return nil, fmt.Errorf("authority.policy.x509: %w", err)
 	}
+	if o.SSH != nil {
+		if a.ssh, err = newSSHCA(o.SSH); err != nil {
+			return nil, err
+		}
+		a.ssh.krl = a.newKRLCache(o.SSH.KRLInterval)
+	}
 	if a.storeName == "" {
 		a.storeName = "configured"
 	}
@@ -178,6 +187,9 @@ func New(o Options) (*Authority, error) {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	cfg := provisioner.Config{Audiences: a.audiences, Claims: claims, Now: now, HTTPClient: hc, Roots: o.Roots, Logger: log}
+	if a.ssh != nil {
+		cfg.SSHUserKeys, cfg.SSHHostKeys = a.sshKeys()
+	}
 	var ps []provisioner.Interface
 	for i, raw := range o.Provisioners {
 		p, err := buildProvisioner(raw, o.Registry, cfg)
@@ -263,6 +275,9 @@ func (a *Authority) Runners() []provisioner.Runner {
 	}
 	if a.ocsp != nil {
 		rs = append(rs, a.ocsp)
+	}
+	if a.ssh != nil && a.ssh.krl != nil {
+		rs = append(rs, a.ssh.krl)
 	}
 	return rs
 }

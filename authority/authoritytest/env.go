@@ -68,6 +68,8 @@ type Options struct {
 	// Meter and Audit are passed through (nil: none).
 	Meter meter.Certificates
 	Audit audit.Sink
+	// SSH is the ssh block (nil: no SSH CA).
+	SSH *authority.SSHConfig
 }
 
 // Env is an Authority with everything it was built from.
@@ -130,6 +132,7 @@ func New(t testing.TB, o Options) *Env {
 		Lint:                 o.Lint,
 		Meter:                o.Meter,
 		Audit:                o.Audit,
+		SSH:                  o.SSH,
 	})
 	if err != nil {
 		t.Fatalf("authority.New: %v", err)

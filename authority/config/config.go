@@ -149,6 +149,10 @@ type SSH struct {
 	AddUserPrincipal string         `json:"addUserPrincipal,omitempty"`
 	AddUserCommand   string         `json:"addUserCommand,omitempty"`
 	Bastion          *Bastion       `json:"bastion,omitempty"`
+	// KRLRefresh is Mayfly's: how often the SSH key revocation list is
+	// rebuilt from the database (revocations other CAs sharing it
+	// recorded); default 1m.
+	KRLRefresh *provisioner.Duration `json:"krlRefresh,omitempty"`
 }
 
 // SSHPublicKey is an extra (usually federated) SSH CA public key. Key is a

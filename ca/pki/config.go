@@ -39,6 +39,11 @@ func NewCAConfig(l Layout, o Options, prov *JWKProvisioner) (*config.Config, err
 	if !o.NoDB {
 		c.DB = &config.DB{Type: "badgerv2", DataSource: l.DBDir}
 	}
+	if o.SSH {
+		if err := addSSHConfig(c, l); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
 }
 

@@ -35,6 +35,11 @@ type Result struct {
 	ProvisionerName string
 	ProvisionerKID  string
 
+	// With Options.SSH: the SSH CA keys and the templates folder.
+	SSHUserPublicKey, SSHUserPrivateKey string
+	SSHHostPublicKey, SSHHostPrivateKey string
+	TemplatesPath                       string
+
 	Root         *x509.Certificate
 	Intermediate *x509.Certificate
 	// ExistingRoot is true when Options.RootCertPath was used instead of a new root.
@@ -132,6 +137,9 @@ func plannedPaths(l Layout, o Options, existingRoot bool) []plannedFile {
 	}
 	if !o.PKIOnly {
 		files = append(files, plannedFile{path: l.CAConfig}, plannedFile{path: l.Defaults})
+		if o.SSH {
+			files = append(files, plannedSSHPaths(l)...)
+		}
 	}
 	return files
 }
@@ -146,7 +154,11 @@ func plannedDirs(l Layout, o Options) []string {
 	if !o.NoDB {
 		dirs = append(dirs, l.DBDir)
 	}
-	return append(dirs, l.TemplatesDir)
+	dirs = append(dirs, l.TemplatesDir)
+	if o.SSH {
+		dirs = append(dirs, newSSHPaths(l).TemplatesDir)
+	}
+	return dirs
 }
 
 // generate creates the keys, certificates, provisioner and configuration
@@ -240,9 +252,19 @@ func generate(ctx context.Context, l Layout, o Options, existing *CA) (*artifact
 		return nil, err
 	}
 
+	if o.SSH {
+		sshFiles, err := generateSSH(l, o, res)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, sshFiles...)
+	}
 	prov, err := NewJWKProvisioner(o.ProvisionerName, o.provisionerPassword())
 	if err != nil {
 		return nil, err
+	}
+	if o.SSH {
+		prov.Claims = map[string]any{"enableSSHCA": true}
 	}
 	caJSON, err := marshalCAConfig(l, o, prov)
 	if err != nil {

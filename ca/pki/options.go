@@ -85,6 +85,9 @@ type Options struct {
 	// DeploymentType must be empty or "standalone"; other step deployment types
 	// (linked, hosted) are not supported.
 	DeploymentType string
+	// SSH adds the SSH user and host CA keys, the ssh block, the SSHPOP
+	// provisioner and the SSH templates (step's --ssh, wire-spec §1.2).
+	SSH bool
 	// PKIOnly writes only the certificates and keys (step's --pki): no
 	// provisioner, ca.json, defaults.json, db/ or templates/.
 	PKIOnly bool

@@ -30,6 +30,7 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner/nebula"
 	"github.com/mayfly-pki/mayfly/provisioner/oidc"
 	"github.com/mayfly-pki/mayfly/provisioner/scep"
+	"github.com/mayfly-pki/mayfly/provisioner/sshpop"
 	"github.com/mayfly-pki/mayfly/provisioner/x5c"
 )
 
@@ -45,6 +46,7 @@ func registry() provisioner.Registry {
 		provisioner.TypeOIDC:   oidc.New,
 		provisioner.TypeSCEP:   scep.New,
 		provisioner.TypeNebula: nebula.New,
+		provisioner.TypeSSHPOP: sshpop.New,
 	}
 }
 
@@ -73,7 +75,7 @@ type buildDeps struct {
 	startTime time.Time
 	logger    logrus.FieldLogger
 	obs       *observability // nil: no metrics, no audit log (validation)
-	keys      *kms.Loader // resolves key paths and KMS URIs
+	keys      *kms.Loader    // resolves key paths and KMS URIs
 }
 
 // buildSnapshot turns a loaded, validated config into a server snapshot.
@@ -105,6 +107,12 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		}
 		return nil, err
 	}
+	sshCfg, err := loadSSH(cfg, func(key string) (crypto.Signer, error) {
+		return d.keys.SignerWith(context.Background(), kmsOptions(cfg.KMS), key, d.password)
+	})
+	if err != nil {
+		return nil, err
+	}
 	tlsOpts, err := cfg.ResolveTLS()
 	if err != nil {
 		return nil, err
@@ -131,7 +139,7 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		DNSNames: cfg.DNSNames, Provisioners: provs, Registry: registry(), Claims: claims,
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
-		X509Policy: x509Policy, CRL: crlOptions(cfg), OCSP: ocspOptions(cfg), Lint: lintOpts, KeyHealth: d.keys.Health,
+		X509Policy: x509Policy, CRL: crlOptions(cfg), OCSP: ocspOptions(cfg), Lint: lintOpts, SSH: sshCfg, KeyHealth: d.keys.Health,
 		Meter: d.obs.certificates(), Audit: d.obs.sink(),
 	})
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/kms"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/oauth"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/path"
+	sshcmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ssh"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/version"
 )
 
@@ -33,6 +34,7 @@ func commands() []*cli.Command {
 		kms.Command(),
 		oauth.Command(),
 		path.Command(),
+		sshcmd.Command(),
 		version.Command(),
 	}
 }

@@ -30,6 +30,7 @@ type Store struct {
 	closed bool
 	tokens map[string][]byte
 	certs  map[string]*store.Certificate
+	ssh    sshState
 }
 
 var _ store.Store = (*Store)(nil)
@@ -133,7 +134,7 @@ func (s *Store) Close() error {
 		return errClosed()
 	}
 	s.closed = true
-	s.tokens, s.certs = nil, nil
+	s.tokens, s.certs, s.ssh = nil, nil, sshState{}
 	return nil
 }
 

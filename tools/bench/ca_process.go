@@ -29,7 +29,7 @@ func freePort() (int, error) {
 }
 
 // stepCAInit runs `step ca init` with its defaults for a standalone CA named
-// Bench on 127.0.0.1:port, into stepPath. Its output is returned in the
+// Bench on 127.0.0.1:port, into stepPath, with --ssh when ssh is set. Its output is returned in the
 // error only.
 func stepCAInit(ctx context.Context, stepBin, stepPath, pwFile string, port int, extra ...string) error {
 	args := append([]string{"ca", "init",

@@ -69,7 +69,7 @@ func suiteCommand(ctx context.Context, args []string, stderr io.Writer) (*Report
 	fs.StringVar(&o.Bin, "bin", "bin", "directory holding the step and step-ca binaries")
 	fs.StringVar(&o.DB, "db", "", "database: badger (what step ca init writes), bbolt, postgresql, mysql or none")
 	fs.StringVar(&o.DBSource, "db-source", "", "db.dataSource for --db (a file for bbolt, a DSN for SQL)")
-	fs.StringVar(&runs, "runs", defaultRuns, "runs as mode:concurrency,... (modes: sign, renew, mixed, ocsp)")
+	fs.StringVar(&runs, "runs", defaultRuns, "runs as mode:concurrency,... (modes: sign, renew, mixed, ocsp, ssh)")
 	fs.IntVar(&o.N, "n", 6000, "timed requests per run")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "stop a run after this long even if --n is not reached")
 	fs.IntVar(&o.Keys, "keys", 1000, "distinct client keys and CSRs, used round-robin")

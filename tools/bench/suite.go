@@ -23,8 +23,8 @@ type runSpec struct {
 }
 
 // defaultRuns is what `make bench` runs: sign at c=64, renew over mTLS at
-// c=16, and sign and renew mixed at c=32.
-const defaultRuns = "sign:64,renew:16,mixed:32"
+// c=16, sign and renew mixed at c=32, and SSH user certificates at c=64.
+const defaultRuns = "sign:64,renew:16,mixed:32,ssh:64"
 
 // parseRuns reads "mode:c,mode:c,...".
 func parseRuns(s string) ([]runSpec, error) {
@@ -36,9 +36,9 @@ func parseRuns(s string) ([]runSpec, error) {
 			return nil, fmt.Errorf("--runs %q: want mode:concurrency[,mode:concurrency...], e.g. %s", s, defaultRuns)
 		}
 		switch mode {
-		case modeSign, modeRenew, modeMixed, modeOCSP:
+		case modeSign, modeRenew, modeMixed, modeOCSP, modeSSH:
 		default:
-			return nil, fmt.Errorf("--runs %q: unknown mode %q (sign, renew, mixed, ocsp)", s, mode)
+			return nil, fmt.Errorf("--runs %q: unknown mode %q (sign, renew, mixed, ocsp, ssh)", s, mode)
 		}
 		out = append(out, runSpec{Mode: mode, C: n})
 	}
@@ -97,6 +97,13 @@ func runSuite(ctx context.Context, o suiteOptions, progress io.Writer) (rep *Rep
 		fmt.Fprintf(progress, "bench: CA keys in a SoftHSM2 token (%s)\n", os.Getenv("SOFTHSM2_CONF"))
 	}
 	fmt.Fprintf(progress, "bench: step ca init into %s\n", stepPath)
+	for _, r := range o.Runs {
+		if r.Mode == modeSSH {
+			// SSH runs need the SSH CA keys (and enableSSHCA on the provisioner).
+			extra = append(extra, "--ssh")
+			break
+		}
+	}
 	if err := stepCAInit(ctx, stepBin, stepPath, pwFile, port, extra...); err != nil {
 		return nil, err
 	}

@@ -59,7 +59,7 @@ $ step ca init --root root_ca.crt --key root_ca_key --key-password-file root.pas
 
 // initUnsupportedBools and initUnsupportedStrings name step ca init flags
 // that Mayfly accepts only to reject them with a clear message.
-func initUnsupportedBools() []string { return []string{"ssh", "acme", "remote-management", "helm"} }
+func initUnsupportedBools() []string { return []string{"acme", "remote-management", "helm"} }
 
 func initUnsupportedStrings() []string { return []string{"ra", "authority", "profile"} }
 
@@ -81,6 +81,7 @@ func initFlags() []cli.Flag {
 		&cli.StringFlag{Name: "with-ca-url", Usage: "`URI` of the Step Certificate Authority to write in defaults.json."},
 		&cli.BoolFlag{Name: "pki", Usage: "Generate only the PKI (certificates and keys), without the CA configuration."},
 		&cli.BoolFlag{Name: "no-db", Usage: "Generate a CA configuration without the DB stanza. No persistence layer."},
+		&cli.BoolFlag{Name: "ssh", Usage: "Create keys to sign SSH certificates, the SSHPOP provisioner and the `step ssh config` templates."},
 		&cli.StringFlag{Name: "admin-subject", Usage: "Ignored: only meaningful with --remote-management, which is not supported."},
 		flags.Context(),
 		flags.Force(),
@@ -131,6 +132,7 @@ func initAction(c *cli.Context) error {
 		WithCAURL:      c.String("with-ca-url"),
 		NoDB:           c.Bool("no-db"),
 		PKIOnly:        c.Bool("pki"),
+		SSH:            c.Bool("ssh"),
 		DeploymentType: c.String("deployment-type"),
 		Force:          c.Bool("force"),
 		Kty:            kty,
@@ -278,8 +280,17 @@ func initReport(w io.Writer, r *pki.Result) {
 	sel("Root fingerprint", r.RootFingerprint)
 	sel("Intermediate certificate", r.IntermediateCertPath)
 	sel("Intermediate private key", r.IntermediateKeyPath)
+	if r.SSHUserPublicKey != "" {
+		sel("SSH user public key", r.SSHUserPublicKey)
+		sel("SSH user private key", r.SSHUserPrivateKey)
+		sel("SSH host public key", r.SSHHostPublicKey)
+		sel("SSH host private key", r.SSHHostPrivateKey)
+	}
 	if r.DBPath != "" {
 		sel("Database folder", r.DBPath)
+	}
+	if r.TemplatesPath != "" {
+		sel("Templates folder", r.TemplatesPath)
 	}
 	if r.DefaultsPath != "" {
 		sel("Default configuration", r.DefaultsPath)

@@ -136,7 +136,7 @@ func TestInitCommandErrors(t *testing.T) {
 		{"no address", []string{"--name", "n", "--dns", "a", "--provisioner", "p", "--password-file", "@PW@"}, "flag --address is required (stdin is not a terminal)"},
 		{"no provisioner", []string{"--name", "n", "--dns", "a", "--address", ":9000", "--password-file", "@PW@"}, "flag --provisioner is required (stdin is not a terminal)"},
 		{"no password", []string{"--name", "n", "--dns", "a", "--address", ":9000", "--provisioner", "p"}, "flag --password-file is required (stdin is not a terminal)"},
-		{"ssh", []string{"--ssh"}, "--ssh is not supported yet"},
+		{"ssh is accepted, the rest still checked", []string{"--ssh"}, "flag --name is required (stdin is not a terminal)"},
 		{"acme", []string{"--acme"}, "--acme is not supported yet"},
 		{"remote management", []string{"--remote-management"}, "--remote-management is not supported yet"},
 		{"kms", []string{"--kms", "azurekms"}, "only pkcs11: URIs are supported by step ca init"},
