@@ -32,10 +32,11 @@ run: build
 # them their tests skip (see README, Tests).
 deps:
 	@missing=""; \
-	for p in openssl:openssl ssh-keygen:openssh-client systemd-analyze:systemd scepclient:scep; do \
+	for p in openssl:openssl ssh-keygen:openssh-client systemd-analyze:systemd scepclient:scep jq:jq softhsm2-util:softhsm2 sshd:openssh-server; do \
 		command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p##*:}"; \
 	done; \
 	[ -e /etc/ssl/certs/ca-certificates.crt ] || missing="$$missing ca-certificates"; \
+	pkg-config --exists libpcsclite 2>/dev/null || missing="$$missing pkg-config libpcsclite-dev"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi

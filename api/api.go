@@ -20,8 +20,10 @@ import (
 	scepapi "github.com/mayfly-pki/mayfly/api/scep"
 	"github.com/mayfly-pki/mayfly/api/wire"
 	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/internal/audit"
 	"github.com/mayfly-pki/mayfly/internal/csrparse"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 )
 
 // MaxBodySize bounds request bodies; a CSR is a few kilobytes.
@@ -45,6 +47,11 @@ type Deps struct {
 	// before it is refused with a 503; 0 means DefaultBodyWait, a negative
 	// value refuses at once.
 	BodyWait time.Duration
+	// Meter counts requests by route and status (nil: none).
+	Meter meter.Requests
+	// Audit gives the authority each request's ID and client address for
+	// its audit records (audit.WithRequest).
+	Audit bool
 	// Admin, when set (authority.enableAdmin), mounts the admin API's
 	// routes (api/admin) at /admin.
 	Admin interface{ Mount(chi.Router) }
@@ -84,6 +91,7 @@ func New(d Deps) *Handler {
 	r.Use(withRequestID, middleware.GetHead)
 	routes := func(r chi.Router) {
 		r.Get("/health", h.wrap(h.health))
+		r.Get("/ready", h.wrap(h.ready))
 		r.Get("/version", h.wrap(h.version))
 		r.Get("/root/{sha}", h.wrap(h.root))
 		r.Get("/roots", h.wrap(h.roots))
@@ -98,6 +106,10 @@ func New(d Deps) *Handler {
 		r.Post("/re-sign", h.wrap(h.renew))
 		r.Post("/rekey", h.wrap(h.rekey))
 		r.Post("/revoke", h.wrap(h.revoke))
+		r.Get("/crl", h.wrap(h.crl))
+		r.Get("/ocsp/*", h.wrap(h.ocspGet))
+		r.Post("/ocsp", h.wrap(h.ocspPost))
+		h.sshRoutes(r)
 	}
 	routes(r)
 	r.Route("/1.0", routes)
@@ -135,6 +147,9 @@ func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 		// Room for the access log's fields (logRequest's ten and the
 		// handler's up to seven) without growing the map.
 		fields := make(logrus.Fields, 20)
+		if h.deps.Audit {
+			r = r.WithContext(audit.WithRequest(r.Context(), &audit.Request{ID: id, ClientAddress: r.RemoteAddr}))
+		}
 		var err error
 		if r.ContentLength > MaxBodySize {
 			// Refused unread: receiving it would be for nothing.
@@ -156,6 +171,9 @@ func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 			rec.status = render.Error(rec, err)
 		}
 		h.logRequest(r, rec, id, start, fields, err)
+		if h.deps.Meter != nil {
+			h.deps.Meter.Request(routePattern(r), rec.status, h.deps.Now().Sub(start))
+		}
 	}
 }
 
@@ -274,10 +292,18 @@ func peerCertificate(r *http.Request) *x509.Certificate {
 }
 
 // NewInsecure returns the handler of the plain HTTP listener
-// (insecureAddress, wire-spec §2.6): only /scep/...; anything else is 404.
+// (insecureAddress, wire-spec §2.6): /scep/..., and what relying parties
+// fetch over plain HTTP: the CRL (as step-ca) and the OCSP responder (RFC
+// 5019); anything else is 404.
 func NewInsecure(d Deps) http.Handler {
 	r := chi.NewRouter()
 	r.Use(withRequestID, middleware.GetHead)
 	scepapi.New(scepapi.Deps{Authority: d.Authority, Logger: d.Logger}).Mount(r)
+	h := New(d)
+	for _, prefix := range []string{"", "/1.0"} {
+		r.Get(prefix+"/crl", h.wrap(h.crl))
+		r.Get(prefix+"/ocsp/*", h.wrap(h.ocspGet))
+		r.Post(prefix+"/ocsp", h.wrap(h.ocspPost))
+	}
 	return r
 }

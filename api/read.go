@@ -16,7 +16,10 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner/webhook"
 )
 
-func (h *Handler) health(w http.ResponseWriter, _ *http.Request, _ *authority.Authority, _ logrus.Fields) error {
+func (h *Handler) health(w http.ResponseWriter, _ *http.Request, a *authority.Authority, _ logrus.Fields) error {
+	if err := a.Health(); err != nil {
+		return err // 503 naming the key manager
+	}
 	render.JSON(w, http.StatusOK, wire.StatusResponse{Status: "ok"})
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -19,9 +20,13 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/authority/admin"
+	"github.com/mayfly-pki/mayfly/authority/crl"
 	"github.com/mayfly-pki/mayfly/authority/issuer"
+	"github.com/mayfly-pki/mayfly/authority/ocsp"
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/internal/audit"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
@@ -56,6 +61,21 @@ type Options struct {
 	HTTPClient *http.Client
 	// X509Policy is authority.policy.x509 (nil: no policy).
 	X509Policy *policy.X509Options
+	// CRL enables the CRL (nil: disabled).
+	CRL *CRLOptions
+	// OCSP enables the OCSP responder (nil: disabled).
+	OCSP *OCSPOptions
+	// Lint is authority.lint (nil: off).
+	Lint *LintOptions
+	// Meter receives a count of every decision and token replay (nil:
+	// meter.Nop); Audit a record of every decision (nil: none). See observe.go.
+	Meter meter.Certificates
+	Audit audit.Sink
+	// KeyHealth reports the key managers the CA's keys live in (nil: keys
+	// are files). It returns an errs.Unavailable naming the one that is down.
+	KeyHealth func() error
+	// SSH is the ca.json ssh block, loaded (nil: no SSH CA).
+	SSH *SSHConfig
 	// Admins are the admins of the admin API (authority.enableAdmin); nil
 	// when remote administration is off. AdminRecords, when set instead,
 	// are the database's admin tables: their live provisioners are added
@@ -84,6 +104,20 @@ type Authority struct {
 	now          func() time.Time
 	log          logrus.FieldLogger
 	policy       *policy.Engine // nil: no X.509 name policy
+	// provPolicy holds the X.509 name policy of each provisioner that has
+	// one, by provisioner name.
+	provPolicy map[string]*policy.Engine
+	crl        *crl.Service       // nil: CRL disabled
+	ocsp       *ocsp.Responder    // nil: OCSP disabled
+	lint       *linter            // authority.lint; nil: off
+	provLint   map[string]*linter // by provisioner name
+	// issuedExts are added to every issued certificate (CRL distribution
+	// point, AIA OCSP), encoded once per snapshot.
+	issuedExts []pkix.Extension
+	meter      meter.Certificates
+	audit      audit.Sink   // nil: no audit log
+	keyHealth  func() error // nil: keys are files
+	ssh        *sshCA       // nil: no SSH CA
 	dnsNames     []string
 	admins       *admin.Index // nil: remote administration off
 }
@@ -123,13 +157,32 @@ func New(o Options) (*Authority, error) {
 		rootPool: x509.NewCertPool(), interPool: x509.NewCertPool(), issuer: iss,
 		audiences: provisioner.NewAudiences(o.DNSNames), claims: claims, backdate: o.Backdate,
 		checkIAT: !o.DisableIssuedAtCheck, startTime: o.StartTime, store: o.Store, now: now, log: log,
-		storeName: o.StoreName, dnsNames: o.DNSNames, admins: o.Admins,
+		storeName: o.StoreName, meter: o.Meter, audit: o.Audit, keyHealth: o.KeyHealth,
+		dnsNames: o.DNSNames, admins: o.Admins,
+	}
+	if a.meter == nil {
+		a.meter = meter.Nop{}
 	}
 	if a.policy, err = policy.New(o.X509Policy); err != nil {
 		return nil, fmt.Errorf("authority.policy.x509: %w", err)
 	}
+	if o.SSH != nil {
+		if a.ssh, err = newSSHCA(o.SSH); err != nil {
+			return nil, err
+		}
+		a.ssh.krl = a.newKRLCache(o.SSH.KRLInterval)
+	}
 	if a.storeName == "" {
 		a.storeName = "configured"
+	}
+	if err := a.newCRL(o.CRL); err != nil {
+		return nil, fmt.Errorf("crl: %w", err)
+	}
+	if err := a.newOCSP(o.OCSP); err != nil {
+		return nil, fmt.Errorf("ocsp: %w", err)
+	}
+	if a.lint, err = newLinter(o.Lint, iss.Certificate(), iss.Signer()); err != nil {
+		return nil, fmt.Errorf("authority.lint.%w", err)
 	}
 	for _, c := range append(append([]*x509.Certificate{}, o.Roots...), o.FederatedRoots...) {
 		a.rootsBySHA[fingerprint(c)] = c
@@ -145,6 +198,9 @@ func New(o Options) (*Authority, error) {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
 	cfg := provisioner.Config{Audiences: a.audiences, Claims: claims, Now: now, HTTPClient: hc, Roots: o.Roots, Logger: log}
+	if a.ssh != nil {
+		cfg.SSHUserKeys, cfg.SSHHostKeys = a.sshKeys()
+	}
 	var ps []provisioner.Interface
 	raws := o.Provisioners
 	var dbNames map[string]string // stored provisioner ID → name
@@ -159,6 +215,9 @@ func New(o Options) (*Authority, error) {
 	}
 	for i, raw := range raws {
 		p, err := buildProvisioner(raw, o.Registry, cfg)
+		if err == nil && p != nil {
+			err = a.addProvisionerPolicy(p.Info(), raw)
+		}
 		if err != nil {
 			var base provisioner.Base
 			_ = json.Unmarshal(raw, &base)
@@ -244,7 +303,19 @@ func (a *Authority) Provisioners() *provisioner.Collection { return a.provisione
 
 // Runners returns the provisioners with background work (provisioner.Runner),
 // which the CA runtime runs for as long as this snapshot serves.
-func (a *Authority) Runners() []provisioner.Runner { return a.provisioners.Runners() }
+func (a *Authority) Runners() []provisioner.Runner {
+	rs := a.provisioners.Runners()
+	if a.crl != nil {
+		rs = append(rs, a.crl)
+	}
+	if a.ocsp != nil {
+		rs = append(rs, a.ocsp)
+	}
+	if a.ssh != nil && a.ssh.krl != nil {
+		rs = append(rs, a.ssh.krl)
+	}
+	return rs
+}
 
 // Claims returns the global claims.
 func (a *Authority) Claims() provisioner.Resolved { return a.claims }
@@ -274,7 +345,7 @@ func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(p
 			return p, tok, nil
 		}
 	}
-	if err := a.useKey(ctx, tok, key); err != nil {
+	if err := a.useKey(ctx, tok, key, p.Info().Name); err != nil {
 		return nil, nil, err
 	}
 	return p, tok, nil
@@ -285,17 +356,19 @@ func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(p
 // certificate or revocation written next makes it durable, and a token whose
 // record a crash loses was issued before the restart, so it is refused anyway.
 func (a *Authority) useToken(ctx context.Context, tok *token.Token) error {
-	return a.useKey(ctx, tok, tok.ReuseKey())
+	return a.useKey(ctx, tok, tok.ReuseKey(), "")
 }
 
 // useKey is useToken with the used_ott key a provisioner chose (TokenReuser).
-func (a *Authority) useKey(ctx context.Context, tok *token.Token, key string) error {
+// prov names the provisioner in the replay count ("" for a renew token).
+func (a *Authority) useKey(ctx context.Context, tok *token.Token, key, prov string) error {
 	use := a.store.UseToken
 	if ot, ok := a.store.(store.OrderedTokens); ok && a.checkIAT {
 		use = ot.UseTokenOrdered
 	}
 	if err := use(ctx, key, []byte(tok.Raw)); err != nil {
 		if errors.Is(err, store.ErrTokenUsed) {
+			a.meter.TokenReplay(prov)
 			return errs.E(errs.Unauthorized, "authority.authorizeToken: token already used", nil)
 		}
 		return storeError("error recording used token", err)

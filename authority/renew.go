@@ -13,6 +13,7 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/issuer"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
@@ -30,15 +31,20 @@ var (
 // and key; a new serial; the same total validity from now) (wire-spec §3.4).
 // cert has been authenticated by the caller (mTLS or a renew token).
 func (a *Authority) Renew(ctx context.Context, cert *x509.Certificate) (*Issued, error) {
-	return a.renew(ctx, cert, nil)
+	iss, err := a.renew(ctx, cert, nil)
+	a.renewDecided(ctx, meter.OpRenew, cert, iss, err)
+	return iss, err
 }
 
 // Rekey is Renew with the public key of csr and a fresh subject key ID.
 func (a *Authority) Rekey(ctx context.Context, cert *x509.Certificate, csr *x509.CertificateRequest) (*Issued, error) {
-	if err := checkCSRSignature(csr); err != nil {
-		return nil, err
+	var iss *Issued
+	err := checkCSRSignature(csr)
+	if err == nil {
+		iss, err = a.renew(ctx, cert, csr)
 	}
-	return a.renew(ctx, cert, csr)
+	a.renewDecided(ctx, meter.OpRekey, cert, iss, err)
+	return iss, err
 }
 
 func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509.CertificateRequest) (*Issued, error) {
@@ -72,7 +78,7 @@ func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509
 	if csr != nil {
 		op = "rekey"
 	}
-	if err := a.checkPolicy(op, cert); err != nil {
+	if err := a.checkPolicy(op, p.Info().Name, cert); err != nil {
 		return nil, err
 	}
 	// Authorized: from here the request may write (store.WriteHinter).

@@ -64,6 +64,12 @@ func NormalizeSerial(s string) (string, error) {
 
 // Revoke records a passive revocation (wire-spec §3.4 POST /revoke).
 func (a *Authority) Revoke(ctx context.Context, req *RevokeRequest) (*Revoked, error) {
+	rv, err := a.revoke(ctx, req)
+	a.revokeDecided(ctx, req, rv, err)
+	return rv, err
+}
+
+func (a *Authority) revoke(ctx context.Context, req *RevokeRequest) (*Revoked, error) {
 	serial, err := NormalizeSerial(req.Serial)
 	if err != nil {
 		return nil, err
@@ -116,6 +122,9 @@ func (a *Authority) Revoke(ctx context.Context, req *RevokeRequest) (*Revoked, e
 			return nil, errs.Errorf(errs.BadRequest, "certificate with serial number '%s' is already revoked", serial)
 		}
 		return nil, storeError("error revoking certificate", err)
+	}
+	if err := a.afterRevoke(ctx, serial); err != nil {
+		return nil, err
 	}
 	return &Revoked{Serial: serial, Provisioner: info, MTLS: rec.MTLS}, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/issuer"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/internal/timeutil"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
@@ -47,6 +48,14 @@ func (i *Issued) Serial() string { return i.Template.SerialNumber.String() }
 // webhook authorize, then signing and persisting (wire-spec §3.4 POST /sign,
 // §5.1). It knows no provisioner type.
 func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error) {
+	var prov string
+	iss, err := a.sign(ctx, req, &prov)
+	a.decided(ctx, meter.OpSign, prov, req.CSR, iss, err)
+	return iss, err
+}
+
+// sign is Sign; it sets *prov to the token's provisioner once found.
+func (a *Authority) sign(ctx context.Context, req *SignRequest, prov *string) (*Issued, error) {
 	if err := checkCSRSignature(req.CSR); err != nil {
 		return nil, err
 	}
@@ -55,6 +64,7 @@ func (a *Authority) Sign(ctx context.Context, req *SignRequest) (*Issued, error)
 	}
 	var plan *provisioner.X509Plan
 	p, _, err := a.authorizeToken(ctx, req.OTT, func(p provisioner.Interface, tok *token.Token) error {
+		*prov = p.Info().Name
 		var err error
 		plan, err = p.AuthorizeSign(ctx, tok)
 		return err
@@ -73,7 +83,9 @@ func (a *Authority) SignWithPlan(ctx context.Context, csr *x509.CertificateReque
 	if err := checkCSRSignature(csr); err != nil {
 		return nil, err
 	}
-	return a.signPlan(ctx, &SignRequest{CSR: csr}, plan, plan.Info)
+	iss, err := a.signPlan(ctx, &SignRequest{CSR: csr}, plan, plan.Info)
+	a.decided(ctx, meter.OpSign, plan.Info.Name, csr, iss, err)
+	return iss, err
 }
 
 // signPlan applies an authorized plan to req (Sign's order).
@@ -132,7 +144,7 @@ func (a *Authority) signPlan(ctx context.Context, req *SignRequest, plan *provis
 		return nil, err
 	}
 	tmpl.NotBefore, tmpl.NotAfter = tmpl.NotBefore.UTC(), tmpl.NotAfter.UTC()
-	if err := a.checkPolicy("sign", tmpl); err != nil {
+	if err := a.checkPolicy("sign", info.Name, tmpl); err != nil {
 		return nil, err
 	}
 	for _, wh := range plan.Webhooks {
@@ -168,6 +180,10 @@ func (a *Authority) issue(ctx context.Context, tmpl *x509.Certificate, pub any, 
 // issueWith is issue; templated certificates are signed with the issuer's
 // SignTemplate, which takes any shape a template describes.
 func (a *Authority) issueWith(ctx context.Context, templated bool, tmpl *x509.Certificate, pub any, info provisioner.Info, data []byte) (*Issued, error) {
+	a.addIssuedExtensions(tmpl)
+	if err := a.checkLint(info.Name, tmpl, pub); err != nil {
+		return nil, err
+	}
 	var der []byte
 	var err error
 	if templated {
@@ -176,6 +192,10 @@ func (a *Authority) issueWith(ctx context.Context, templated bool, tmpl *x509.Ce
 		der, err = a.issuer.Sign(tmpl, pub)
 	}
 	if err != nil {
+		// A key manager that is down or slow is a 503 naming it (kms.Guard).
+		if e := errs.As(err); e != nil && e.Kind == errs.Unavailable {
+			return nil, e
+		}
 		return nil, errs.E(errs.Internal, "authority.Sign", err)
 	}
 	if data == nil {

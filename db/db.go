@@ -15,6 +15,7 @@ import (
 	"github.com/mayfly-pki/mayfly/db/memory"
 	"github.com/mayfly-pki/mayfly/db/mysql"
 	"github.com/mayfly-pki/mayfly/db/postgresql"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 )
 
 // Options is ca.json's "db" block.
@@ -36,6 +37,9 @@ type Options struct {
 	// creation, no migrations, every write refused (errs.Unavailable).
 	// Only mysql and postgresql support it.
 	ReadOnly bool `json:"readOnly,omitempty"`
+	// Meter receives each commit's duration and batch size (not ca.json;
+	// nil: none).
+	Meter meter.Commits `json:"-"`
 }
 
 // Open returns the store described by o: the in-memory store when o is nil
@@ -64,6 +68,7 @@ func Open(ctx context.Context, o *Options, log logrus.FieldLogger) (store.Store,
 			ValueDir:        o.ValueDir,
 			FileLoadingMode: o.BadgerFileLoadingMode,
 			Logger:          log,
+			Meter:           o.Meter,
 		})
 		if err != nil {
 			return nil, err
@@ -73,19 +78,19 @@ func Open(ctx context.Context, o *Options, log logrus.FieldLogger) (store.Store,
 		if o.DataSource == "" {
 			return nil, fmt.Errorf("database type %q: db.dataSource is empty, want the database file", o.Type)
 		}
-		s, err := bbolt.Open(ctx, bbolt.Options{Path: o.DataSource})
+		s, err := bbolt.Open(ctx, bbolt.Options{Path: o.DataSource, Meter: o.Meter})
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
 	case "mysql":
-		s, err := mysql.Open(ctx, mysql.Options{DataSource: o.DataSource, Database: o.Database, Logger: log, ReadOnly: o.ReadOnly})
+		s, err := mysql.Open(ctx, mysql.Options{DataSource: o.DataSource, Database: o.Database, Logger: log, ReadOnly: o.ReadOnly, Meter: o.Meter})
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
 	case "postgresql":
-		s, err := postgresql.Open(ctx, postgresql.Options{DataSource: o.DataSource, Database: o.Database, ReadOnly: o.ReadOnly})
+		s, err := postgresql.Open(ctx, postgresql.Options{DataSource: o.DataSource, Database: o.Database, ReadOnly: o.ReadOnly, Meter: o.Meter})
 		if err != nil {
 			return nil, err
 		}

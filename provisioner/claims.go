@@ -103,25 +103,61 @@ func (c *Claims) Merge(base Resolved) Resolved {
 	return r
 }
 
-// Validate reports the first inconsistency: negative durations, or
-// min > default > max for TLS, user SSH or host SSH certificates.
-func (r Resolved) Validate() error {
-	check := func(kind string, min, def, max time.Duration) error {
-		switch {
-		case min < 0 || def < 0 || max < 0:
-			return fmt.Errorf("%s durations cannot be negative", kind)
-		case min > max:
-			return fmt.Errorf("%s minimum duration %s is greater than the maximum %s", kind, min, max)
-		case def < min || def > max:
-			return fmt.Errorf("%s default duration %s is outside [%s, %s]", kind, def, min, max)
+// ClaimProblem is one inconsistency of resolved claims: Claim is the JSON
+// name of the claim at fault (wire-spec §5.2).
+type ClaimProblem struct {
+	Claim string
+	Msg   string
+}
+
+func (p ClaimProblem) Error() string { return p.Msg }
+
+// Problems lists every inconsistency: a negative duration, or min >
+// default > max for TLS, user SSH or host SSH certificates. Messages name
+// the claims.
+func (r Resolved) Problems() []ClaimProblem {
+	var ps []ClaimProblem
+	check := func(kind string, min, def, max time.Duration) {
+		names := [3]string{"min" + kind + "Duration", "default" + kind + "Duration", "max" + kind + "Duration"}
+		bad := false
+		for i, d := range [3]time.Duration{min, def, max} {
+			if d < 0 {
+				ps = append(ps, ClaimProblem{names[i], fmt.Sprintf("%s must not be negative, got %s", names[i], d)})
+				bad = true
+			}
 		}
-		return nil
+		if bad {
+			return
+		}
+		switch {
+		case min > max:
+			ps = append(ps, ClaimProblem{names[0], fmt.Sprintf("%s %s is greater than %s %s", names[0], min, names[2], max)})
+		case def < min:
+			ps = append(ps, ClaimProblem{names[1], fmt.Sprintf("%s %s is less than %s %s", names[1], def, names[0], min)})
+		case def > max:
+			ps = append(ps, ClaimProblem{names[1], fmt.Sprintf("%s %s is greater than %s %s", names[1], def, names[2], max)})
+		}
 	}
-	if err := check("TLS certificate", r.MinTLSDur, r.DefaultTLSDur, r.MaxTLSDur); err != nil {
-		return err
+	check("TLSCert", r.MinTLSDur, r.DefaultTLSDur, r.MaxTLSDur)
+	check("UserSSHCert", r.MinUserSSHDur, r.DefaultUserSSHDur, r.MaxUserSSHDur)
+	check("HostSSHCert", r.MinHostSSHDur, r.DefaultHostSSHDur, r.MaxHostSSHDur)
+	return ps
+}
+
+// Validate reports the first of Problems, or nil.
+func (r Resolved) Validate() error {
+	if ps := r.Problems(); len(ps) > 0 {
+		return ps[0]
 	}
-	if err := check("user SSH certificate", r.MinUserSSHDur, r.DefaultUserSSHDur, r.MaxUserSSHDur); err != nil {
-		return err
-	}
-	return check("host SSH certificate", r.MinHostSSHDur, r.DefaultHostSSHDur, r.MaxHostSSHDur)
+	return nil
+}
+
+// UserSSH returns the user SSH certificate durations: min, default, max.
+func (r Resolved) UserSSH() (min, def, max time.Duration) {
+	return r.MinUserSSHDur, r.DefaultUserSSHDur, r.MaxUserSSHDur
+}
+
+// HostSSH returns the host SSH certificate durations: min, default, max.
+func (r Resolved) HostSSH() (min, def, max time.Duration) {
+	return r.MinHostSSHDur, r.DefaultHostSSHDur, r.MaxHostSSHDur
 }

@@ -84,19 +84,30 @@ func TestResolvedValidate(t *testing.T) {
 		mod  func(*Resolved)
 		want string
 	}{
-		{"negative", func(r *Resolved) { r.MinTLSDur = -1 }, "negative"},
-		{"min > max", func(r *Resolved) { r.MinTLSDur = 25 * time.Hour }, "greater than the maximum"},
-		{"default > max", func(r *Resolved) { r.DefaultTLSDur = 25 * time.Hour }, "outside"},
-		{"default < min", func(r *Resolved) { r.DefaultTLSDur = time.Minute }, "outside"},
-		{"user ssh", func(r *Resolved) { r.DefaultUserSSHDur = 48 * time.Hour }, "user SSH"},
-		{"host ssh", func(r *Resolved) { r.MaxHostSSHDur = time.Minute }, "host SSH"},
+		{"negative", func(r *Resolved) { r.MinTLSDur = -1 }, "minTLSCertDuration must not be negative, got -1ns"},
+		{"min > max", func(r *Resolved) { r.MinTLSDur = 25 * time.Hour }, "minTLSCertDuration 25h0m0s is greater than maxTLSCertDuration 24h0m0s"},
+		{"default > max", func(r *Resolved) { r.DefaultTLSDur = 25 * time.Hour }, "defaultTLSCertDuration 25h0m0s is greater than maxTLSCertDuration 24h0m0s"},
+		{"default < min", func(r *Resolved) { r.DefaultTLSDur = time.Minute }, "defaultTLSCertDuration 1m0s is less than minTLSCertDuration 5m0s"},
+		{"user ssh", func(r *Resolved) { r.DefaultUserSSHDur = 48 * time.Hour }, "defaultUserSSHCertDuration 48h0m0s is greater than maxUserSSHCertDuration 24h0m0s"},
+		{"host ssh", func(r *Resolved) { r.MaxHostSSHDur = time.Minute }, "minHostSSHCertDuration 5m0s is greater than maxHostSSHCertDuration 1m0s"},
 	}
 	for _, tc := range tests {
 		r := DefaultClaims
 		tc.mod(&r)
-		if err := r.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err := r.Validate(); err == nil || err.Error() != tc.want {
 			t.Fatalf("%s: Validate = %v, want %q", tc.name, err, tc.want)
 		}
+	}
+	// Every problem is listed, each with its claim.
+	r := DefaultClaims
+	r.MinTLSDur, r.MaxUserSSHDur, r.MinHostSSHDur = -1, time.Minute, -time.Second
+	ps := r.Problems()
+	var claims []string
+	for _, p := range ps {
+		claims = append(claims, p.Claim)
+	}
+	if got := strings.Join(claims, ","); got != "minTLSCertDuration,minUserSSHCertDuration,minHostSSHCertDuration" {
+		t.Fatalf("Problems claims = %s (%v)", got, ps)
 	}
 }
 

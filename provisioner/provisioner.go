@@ -12,6 +12,7 @@ import (
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/sirupsen/logrus"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
@@ -147,6 +148,9 @@ type Config struct {
 	Roots []*x509.Certificate
 	// Logger logs a provisioner's background work; nil discards.
 	Logger logrus.FieldLogger
+	// SSHUserKeys and SSHHostKeys are the CA's SSH keys (ca.json ssh
+	// block): SSHPOP accepts certificates they signed.
+	SSHUserKeys, SSHHostKeys []gossh.PublicKey
 }
 
 // Clock returns cfg.Now, or time.Now when it is nil.
@@ -169,6 +173,10 @@ type Base struct {
 	Name    string          `json:"name"`
 	Claims  *Claims         `json:"claims,omitempty"`
 	Options json.RawMessage `json:"options,omitempty"`
+	// Policy is the provisioner's name policy; nil: none.
+	Policy *Policy `json:"policy,omitempty"`
+	// Lint lints this provisioner's certificates before they are signed.
+	Lint *LintOptions `json:"lint,omitempty"`
 }
 
 // CheckRenewal applies the renewal claims of provisioner name to cert at now.

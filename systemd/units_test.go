@@ -34,6 +34,8 @@ func prepare(t *testing.T) (string, []string) {
 		"step-ca.service":                 read("step-ca.service"),
 		"cert-renewer@postgresql.service": read("cert-renewer@.service") + "\n" + dropIn,
 		"cert-renewer@postgresql.timer":   read("cert-renewer@.timer"),
+		"ssh-krl.service":                 read("ssh-krl.service"),
+		"ssh-krl.timer":                   read("ssh-krl.timer"),
 	}
 	var names []string
 	for name, content := range units {

@@ -15,6 +15,8 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/badger"
 	"github.com/mayfly-pki/mayfly/db/memory"
+	"github.com/mayfly-pki/mayfly/internal/audit"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/internal/timeutil"
 	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
@@ -58,6 +60,17 @@ type Options struct {
 	Registry provisioner.Registry
 	// X509Policy is authority.policy.x509.
 	X509Policy *policy.X509Options
+	// CRL enables the CRL.
+	CRL *authority.CRLOptions
+	// OCSP enables the OCSP responder.
+	OCSP *authority.OCSPOptions
+	// Lint is authority.lint.
+	Lint *authority.LintOptions
+	// Meter and Audit are passed through (nil: none).
+	Meter meter.Certificates
+	Audit audit.Sink
+	// SSH is the ssh block (nil: no SSH CA).
+	SSH *authority.SSHConfig
 	// Admins turns the admin API on with these admins.
 	Admins *admin.Index
 }
@@ -117,6 +130,12 @@ func New(t testing.TB, o Options) *Env {
 		Now:                  clock.Now,
 		Logger:               o.Logger,
 		X509Policy:           o.X509Policy,
+		CRL:                  o.CRL,
+		OCSP:                 o.OCSP,
+		Lint:                 o.Lint,
+		Meter:                o.Meter,
+		Audit:                o.Audit,
+		SSH:                  o.SSH,
 		Admins:               o.Admins,
 	})
 	if err != nil {

@@ -64,7 +64,10 @@ type Config struct {
 	Templates        *Templates  `json:"templates,omitempty"`
 	CommonName       string      `json:"commonName,omitempty"`
 	CRL              *CRL        `json:"crl,omitempty"`
+	OCSP             *OCSP       `json:"ocsp,omitempty"`
 	MetricsAddress   string      `json:"metricsAddress,omitempty"`
+	// Audit is Mayfly's audit log (audit.go); step-ca ignores the key.
+	Audit *Audit `json:"audit,omitempty"`
 
 	// UnknownKeys lists the JSON paths of keys the decoder did not recognise
 	// (for example "authority.claimz" or "tls.minversion2"), in document
@@ -91,14 +94,17 @@ type Authority struct {
 	AuthorityID    string `json:"authorityId,omitempty"`
 	DeploymentType string `json:"deploymentType,omitempty"`
 	// Provisioners holds each provisioner entry verbatim; see ProvisionerHeader.
-	Provisioners         []json.RawMessage     `json:"provisioners,omitempty"`
-	Template             *ASN1DN               `json:"template,omitempty"`
-	Claims               *provisioner.Claims   `json:"claims,omitempty"`
-	Policy               *Policy               `json:"policy,omitempty"`
-	DisableIssuedAtCheck bool                  `json:"disableIssuedAtCheck,omitempty"`
-	Backdate             *provisioner.Duration `json:"backdate,omitempty"`
-	EnableAdmin          bool                  `json:"enableAdmin,omitempty"`
-	DisableGetSSHHosts   bool                  `json:"disableGetSSHHosts,omitempty"`
+	Provisioners []json.RawMessage   `json:"provisioners,omitempty"`
+	Template     *ASN1DN             `json:"template,omitempty"`
+	Claims       *provisioner.Claims `json:"claims,omitempty"`
+	Policy       *Policy             `json:"policy,omitempty"`
+	// Lint lints every certificate before it is signed (a Mayfly
+	// extension; provisioners take the same "lint" block).
+	Lint                 *provisioner.LintOptions `json:"lint,omitempty"`
+	DisableIssuedAtCheck bool                     `json:"disableIssuedAtCheck,omitempty"`
+	Backdate             *provisioner.Duration    `json:"backdate,omitempty"`
+	EnableAdmin          bool                     `json:"enableAdmin,omitempty"`
+	DisableGetSSHHosts   bool                     `json:"disableGetSSHHosts,omitempty"`
 }
 
 // CertificateIssuer configures how a StepCAS registration authority
@@ -143,6 +149,10 @@ type SSH struct {
 	AddUserPrincipal string         `json:"addUserPrincipal,omitempty"`
 	AddUserCommand   string         `json:"addUserCommand,omitempty"`
 	Bastion          *Bastion       `json:"bastion,omitempty"`
+	// KRLRefresh is Mayfly's: how often the SSH key revocation list is
+	// rebuilt from the database (revocations other CAs sharing it
+	// recorded); default 1m.
+	KRLRefresh *provisioner.Duration `json:"krlRefresh,omitempty"`
 }
 
 // SSHPublicKey is an extra (usually federated) SSH CA public key. Key is a
@@ -225,6 +235,21 @@ type CRL struct {
 	CacheDuration    *provisioner.Duration `json:"cacheDuration,omitempty"`
 	RenewPeriod      *provisioner.Duration `json:"renewPeriod,omitempty"`
 	IDPURL           string                `json:"idpURL,omitempty"`
+}
+
+// OCSP is the "ocsp" block (a Mayfly extension: step-ca has no OCSP
+// responder): the responder at /ocsp and /1.0/ocsp.
+type OCSP struct {
+	Enabled bool `json:"enabled"`
+	// CacheDuration is a response's validity, nextUpdate − thisUpdate
+	// (default 1h).
+	CacheDuration *provisioner.Duration `json:"cacheDuration,omitempty"`
+	// ResponderDuration is the delegated responder certificate's validity
+	// (default 168h), renewed at two thirds of it.
+	ResponderDuration *provisioner.Duration `json:"responderDuration,omitempty"`
+	// URL is written in issued certificates' authority information access
+	// (default https://<dnsNames[0]>/1.0/ocsp).
+	URL string `json:"url,omitempty"`
 }
 
 // Policy is authority.policy (wire-spec §7.3).

@@ -195,7 +195,7 @@ func TestBrokenConfigReportsEveryProblem(t *testing.T) {
 		"authority.provisioners[2].type":          "missing",
 		"authority.provisioners[3]":               "expected an object",
 		"authority.provisioners[5].type":          "at most one K8sSA",
-		"authority.claims":                        "TLS certificate",
+		"authority.claims.minTLSCertDuration":     "minTLSCertDuration 48h0m0s is greater than maxTLSCertDuration",
 		"authority.backdate":                      "negative",
 		"authority.policy.x509.allow.dns[0]":      "wildcard",
 		"authority.policy.x509.allow.ip[0]":       "300.1.1.1",

@@ -91,6 +91,8 @@ func (c *Config) Validate() error {
 	validateDB(k, c.DB)
 	validateTemplates(k, c.Templates)
 	validateCRL(k, c.CRL)
+	validateOCSP(k, c.OCSP)
+	validateAudit(k, c.Audit)
 	if len(k.problems) == 0 {
 		return nil
 	}
@@ -209,14 +211,16 @@ func validateAuthority(k *checker, a *Authority) {
 	default:
 		k.add("authority.deploymentType", "unknown deployment type %q (want standalone, linked or hosted)", a.DeploymentType)
 	}
-	validateProvisioners(k, a.Provisioners)
-	if err := a.Claims.Merge(provisioner.DefaultClaims).Validate(); err != nil {
-		k.add("authority.claims", "%s", err.Error())
+	global := a.Claims.Merge(provisioner.DefaultClaims)
+	for _, p := range global.Problems() {
+		k.add("authority.claims."+p.Claim, "%s", p.Msg)
 	}
+	validateProvisioners(k, a.Provisioners, global)
 	if a.Backdate != nil && a.Backdate.Duration < 0 {
 		k.add("authority.backdate", "must not be negative, got %s", a.Backdate.Duration)
 	}
-	validatePolicy(k, a.Policy)
+	validatePolicy(k, "authority.policy", a.Policy)
+	validateLint(k, "authority.lint", a.Lint)
 }
 
 func validateCAS(k *checker, a *Authority) {
@@ -259,7 +263,7 @@ func validateCAS(k *checker, a *Authority) {
 	}
 }
 
-func validateProvisioners(k *checker, list []json.RawMessage) {
+func validateProvisioners(k *checker, list []json.RawMessage, global provisioner.Resolved) {
 	seen := make(map[string]int, len(list))
 	firstK8s := -1
 	for i, raw := range list {
@@ -294,6 +298,16 @@ func validateProvisioners(k *checker, list []json.RawMessage) {
 				}
 			}
 		}
+		validateProvisionerClaims(k, path, name, obj, global)
+		validateProvisionerLint(k, path, name, obj)
+		if raw, ok := objectMember(obj, "policy"); ok && !isNull(raw) {
+			var p Policy
+			if err := json.Unmarshal(raw, &p); err != nil {
+				k.add(path+".policy", "provisioner %q: invalid policy: %s", name, err.Error())
+			} else {
+				validatePolicy(k, path+".policy", &p)
+			}
+		}
 		if strings.EqualFold(typ, "k8ssa") {
 			if firstK8s >= 0 {
 				k.add(path+".type", "at most one K8sSA provisioner is allowed (another is authority.provisioners[%d])", firstK8s)
@@ -303,6 +317,26 @@ func validateProvisioners(k *checker, list []json.RawMessage) {
 		}
 	}
 }
+
+// validateProvisionerClaims reports every inconsistency of a provisioner's
+// claims merged over the authority's, under the claim's JSON path, naming
+// the provisioner.
+func validateProvisionerClaims(k *checker, path, name string, obj map[string]json.RawMessage, global provisioner.Resolved) {
+	raw, ok := objectMember(obj, "claims")
+	if !ok || isNull(raw) {
+		return
+	}
+	var c provisioner.Claims
+	if err := json.Unmarshal(raw, &c); err != nil {
+		k.add(path+".claims", "provisioner %q: invalid claims: %s", name, err.Error())
+		return
+	}
+	for _, p := range c.Merge(global).Problems() {
+		k.add(path+".claims."+p.Claim, "provisioner %q: %s", name, p.Msg)
+	}
+}
+
+func isNull(raw json.RawMessage) bool { return strings.TrimSpace(string(raw)) == "null" }
 
 // objectMember returns obj[key], matched exactly first, then
 // case-insensitively (as encoding/json matches step-ca's struct fields).
@@ -363,6 +397,23 @@ func validateDB(k *checker, db *DB) {
 	}
 	if db.Retention != nil && db.Retention.Duration <= 0 {
 		k.add("db.retention", "must be positive, got %s", db.Retention.Duration)
+	}
+}
+
+func validateOCSP(k *checker, o *OCSP) {
+	if o == nil {
+		return
+	}
+	if o.CacheDuration != nil && o.CacheDuration.Duration <= 0 {
+		k.add("ocsp.cacheDuration", "must be positive, got %s", o.CacheDuration.Duration)
+	}
+	if o.ResponderDuration != nil && o.ResponderDuration.Duration <= 0 {
+		k.add("ocsp.responderDuration", "must be positive, got %s", o.ResponderDuration.Duration)
+	}
+	if o.URL != "" {
+		if u, err := url.Parse(o.URL); err != nil || u.Scheme == "" || u.Host == "" {
+			k.add("ocsp.url", "%q is not an absolute URL", o.URL)
+		}
 	}
 }
 

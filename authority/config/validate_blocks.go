@@ -92,23 +92,23 @@ func validateTemplate(k *checker, path string, t *Template) {
 	}
 }
 
-func validatePolicy(k *checker, p *Policy) {
+func validatePolicy(k *checker, base string, p *Policy) {
 	if p == nil {
 		return
 	}
 	if p.X509 != nil {
 		n := len(k.problems)
-		validateX509Names(k, "authority.policy.x509.allow", p.X509.Allow)
-		validateX509Names(k, "authority.policy.x509.deny", p.X509.Deny)
+		validateX509Names(k, base+".x509.allow", p.X509.Allow)
+		validateX509Names(k, base+".x509.deny", p.X509.Deny)
 		// The engine compiles what the checks above passed: anything it
 		// still refuses would stop the CA at start, so it is reported here.
 		if len(k.problems) == n {
 			if _, err := policy.New(p.X509Options()); err != nil {
 				var re *policy.RuleError
 				if errors.As(err, &re) {
-					k.add("authority.policy.x509."+re.Path, "%s", re.Msg)
+					k.add(base+".x509."+re.Path, "%s", re.Msg)
 				} else {
-					k.add("authority.policy.x509", "%v", err)
+					k.add(base+".x509", "%v", err)
 				}
 			}
 		}
@@ -117,7 +117,7 @@ func validatePolicy(k *checker, p *Policy) {
 		for _, r := range []struct {
 			path  string
 			rules *SSHPolicyRules
-		}{{"authority.policy.ssh.user", p.SSH.User}, {"authority.policy.ssh.host", p.SSH.Host}} {
+		}{{base + ".ssh.user", p.SSH.User}, {base + ".ssh.host", p.SSH.Host}} {
 			if r.rules == nil {
 				continue
 			}

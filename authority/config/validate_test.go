@@ -88,7 +88,29 @@ func TestValidate(t *testing.T) {
 		{"backdate zero", func(c *Config) { c.Authority.Backdate = dur(0) }, "", ""},
 		{"claims default above max", func(c *Config) {
 			c.Authority.Claims = &provisioner.Claims{DefaultTLSDur: dur(48 * time.Hour)}
-		}, "authority.claims", "default duration"},
+		}, "authority.claims.defaultTLSCertDuration", "defaultTLSCertDuration 48h0m0s is greater than maxTLSCertDuration 24h0m0s"},
+		{"provisioner claims below the authority's", func(c *Config) {
+			c.Authority.Claims = &provisioner.Claims{MaxTLSDur: dur(time.Hour), DefaultTLSDur: dur(time.Hour)}
+			c.Authority.Provisioners = append(c.Authority.Provisioners, json.RawMessage(`{"type":"ACME","name":"acme","claims":{"minTLSCertDuration":"2h"}}`))
+		}, "authority.provisioners[1].claims.minTLSCertDuration", `provisioner "acme": minTLSCertDuration 2h0m0s is greater than maxTLSCertDuration 1h0m0s`},
+		{"provisioner ssh claims", func(c *Config) {
+			c.Authority.Provisioners = append(c.Authority.Provisioners, json.RawMessage(`{"type":"ACME","name":"acme","claims":{"defaultHostSSHCertDuration":"1000h"}}`))
+		}, "authority.provisioners[1].claims.defaultHostSSHCertDuration", `provisioner "acme": defaultHostSSHCertDuration 1000h0m0s is greater than maxHostSSHCertDuration 720h0m0s`},
+		{"provisioner claims not an object", func(c *Config) {
+			c.Authority.Provisioners = append(c.Authority.Provisioners, json.RawMessage(`{"type":"ACME","name":"acme","claims":{"enableSSHCA":"yes"}}`))
+		}, "authority.provisioners[1].claims", `provisioner "acme": invalid claims`},
+		{"provisioner policy", func(c *Config) {
+			c.Authority.Provisioners = append(c.Authority.Provisioners, json.RawMessage(`{"type":"ACME","name":"acme","policy":{"x509":{"deny":{"ip":["10.0.0.0/40"]}}}}`))
+		}, "authority.provisioners[1].policy.x509.deny.ip[0]", "10.0.0.0/40"},
+		{"authority lint", func(c *Config) {
+			c.Authority.Lint = &provisioner.LintOptions{Enabled: true, Lints: []string{"RFC5280", "e_sub_cert_aia_missing", "e_nope"}}
+		}, "authority.lint.lints[2]", `unknown lint or lint source "e_nope"`},
+		{"provisioner lint", func(c *Config) {
+			c.Authority.Provisioners = append(c.Authority.Provisioners, json.RawMessage(`{"type":"ACME","name":"acme","lint":{"enabled":true,"lints":["CABF_XX"]}}`))
+		}, "authority.provisioners[1].lint.lints[0]", `unknown lint or lint source "CABF_XX"`},
+		{"provisioner ssh policy", func(c *Config) {
+			c.Authority.Provisioners = append(c.Authority.Provisioners, json.RawMessage(`{"type":"ACME","name":"acme","policy":{"ssh":{"user":{"allow":{"email":["a@b@c"]}}}}}`))
+		}, "authority.provisioners[1].policy.ssh.user.allow.email[0]", "more than one @"},
 		{"claims wider max", func(c *Config) {
 			c.Authority.Claims = &provisioner.Claims{MaxTLSDur: dur(48 * time.Hour), DefaultTLSDur: dur(36 * time.Hour)}
 		}, "", ""},

@@ -26,9 +26,10 @@ import (
 // x509.CreateCertificate for the templates the authority builds, and signs
 // the TBSCertificate once. x509.CreateCertificate additionally verifies every
 // signature it makes, which costs an ECDSA verification (~57 µs, a fifth of
-// a sign request's cryptography); for the in-process keys the issuer uses, a
-// signer that misbehaves is caught at start-up instead (New signs and checks
-// one certificate). Templates using fields this encoder does not support
+// a sign request's cryptography); for in-process software keys a signer that
+// misbehaves is caught at start-up instead (New signs and checks one
+// certificate). A signer outside this process (HSM, KMS) has every signature
+// verified (verify.go). Templates using fields this encoder does not support
 // fall back to x509.CreateCertificate.
 //
 // The certificate is appended to one buffer by derWriter, without reflection
@@ -216,6 +217,11 @@ func (i *Issuer) createCertificate(tmpl *x509.Certificate, pub crypto.PublicKey)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("error signing certificate: %w", err)
+	}
+	if i.verify {
+		if err := i.verifySignature(tbs, sig); err != nil {
+			return nil, err
+		}
 	}
 	w.b = append(w.b, i.params.algID...)
 	s := w.open(tagBitString)

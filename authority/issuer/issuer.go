@@ -24,6 +24,7 @@ type Issuer struct {
 	signer   crypto.Signer
 	params   sigParams // how signer signs, for the direct encoder
 	fast     bool      // use the direct encoder (der.go)
+	verify   bool      // verify each direct-encoder signature: the signer is not in-process (verify.go)
 
 	// For the direct encoder, computed once: the issuer Name and the
 	// authority key identifier extension (nil without one).
@@ -44,7 +45,7 @@ func New(chain []*x509.Certificate, signer crypto.Signer) (*Issuer, error) {
 	if pk, ok := chain[0].PublicKey.(equaler); !ok || !pk.Equal(signer.Public()) {
 		return nil, fmt.Errorf("issuer: the intermediate key does not match the certificate %q", chain[0].Subject.CommonName)
 	}
-	i := &Issuer{cert: chain[0], chain: chain, signer: signer}
+	i := &Issuer{cert: chain[0], chain: chain, signer: signer, verify: !inProcess(signer)}
 	for _, c := range chain {
 		i.chainPEM = append(i.chainPEM, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})))
 	}

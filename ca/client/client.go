@@ -133,11 +133,7 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, path string, b
 		return fmt.Errorf("client %s %s: error reading response: %w", method, u.String(), err)
 	}
 	if resp.StatusCode >= 400 {
-		var e wire.Error
-		if json.Unmarshal(data, &e) == nil && e.Message != "" {
-			return &APIError{Status: resp.StatusCode, Message: e.Message}
-		}
-		return &APIError{Status: resp.StatusCode, Message: fmt.Sprintf("client %s %s: %s", method, u.String(), resp.Status)}
+		return apiError(resp.StatusCode, data, method, u.String(), resp.Status)
 	}
 	if out == nil {
 		return nil
@@ -146,6 +142,16 @@ func (c *Client) do(ctx context.Context, hc *http.Client, method, path string, b
 		return fmt.Errorf("client %s %s: error decoding response: %w", method, u.String(), err)
 	}
 	return nil
+}
+
+// apiError is the error of a non-2xx answer: step-ca's message when the
+// body has one.
+func apiError(code int, data []byte, method, url, status string) error {
+	var e wire.Error
+	if json.Unmarshal(data, &e) == nil && e.Message != "" {
+		return &APIError{Status: code, Message: e.Message}
+	}
+	return &APIError{Status: code, Message: fmt.Sprintf("client %s %s: %s", method, url, status)}
 }
 
 func unwrapURLError(err error) error {

@@ -31,8 +31,18 @@ func NewCAConfig(l Layout, o Options, prov *JWKProvisioner) (*config.Config, err
 		},
 		TLS: config.DefaultTLSOptions(),
 	}
+	if o.KMS != nil {
+		c.IntermediateKey = o.KMS.Intermediate
+		k := o.KMS.Block
+		c.KMS = &k
+	}
 	if !o.NoDB {
 		c.DB = &config.DB{Type: "badgerv2", DataSource: l.DBDir}
+	}
+	if o.SSH {
+		if err := addSSHConfig(c, l); err != nil {
+			return nil, err
+		}
 	}
 	if o.RemoteManagement {
 		c.Authority.Provisioners, c.Authority.EnableAdmin = nil, true

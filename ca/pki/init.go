@@ -2,6 +2,7 @@ package pki
 
 import (
 	"context"
+	"crypto"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -37,6 +38,11 @@ type Result struct {
 	// Provisioner is the first provisioner's ca.json entry; with
 	// RemoteManagement it is not in ca.json and the caller stores it.
 	Provisioner json.RawMessage
+
+	// With Options.SSH: the SSH CA keys and the templates folder.
+	SSHUserPublicKey, SSHUserPrivateKey string
+	SSHHostPublicKey, SSHHostPrivateKey string
+	TemplatesPath                       string
 
 	Root         *x509.Certificate
 	Intermediate *x509.Certificate
@@ -126,12 +132,18 @@ type artifacts struct {
 func plannedPaths(l Layout, o Options, existingRoot bool) []plannedFile {
 	var files []plannedFile
 	files = append(files, plannedFile{path: l.RootCert})
-	if !existingRoot {
+	if !existingRoot && o.KMS == nil {
 		files = append(files, plannedFile{path: l.RootKey})
 	}
-	files = append(files, plannedFile{path: l.IntermediateCert}, plannedFile{path: l.IntermediateKey})
+	files = append(files, plannedFile{path: l.IntermediateCert})
+	if o.KMS == nil {
+		files = append(files, plannedFile{path: l.IntermediateKey})
+	}
 	if !o.PKIOnly {
 		files = append(files, plannedFile{path: l.CAConfig}, plannedFile{path: l.Defaults})
+		if o.SSH {
+			files = append(files, plannedSSHPaths(l)...)
+		}
 	}
 	return files
 }
@@ -146,7 +158,11 @@ func plannedDirs(l Layout, o Options) []string {
 	if !o.NoDB {
 		dirs = append(dirs, l.DBDir)
 	}
-	return append(dirs, l.TemplatesDir)
+	dirs = append(dirs, l.TemplatesDir)
+	if o.SSH {
+		dirs = append(dirs, newSSHPaths(l).TemplatesDir)
+	}
+	return dirs
 }
 
 // generate creates the keys, certificates, provisioner and configuration
@@ -162,8 +178,23 @@ func generate(ctx context.Context, l Layout, o Options, existing *CA) (*artifact
 	}
 	var files []plannedFile
 
+	if o.KMS != nil {
+		res.IntermediateKeyPath = o.KMS.Intermediate
+	}
 	root := existing
-	if root == nil {
+	if root == nil && o.KMS != nil {
+		progress(o.Progress, "Generating root certificate... ")
+		key, err := o.createKMSKey(ctx, o.KMS.Root, "root")
+		if err != nil {
+			return nil, err
+		}
+		crt, err := NewRoot(key, certOpts)
+		if err != nil {
+			return nil, err
+		}
+		root = &CA{Certificate: crt, Signer: key}
+		res.RootKeyPath = o.KMS.Root
+	} else if root == nil {
 		progress(o.Progress, "Generating root certificate... ")
 		key, err := keyutil.Generate(kty, crv, size)
 		if err != nil {
@@ -193,21 +224,28 @@ func generate(ctx context.Context, l Layout, o Options, existing *CA) (*artifact
 	}
 
 	progress(o.Progress, "Generating intermediate certificate... ")
-	ikey, err := keyutil.Generate(kty, crv, size)
+	var ikey crypto.Signer
+	var err error
+	if o.KMS != nil {
+		ikey, err = o.createKMSKey(ctx, o.KMS.Intermediate, "intermediate")
+	} else if ikey, err = keyutil.Generate(kty, crv, size); err != nil {
+		err = fmt.Errorf("generating the intermediate key: %w", err)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("generating the intermediate key: %w", err)
+		return nil, err
 	}
 	icrt, err := NewIntermediate(ikey.Public(), *root, certOpts)
 	if err != nil {
 		return nil, err
 	}
-	ikeyPEM, err := encodeKey(ikey, o.Password, "intermediate")
-	if err != nil {
-		return nil, err
+	files = append(files, plannedFile{path: l.IntermediateCert, data: pemutil.EncodeCertificate(icrt), perm: secretMode})
+	if o.KMS == nil {
+		ikeyPEM, err := encodeKey(ikey, o.Password, "intermediate")
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, plannedFile{path: l.IntermediateKey, data: ikeyPEM, perm: secretMode})
 	}
-	files = append(files,
-		plannedFile{path: l.IntermediateCert, data: pemutil.EncodeCertificate(icrt), perm: secretMode},
-		plannedFile{path: l.IntermediateKey, data: ikeyPEM, perm: secretMode})
 	res.Intermediate = icrt
 	progress(o.Progress, "done!\n")
 
@@ -218,9 +256,19 @@ func generate(ctx context.Context, l Layout, o Options, existing *CA) (*artifact
 		return nil, err
 	}
 
+	if o.SSH {
+		sshFiles, err := generateSSH(l, o, res)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, sshFiles...)
+	}
 	prov, err := NewJWKProvisioner(o.ProvisionerName, o.provisionerPassword())
 	if err != nil {
 		return nil, err
+	}
+	if o.SSH {
+		prov.Claims = map[string]any{"enableSSHCA": true}
 	}
 	caJSON, err := marshalCAConfig(l, o, prov)
 	if err != nil {

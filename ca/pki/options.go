@@ -73,6 +73,10 @@ type Options struct {
 	RootKeyPath     string
 	RootKeyPassword []byte
 
+	// KMS, when set, creates the root and intermediate keys in a key
+	// manager (kms.go); RootCertPath must then be empty.
+	KMS *KMSKeys
+
 	// WithCAURL overrides the ca-url written to defaults.json
 	// (default "https://<DNSNames[0]>:<port of Address>").
 	WithCAURL string
@@ -86,6 +90,9 @@ type Options struct {
 	// DeploymentType must be empty or "standalone"; other step deployment types
 	// (linked, hosted) are not supported.
 	DeploymentType string
+	// SSH adds the SSH user and host CA keys, the ssh block, the SSHPOP
+	// provisioner and the SSH templates (step's --ssh, wire-spec §1.2).
+	SSH bool
 	// PKIOnly writes only the certificates and keys (step's --pki): no
 	// provisioner, ca.json, defaults.json, db/ or templates/.
 	PKIOnly bool

@@ -18,6 +18,7 @@ type JWKProvisioner struct {
 	Name         string           `json:"name"`
 	Key          *jose.JSONWebKey `json:"key"`
 	EncryptedKey string           `json:"encryptedKey,omitempty"`
+	Claims       map[string]any   `json:"claims,omitempty"`
 }
 
 // NewJWKProvisioner generates a new EC P-256 key and returns the provisioner

@@ -54,7 +54,8 @@ func runMain(m *testing.M) int {
 	return m.Run()
 }
 
-// buildBinaries runs `go build -o dir/ ./cmd/step ./cmd/step-ca`.
+// buildBinaries runs `go build -o dir/ ./cmd/step ./cmd/step-ca` and the
+// example programs (examples/mtls-server, examples/mtls-client).
 func buildBinaries(dir string) error {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -63,7 +64,8 @@ func buildBinaries(dir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, goTool, "build", "-o", dir+string(os.PathSeparator),
-		"github.com/mayfly-pki/mayfly/cmd/step", "github.com/mayfly-pki/mayfly/cmd/step-ca")
+		"github.com/mayfly-pki/mayfly/cmd/step", "github.com/mayfly-pki/mayfly/cmd/step-ca",
+		"github.com/mayfly-pki/mayfly/examples/mtls-server", "github.com/mayfly-pki/mayfly/examples/mtls-client")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("go build of step and step-ca failed: %w\n%s", err, out)

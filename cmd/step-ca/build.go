@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/json"
@@ -19,6 +20,7 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/ca"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
+	"github.com/mayfly-pki/mayfly/kms"
 	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/aws"
@@ -29,6 +31,7 @@ import (
 	"github.com/mayfly-pki/mayfly/provisioner/nebula"
 	"github.com/mayfly-pki/mayfly/provisioner/oidc"
 	"github.com/mayfly-pki/mayfly/provisioner/scep"
+	"github.com/mayfly-pki/mayfly/provisioner/sshpop"
 	"github.com/mayfly-pki/mayfly/provisioner/x5c"
 )
 
@@ -44,6 +47,7 @@ func registry() provisioner.Registry {
 		provisioner.TypeOIDC:   oidc.New,
 		provisioner.TypeSCEP:   scep.New,
 		provisioner.TypeNebula: nebula.New,
+		provisioner.TypeSSHPOP: sshpop.New,
 	}
 }
 
@@ -71,6 +75,8 @@ type buildDeps struct {
 	storeName string // ca.json db.type, or "in-memory"
 	startTime time.Time
 	logger    logrus.FieldLogger
+	obs       *observability // nil: no metrics, no audit log (validation)
+	keys      *kms.Loader    // resolves key paths and KMS URIs
 	admin     *admin.Records // the admin tables; nil unless authority.enableAdmin
 }
 
@@ -96,7 +102,16 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("crt: %w", err)
 	}
-	signer, err := readKey(cfg.IntermediateKey, d.password)
+	signer, err := d.keys.SignerWith(context.Background(), kmsOptions(cfg.KMS), cfg.IntermediateKey, d.password)
+	if err != nil {
+		if kms.InKeyManager(kmsOptions(cfg.KMS), cfg.IntermediateKey) {
+			return nil, fmt.Errorf("key: %w", err)
+		}
+		return nil, err
+	}
+	sshCfg, err := loadSSH(cfg, func(key string) (crypto.Signer, error) {
+		return d.keys.SignerWith(context.Background(), kmsOptions(cfg.KMS), key, d.password)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +124,9 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 	backdate := time.Minute
 	disableIAT := false
 	var x509Policy *policy.X509Options
+	var lintOpts *authority.LintOptions
 	if a := cfg.Authority; a != nil {
+		lintOpts = a.Lint
 		claims, provs, disableIAT = a.Claims, a.Provisioners, a.DisableIssuedAtCheck
 		x509Policy = a.Policy.X509Options()
 		if a.Backdate != nil {
@@ -132,7 +149,8 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		DNSNames: cfg.DNSNames, Provisioners: provs, Registry: registry(), Claims: claims,
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
-		X509Policy: x509Policy, AdminRecords: d.admin,
+		X509Policy: x509Policy, CRL: crlOptions(cfg), OCSP: ocspOptions(cfg), Lint: lintOpts, SSH: sshCfg, KeyHealth: d.keys.Health,
+		Meter: d.obs.certificates(), Audit: d.obs.sink(), AdminRecords: d.admin,
 	})
 	if err != nil {
 		return nil, err

@@ -25,8 +25,10 @@ import (
 	"github.com/mayfly-pki/mayfly/db"
 	"github.com/mayfly-pki/mayfly/db/badger"
 	"github.com/mayfly-pki/mayfly/internal/logfmt"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/internal/version"
+	"github.com/mayfly-pki/mayfly/kms"
 )
 
 // daemon is one running step-ca: the store, the server and the current config.
@@ -40,10 +42,12 @@ type daemon struct {
 	retention *ca.Retention // nil when neither pruning nor maintenance applies
 	server    *ca.Server
 	insecure  *ca.InsecureServer // nil without insecureAddress or SCEP
+	obs       *observability
 	cfg       atomic.Pointer[config.Config]
 	tlsJSON   atomic.Pointer[json.RawMessage]
 	reloadMu  sync.Mutex
 	closeOnce sync.Once
+	keys      *kms.Loader
 	admin     *admin.Service // nil unless authority.enableAdmin
 }
 
@@ -75,7 +79,17 @@ func dbOptions(cfg *config.Config) *db.Options {
 // a step-ca Badger v1/v2 directory names path in the import command it
 // suggests.
 func openStore(ctx context.Context, cfg *config.Config, path string, log logrus.FieldLogger) (store.Store, error) {
-	st, err := db.Open(ctx, dbOptions(cfg), log)
+	return openMeteredStore(ctx, cfg, path, log, nil)
+}
+
+// openMeteredStore is openStore; m (nil: none) receives the commits'
+// durations and batch sizes.
+func openMeteredStore(ctx context.Context, cfg *config.Config, path string, log logrus.FieldLogger, m meter.Commits) (store.Store, error) {
+	o := dbOptions(cfg)
+	if o != nil {
+		o.Meter = m
+	}
+	st, err := db.Open(ctx, o, log)
 	var stepFormat *badger.StepFormatError
 	if errors.As(err, &stepFormat) {
 		stepFormat.Config = path
@@ -84,12 +98,18 @@ func openStore(ctx context.Context, cfg *config.Config, path string, log logrus.
 }
 
 func newDaemon(path string, cfg *config.Config, password []byte, start time.Time, quiet bool) (*daemon, error) {
-	d := &daemon{path: path, password: password, start: start, logger: newLogger(cfg, os.Stderr)}
+	d := &daemon{path: path, password: password, start: start, logger: newLogger(cfg, os.Stderr), keys: newKeyLoader(cfg)}
 	for _, k := range cfg.UnknownKeys {
 		d.logger.WithField("key", k).Warn("unknown key in ca.json is ignored")
 	}
-	st, err := openStore(context.Background(), cfg, path, d.logger)
+	obs, err := newObservability(cfg, d.logger)
 	if err != nil {
+		return nil, err
+	}
+	d.obs = obs
+	st, err := openMeteredStore(context.Background(), cfg, path, d.logger, d.obs.metered)
+	if err != nil {
+		d.close()
 		return nil, withRepairHint(err, path)
 	}
 	d.store, d.storeName = st, storeName(cfg)
@@ -110,7 +130,7 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		d.close()
 		return nil, err
 	}
-	snap, err := buildSnapshot(cfg, buildDeps{password: password, store: st, storeName: d.storeName, startTime: start, logger: d.logger, admin: recs})
+	snap, err := buildSnapshot(cfg, buildDeps{password: password, store: st, storeName: d.storeName, startTime: start, logger: d.logger, obs: d.obs, keys: d.keys, admin: recs})
 	if err != nil {
 		d.close()
 		return nil, err
@@ -121,6 +141,8 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		TLSOptions: func() json.RawMessage { return *d.tlsJSON.Load() },
 		Version:    version.Version,
 		Logger:     d.logger,
+		Meter:      d.obs.metered,
+		Audit:      d.obs.audit != nil,
 	}
 	if d.admin != nil {
 		ah := apiadmin.NewHandler(apiadmin.Deps{Authority: deps.Authority, Logger: d.logger}, d.admin)
@@ -141,8 +163,10 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		return nil, err
 	}
 	d.checkSCEP(snap)
+	d.obs.snapshot(snap)
 	if !quiet {
 		d.banner(cfg, snap)
+		d.obs.banner()
 	}
 	return d, nil
 }
@@ -238,6 +262,10 @@ func (d *daemon) run(ctx context.Context) error {
 		}()
 		defer func() { stopInsecure(); <-insecureDone }()
 	}
+	metricsCtx, stopMetrics := context.WithCancel(ctx)
+	metricsDone := make(chan struct{})
+	go func() { defer close(metricsDone); d.obs.run(metricsCtx, d.logger) }()
+	defer func() { stopMetrics(); <-metricsDone }()
 	err := d.server.Run(ctx)
 	if err == nil {
 		stdLog.Println("shutting down: requests in flight finished")
@@ -269,7 +297,7 @@ func (d *daemon) reload() {
 		d.logger.WithError(err).Error("reload failed; the running configuration is kept")
 		return
 	}
-	snap, err := buildSnapshot(cfg, buildDeps{password: d.password, store: d.store, storeName: d.storeName, startTime: d.start, logger: d.logger, admin: recs})
+	snap, err := buildSnapshot(cfg, buildDeps{password: d.password, store: d.store, storeName: d.storeName, startTime: d.start, logger: d.logger, obs: d.obs, keys: d.keys, admin: recs})
 	if err != nil {
 		d.logger.WithError(err).Error("reload failed; the running configuration is kept")
 		return
@@ -279,12 +307,21 @@ func (d *daemon) reload() {
 		return
 	}
 	d.checkSCEP(snap)
+	d.obs.snapshot(snap)
 	d.setConfig(cfg)
 	stdLog.Printf("reloaded %s: %d provisioners", d.path, snap.Authority.Provisioners().Len())
 }
 
 func (d *daemon) close() {
 	d.closeOnce.Do(func() {
+		if d.obs != nil {
+			defer d.obs.close()
+		}
+		if d.keys != nil {
+			if err := d.keys.Close(); err != nil {
+				fmt.Fprintf(os.Stderr, "error closing the key manager: %v\n", err)
+			}
+		}
 		if d.store != nil {
 			if err := d.store.Close(); err != nil {
 				fmt.Fprintf(os.Stderr, "error closing the database: %v\n", err)

@@ -21,6 +21,7 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/fileutil"
 	"github.com/mayfly-pki/mayfly/internal/steppath"
 	"github.com/mayfly-pki/mayfly/internal/version"
+	"github.com/mayfly-pki/mayfly/kms"
 )
 
 // No soft memory limit is set by default (GOMEMLIMIT still works). A
@@ -33,6 +34,13 @@ import (
 // GOMEMLIMIT above their database's working set.
 func main() {
 	restrictUmask()
+	if isAuditCommand(os.Args) {
+		if err := runAudit(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if isDBCommand(os.Args) {
 		if err := runDB(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -43,7 +51,7 @@ func main() {
 	app := &cli.App{
 		Name:      "step-ca",
 		Usage:     "an online certificate authority (Mayfly)",
-		UsageText: "step-ca [config-file] [--password-file FILE] [--validate-config]\n   step-ca db import --from <type>:<dataSource> [--to ca.json]\n   step-ca db repair [--to ca.json] [--drop-damaged]",
+		UsageText: "step-ca [config-file] [--password-file FILE] [--validate-config]\n   step-ca db import --from <type>:<dataSource> [--to ca.json]\n   step-ca db repair [--to ca.json] [--drop-damaged]\n   step-ca audit verify FILE",
 		Version:   version.Version,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "password-file", Usage: "`FILE` with the password that decrypts the intermediate key"},
@@ -166,9 +174,12 @@ func run(c *cli.Context) error {
 			return err
 		}
 	}
-	password, err := readPassword(c.String("password-file"), cfg.Password)
-	if err != nil {
-		return err
+	// A key held by a key manager needs no password: none is asked for.
+	var password []byte
+	if !kms.InKeyManager(kmsOptions(cfg.KMS), cfg.IntermediateKey) || c.String("password-file") != "" {
+		if password, err = readPassword(c.String("password-file"), cfg.Password); err != nil {
+			return err
+		}
 	}
 	d, err := newDaemon(path, cfg, password, start, c.Bool("quiet"))
 	if err != nil {

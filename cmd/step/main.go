@@ -10,9 +10,12 @@ import (
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/certificate"
 	stepcontext "github.com/mayfly-pki/mayfly/cmd/step/internal/command/context"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/crl"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/crypto"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/kms"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/oauth"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/path"
+	sshcmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ssh"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/command/version"
 )
 
@@ -26,9 +29,12 @@ func commands() []*cli.Command {
 		ca.Command(),
 		certificate.Command(),
 		stepcontext.Command(),
+		crl.Command(),
 		crypto.Command(),
+		kms.Command(),
 		oauth.Command(),
 		path.Command(),
+		sshcmd.Command(),
 		version.Command(),
 	}
 }

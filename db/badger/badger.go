@@ -54,6 +54,8 @@ import (
 	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"github.com/mayfly-pki/mayfly/db/internal/wal"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+
+	"github.com/mayfly-pki/mayfly/internal/meter"
 )
 
 // Options configure Open.
@@ -82,6 +84,8 @@ type Options struct {
 	// WALSegmentSize is the size of the write-ahead log's segment files; 0
 	// means 64 MiB.
 	WALSegmentSize int64
+	// Meter receives each group commit's duration and batch size (nil: none).
+	Meter meter.Commits
 }
 
 const (
@@ -108,6 +112,7 @@ type Store struct {
 	valueDir string
 	db       *badgerdb.DB
 	maxBatch int
+	meter    meter.Commits
 
 	// mu guards closed and the send side of ops: writers hold it (read) while
 	// enqueueing, readers while reading, Close (write) to shut down.
@@ -221,6 +226,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		valueDir: bopts.ValueDir,
 		db:       db,
 		maxBatch: maxBatch,
+		meter:    meter.CommitsOr(opts.Meter),
 		gate:     linger.New(opts.CommitWindow),
 		ops:      make(chan *op, opsQueue),
 		done:     make(chan struct{}),

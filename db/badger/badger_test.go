@@ -31,6 +31,11 @@ func TestConformancePersistent(t *testing.T) {
 	dbtest.RunPersistent(t, func(t *testing.T, dir string) store.Store { return openTest(t, dir) })
 }
 
+func TestCRLConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunCRL(t, func(t *testing.T) dbtest.CRLStore { return openTest(t, t.TempDir()) }, nil)
+}
+
 func TestAdminConformance(t *testing.T) {
 	t.Parallel()
 	dbtest.RunAdmin(t, func(t *testing.T) dbtest.AdminStore { return openTest(t, t.TempDir()) })

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	badgerdb "github.com/dgraph-io/badger/v4"
 
@@ -273,7 +274,9 @@ func (s *Store) run() {
 	batch := make([]*op, 0, s.maxBatch)
 	for o := range s.ops {
 		batch = linger.Fill(s.gate, s.ops, append(batch[:0], o), s.maxBatch, opWaited)
+		start := time.Now()
 		s.commit(batch)
+		s.meter.Commit("badger", time.Since(start), len(batch))
 		clear(batch)
 	}
 }

@@ -40,6 +40,8 @@ import (
 	"github.com/mayfly-pki/mayfly/db/internal/reserve"
 	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+
+	"github.com/mayfly-pki/mayfly/internal/meter"
 )
 
 // Options configure Open.
@@ -64,6 +66,8 @@ type Options struct {
 	// announced through ExpectWrite (when MaxBatchDelay is 0): 0 means
 	// linger.DefaultWindow, a negative value never waits.
 	CommitWindow time.Duration
+	// Meter receives each group commit's duration and batch size (nil: none).
+	Meter meter.Commits
 }
 
 const (
@@ -84,6 +88,7 @@ type Store struct {
 	path     string
 	db       *bolt.DB
 	maxBatch int
+	meter    meter.Commits
 	maxDelay time.Duration
 	gate     *linger.Gate // announced writers; the committer lingers for them
 
@@ -161,6 +166,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		path:     opts.Path,
 		db:       db,
 		maxBatch: maxBatch,
+		meter:    meter.CommitsOr(opts.Meter),
 		maxDelay: max(opts.MaxBatchDelay, 0),
 		gate:     linger.New(opts.CommitWindow),
 		ops:      make(chan *op, opsQueue),

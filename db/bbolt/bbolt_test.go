@@ -360,6 +360,13 @@ func TestRecordLimits(t *testing.T) {
 	}
 }
 
+func TestCRLConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunCRL(t, func(t *testing.T) dbtest.CRLStore {
+		return openTest(t, filepath.Join(t.TempDir(), "step.db"))
+	}, nil)
+}
+
 func TestAdminConformance(t *testing.T) {
 	t.Parallel()
 	dbtest.RunAdmin(t, func(t *testing.T) dbtest.AdminStore { return openTest(t, filepath.Join(t.TempDir(), "step.db")) })

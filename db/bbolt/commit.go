@@ -71,7 +71,9 @@ func (s *Store) run() {
 	batch := make([]*op, 0, s.maxBatch)
 	for o := range s.ops {
 		batch = s.fill(append(batch[:0], o))
+		start := time.Now()
 		s.commit(batch)
+		s.meter.Commit("bbolt", time.Since(start), len(batch))
 		clear(batch)
 	}
 }

@@ -69,6 +69,7 @@ func run(t *testing.T, open Opener, revocation bool) {
 	} else {
 		tests = append(tests, suiteTest[store.Store]{"RevocationNotImplemented", testRevocationNotImplemented})
 	}
+	tests = append(tests, sshTests(revocation)...)
 	runEach(t, tests, open)
 	t.Run("UseAfterClose", func(t *testing.T) {
 		t.Parallel()

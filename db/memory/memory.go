@@ -31,6 +31,7 @@ type Store struct {
 	closed bool
 	tokens map[string][]byte
 	certs  map[string]*store.Certificate
+	ssh    sshState
 	admin  adminTables
 	eab    map[string]admin.EABKey // by ID
 }
@@ -136,7 +137,7 @@ func (s *Store) Close() error {
 		return errClosed()
 	}
 	s.closed = true
-	s.tokens, s.certs = nil, nil
+	s.tokens, s.certs, s.ssh = nil, nil, sshState{}
 	return nil
 }
 

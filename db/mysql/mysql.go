@@ -55,6 +55,8 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/internal/sqlcommit"
 	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
+
+	"github.com/mayfly-pki/mayfly/internal/meter"
 )
 
 // Options configure Open.
@@ -83,6 +85,8 @@ type Options struct {
 	// Logger receives the driver's own log lines (connection errors it
 	// recovers from). Nil discards them.
 	Logger logrus.FieldLogger
+	// Meter receives each commit's duration and batch size (nil: none).
+	Meter meter.Commits
 }
 
 const (
@@ -159,6 +163,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		Timeout:    cmp.Or(max(opts.WriteTimeout, 0), defaultWriteTimeout),
 		ReadOnly:   opts.ReadOnly,
 		Queue:      opsQueue,
+		Meter:      opts.Meter,
+		Backend:    "mysql",
 	})
 	s.writer = sqlstore.Writer[*sql.Stmt]{C: s.w, UseToken: s.stmts.useToken, StoreCertificate: s.stmts.storeCertificate,
 		Revoke: s.stmts.revoke, Serial: func(serial string) any { return []byte(serial) }}

@@ -94,6 +94,51 @@ func migrations() []migration {
 			stmt: `ALTER TABLE used_ott ADD KEY used_ott_expires_at_idx (expires_at)`,
 		}},
 	}, {
+		// Version 3 holds the SSH records of step-ca's ssh_certs,
+		// ssh_host_principals and revoked_ssh_certs tables (wire-spec
+		// §6.3), as PostgreSQL's version 3 does.
+		version: 3,
+		stmts: []string{
+			`CREATE TABLE IF NOT EXISTS ssh_certs (
+				serial VARBINARY(64) NOT NULL,
+				cert MEDIUMBLOB NOT NULL,
+				host BOOLEAN NOT NULL,
+				valid_before DATETIME(6) NULL,
+				PRIMARY KEY (serial)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS ssh_host_principals (
+				principal VARBINARY(255) NOT NULL,
+				serial VARBINARY(64) NOT NULL,
+				expiry DATETIME(6) NULL,
+				PRIMARY KEY (principal)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS revoked_ssh_certs (
+				serial VARBINARY(64) NOT NULL,
+				provisioner_id MEDIUMTEXT NOT NULL,
+				reason_code INT NOT NULL,
+				reason MEDIUMTEXT NOT NULL,
+				revoked_at DATETIME(6) NULL,
+				revoked_at_ns INT NOT NULL DEFAULT 0,
+				expires_at DATETIME(6) NULL,
+				token_id MEDIUMTEXT NOT NULL,
+				mtls BOOLEAN NOT NULL,
+				acme BOOLEAN NOT NULL,
+				PRIMARY KEY (serial)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+		},
+	}, {
+		// Version 5 holds the last CRL number taken, one row shared by
+		// every CA using the database (-1: none taken yet).
+		version: 5,
+		stmts: []string{
+			`CREATE TABLE IF NOT EXISTS mayfly_crl_number (
+				id INT NOT NULL,
+				number BIGINT NOT NULL,
+				PRIMARY KEY (id)
+			) ENGINE=InnoDB`,
+			`INSERT IGNORE INTO mayfly_crl_number (id, number) VALUES (1, -1)`,
+		},
+	}, {
 		// Version 6 holds remote administration (wire-spec §6.5): step-ca's
 		// admins, provisioners and authority_policies tables, one JSON
 		// record per ID, and the

@@ -30,6 +30,7 @@ const (
 type statements struct {
 	useToken, storeCertificate, revoke, getCertificate, getRevocation *sql.Stmt
 	deleteExpired, pruneUsedTokens                                    *sql.Stmt
+	ssh                                                               sshStatements
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -44,8 +45,13 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.getRevocation, sqlGetRevocation},
 		{&s.stmts.deleteExpired, sqlDeleteExpired},
 		{&s.stmts.pruneUsedTokens, sqlPruneUsedTokens},
+		{&s.stmts.ssh.storeCert, sqlStoreSSHCert},
+		{&s.stmts.ssh.storeHost, sqlStoreSSHHost},
+		{&s.stmts.ssh.revoke, sqlRevokeSSH},
+		{&s.stmts.ssh.getCert, sqlGetSSHCert},
+		{&s.stmts.ssh.getRevocation, sqlGetSSHRevocation},
 	} {
-		if s.readOnly && p.sql != sqlGetCertificate && p.sql != sqlGetRevocation {
+		if s.readOnly && p.sql != sqlGetCertificate && p.sql != sqlGetRevocation && p.sql != sqlGetSSHCert && p.sql != sqlGetSSHRevocation {
 			continue
 		}
 		stmt, err := s.sqlDB.PrepareContext(ctx, p.sql)
@@ -60,7 +66,7 @@ func (s *Store) prepare(ctx context.Context) error {
 
 func (st *statements) close() {
 	for _, stmt := range []*sql.Stmt{st.useToken, st.storeCertificate, st.revoke, st.getCertificate, st.getRevocation,
-		st.deleteExpired, st.pruneUsedTokens} {
+		st.deleteExpired, st.pruneUsedTokens, st.ssh.storeCert, st.ssh.storeHost, st.ssh.revoke, st.ssh.getCert, st.ssh.getRevocation} {
 		if stmt != nil {
 			_ = stmt.Close()
 		}

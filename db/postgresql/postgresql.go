@@ -49,6 +49,8 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/internal/sqlcommit"
 	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
+
+	"github.com/mayfly-pki/mayfly/internal/meter"
 )
 
 // Options configure Open.
@@ -72,6 +74,8 @@ type Options struct {
 	// WriteTimeout bounds one batch transaction, connecting included; 0
 	// means 30 s.
 	WriteTimeout time.Duration
+	// Meter receives each commit's duration and batch size (nil: none).
+	Meter meter.Commits
 }
 
 const (
@@ -143,6 +147,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		Timeout:    cmp.Or(max(opts.WriteTimeout, 0), defaultWriteTimeout),
 		ReadOnly:   opts.ReadOnly,
 		Queue:      opsQueue,
+		Meter:      opts.Meter,
+		Backend:    "postgresql",
 	})
 	s.writer = sqlstore.Writer[string]{C: s.w, UseToken: sqlUseToken, StoreCertificate: sqlStoreCertificate,
 		Revoke: sqlRevoke, Serial: func(serial string) any { return serial }}

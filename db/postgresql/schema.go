@@ -74,6 +74,51 @@ func migrations() []migration {
 			`CREATE INDEX used_ott_expires_at_idx ON used_ott (expires_at)`,
 		},
 	}, {
+		// Version 3 holds the SSH records of step-ca's ssh_certs,
+		// ssh_host_principals and revoked_ssh_certs tables (wire-spec
+		// §6.3): the certificate's wire bytes with its type and expiry,
+		// one row per lower-cased host principal, and SSH revocations
+		// with revoked_x509_certs' columns. step-ca's ssh_hosts is
+		// ssh_host_principals without the expiry, so it is not kept
+		// apart; ssh_users is never read by step-ca.
+		version: 3,
+		stmts: []string{
+			`CREATE TABLE ssh_certs (
+				serial varchar(64) PRIMARY KEY,
+				cert bytea NOT NULL,
+				host boolean NOT NULL,
+				valid_before timestamptz
+			)`,
+			`CREATE TABLE ssh_host_principals (
+				principal varchar(255) PRIMARY KEY,
+				serial varchar(64) NOT NULL,
+				expiry timestamptz
+			)`,
+			`CREATE TABLE revoked_ssh_certs (
+				serial varchar(64) PRIMARY KEY,
+				provisioner_id text NOT NULL,
+				reason_code integer NOT NULL,
+				reason text NOT NULL,
+				revoked_at timestamptz,
+				revoked_at_ns integer NOT NULL DEFAULT 0,
+				expires_at timestamptz,
+				token_id text NOT NULL,
+				mtls boolean NOT NULL,
+				acme boolean NOT NULL
+			)`,
+		},
+	}, {
+		// Version 5 holds the last CRL number taken, one row shared by
+		// every CA using the database (-1: none taken yet).
+		version: 5,
+		stmts: []string{
+			`CREATE TABLE mayfly_crl_number (
+				id integer PRIMARY KEY CHECK (id = 1),
+				number bigint NOT NULL
+			)`,
+			`INSERT INTO mayfly_crl_number (id, number) VALUES (1, -1)`,
+		},
+	}, {
 		// Version 6 holds remote administration (wire-spec §6.5): step-ca's
 		// admins, provisioners and authority_policies tables, one JSON
 		// record per ID, and the

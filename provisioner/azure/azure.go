@@ -277,17 +277,9 @@ func (p *Provisioner) authorize(tok *token.Token) (*identity, error) {
 // with disableCustomSANs exactly the virtual machine's name as common name
 // and DNS name.
 func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provisioner.X509Plan, error) {
-	id, err := p.authorize(tok)
+	id, err := p.authorizeMachine(tok, "azure.AuthorizeSign")
 	if err != nil {
 		return nil, err
-	}
-	switch {
-	case len(p.cfg.ResourceGroups) > 0 && !slices.Contains(p.cfg.ResourceGroups, id.group):
-		return nil, errs.Errorf(errs.Unauthorized, "azure.AuthorizeSign; azure token validation failed - invalid resource group")
-	case len(p.cfg.SubscriptionIDs) > 0 && !slices.Contains(p.cfg.SubscriptionIDs, id.subscription):
-		return nil, errs.Errorf(errs.Unauthorized, "azure.AuthorizeSign; azure token validation failed - invalid subscription id")
-	case len(p.cfg.ObjectIDs) > 0 && !slices.Contains(p.cfg.ObjectIDs, id.objectID):
-		return nil, errs.Errorf(errs.Unauthorized, "azure.AuthorizeSign; azure token validation failed - invalid object id")
 	}
 	var sans []string
 	var validators []provisioner.CSRValidator
@@ -296,6 +288,24 @@ func (p *Provisioner) AuthorizeSign(_ context.Context, tok *token.Token) (*provi
 		validators = []provisioner.CSRValidator{validate.CommonName(id.name), validate.SANs(sans)}
 	}
 	return p.Plan(tok, id.name, sans, validators, p.cfg.TenantID)
+}
+
+// authorizeMachine is authorize with the filters of resource groups,
+// subscriptions and object IDs; op names the caller in messages.
+func (p *Provisioner) authorizeMachine(tok *token.Token, op string) (*identity, error) {
+	id, err := p.authorize(tok)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case len(p.cfg.ResourceGroups) > 0 && !slices.Contains(p.cfg.ResourceGroups, id.group):
+		return nil, errs.Errorf(errs.Unauthorized, "%s; azure token validation failed - invalid resource group", op)
+	case len(p.cfg.SubscriptionIDs) > 0 && !slices.Contains(p.cfg.SubscriptionIDs, id.subscription):
+		return nil, errs.Errorf(errs.Unauthorized, "%s; azure token validation failed - invalid subscription id", op)
+	case len(p.cfg.ObjectIDs) > 0 && !slices.Contains(p.cfg.ObjectIDs, id.objectID):
+		return nil, errs.Errorf(errs.Unauthorized, "%s; azure token validation failed - invalid object id", op)
+	}
+	return id, nil
 }
 
 // AuthorizeRevoke implements provisioner.Interface: step-ca's Azure

@@ -29,13 +29,14 @@ func freePort() (int, error) {
 }
 
 // stepCAInit runs `step ca init` with its defaults for a standalone CA named
-// Bench on 127.0.0.1:port, into stepPath. Its output is returned in the
+// Bench on 127.0.0.1:port, into stepPath, with --ssh when ssh is set. Its output is returned in the
 // error only.
-func stepCAInit(ctx context.Context, stepBin, stepPath, pwFile string, port int) error {
-	cmd := exec.CommandContext(ctx, stepBin, "ca", "init",
+func stepCAInit(ctx context.Context, stepBin, stepPath, pwFile string, port int, extra ...string) error {
+	args := append([]string{"ca", "init",
 		"--deployment-type", "standalone", "--name", "Bench", "--dns", "localhost",
-		"--address", "127.0.0.1:"+strconv.Itoa(port), "--provisioner", "admin",
-		"--password-file", pwFile, "--provisioner-password-file", pwFile)
+		"--address", "127.0.0.1:" + strconv.Itoa(port), "--provisioner", "admin",
+		"--password-file", pwFile, "--provisioner-password-file", pwFile}, extra...)
+	cmd := exec.CommandContext(ctx, stepBin, args...)
 	cmd.Env = append(os.Environ(), "STEPPATH="+stepPath)
 	out, err := cmd.CombinedOutput()
 	if err != nil {

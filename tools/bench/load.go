@@ -70,6 +70,7 @@ type runner struct {
 	o       loadOptions
 	signURL string
 	renURL  string
+	ocsp    *ocspTarget // ocsp mode
 }
 
 // worker owns one HTTP client (one connection with keep-alive) and its
@@ -101,14 +102,14 @@ type pending struct {
 // failed requests are counted in the result.
 func runLoad(ctx context.Context, t *target, o loadOptions) (*Result, error) {
 	switch o.Mode {
-	case modeSign, modeRenew, modeMixed:
+	case modeSign, modeRenew, modeMixed, modeOCSP, modeSSH:
 	default:
-		return nil, fmt.Errorf("unknown mode %q: want sign, renew or mixed", o.Mode)
+		return nil, fmt.Errorf("unknown mode %q: want sign, renew, mixed, ocsp or ssh", o.Mode)
 	}
 	if o.C < 1 || o.N < 0 || (o.N == 0 && o.Duration <= 0) {
 		return nil, errors.New("need a concurrency >= 1 and a bound: a request count > 0 and/or a duration > 0")
 	}
-	if len(o.Keys) == 0 || (o.Mode != modeSign && len(o.Keys) < o.C) {
+	if len(o.Keys) == 0 || (o.Mode != modeSign && o.Mode != modeOCSP && o.Mode != modeSSH && len(o.Keys) < o.C) {
 		return nil, fmt.Errorf("%d client keys for %d workers in %s mode", len(o.Keys), o.C, o.Mode)
 	}
 	if o.Name == "" {
@@ -142,15 +143,18 @@ func (r *runner) setup(ctx context.Context) ([]*worker, error) {
 	workers := make([]*worker, r.o.C)
 	for i := range workers {
 		w := &worker{stats: map[string]*opStats{}}
-		if r.o.Mode != modeSign {
+		if r.o.Mode != modeSign && r.o.Mode != modeOCSP && r.o.Mode != modeSSH {
 			w.renewKey = r.o.Keys[len(r.o.Keys)-1-i]
 		}
 		w.tr = r.newTransport(w)
 		w.client = &http.Client{Transport: w.tr, Timeout: r.o.Timeout}
 		workers[i] = w
 	}
-	if r.o.Mode == modeSign {
+	if r.o.Mode == modeSign || r.o.Mode == modeSSH {
 		return workers, nil
+	}
+	if r.o.Mode == modeOCSP {
+		return workers, r.setupOCSP(ctx, workers[0])
 	}
 	errs := make([]error, len(workers))
 	var wg sync.WaitGroup
@@ -308,12 +312,34 @@ func (r *runner) do(ctx context.Context, w *worker, i int) {
 		s = &opStats{}
 		w.stats[op] = s
 	}
+	if op == modeOCSP {
+		status, resp, lat, err := get(ctx, w.client, r.ocsp.url)
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				s.fail("transport", err.Error())
+			}
+		case status != http.StatusOK:
+			s.fail(fmt.Sprintf("HTTP %d", status), string(resp))
+		default:
+			w.pending = append(w.pending, pending{op: op, lat: lat, body: resp})
+		}
+		return
+	}
 	k, u := w.renewKey, r.renURL
 	var body []byte
-	if op == modeSign {
+	switch op {
+	case modeSign:
 		k, u = r.o.Keys[i%len(r.o.Keys)], r.signURL
 		var err error
 		if body, err = r.signBody(k, time.Now()); err != nil {
+			s.fail("token", err.Error())
+			return
+		}
+	case modeSSH:
+		k, u = r.o.Keys[i%len(r.o.Keys)], r.t.url+"/1.0/ssh/sign"
+		var err error
+		if body, err = r.sshBody(k, time.Now()); err != nil {
 			s.fail("token", err.Error())
 			return
 		}
@@ -365,8 +391,25 @@ func (r *runner) verifyAll(workers []*worker) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			ov := &ocspVerifier{t: r.ocsp}
 			for _, p := range w.pending {
 				s := w.stats[p.op]
+				if p.op == modeOCSP {
+					if err := ov.verify(p.body); err != nil {
+						s.fail("verify", err.Error())
+					} else {
+						s.succeed(p.lat)
+					}
+					continue
+				}
+				if p.op == modeSSH {
+					if err := verifySSHResponse(p.body, p.key); err != nil {
+						s.fail("verify", err.Error())
+						continue
+					}
+					s.succeed(p.lat)
+					continue
+				}
 				if _, _, err := verifyResponse(p.body, p.key, r.t.roots); err != nil {
 					s.fail("verify", err.Error())
 					continue

@@ -69,11 +69,12 @@ func suiteCommand(ctx context.Context, args []string, stderr io.Writer) (*Report
 	fs.StringVar(&o.Bin, "bin", "bin", "directory holding the step and step-ca binaries")
 	fs.StringVar(&o.DB, "db", "", "database: badger (what step ca init writes), bbolt, postgresql, mysql or none")
 	fs.StringVar(&o.DBSource, "db-source", "", "db.dataSource for --db (a file for bbolt, a DSN for SQL)")
-	fs.StringVar(&runs, "runs", defaultRuns, "runs as mode:concurrency,... (modes: sign, renew, mixed)")
+	fs.StringVar(&runs, "runs", defaultRuns, "runs as mode:concurrency,... (modes: sign, renew, mixed, ocsp, ssh)")
 	fs.IntVar(&o.N, "n", 6000, "timed requests per run")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "stop a run after this long even if --n is not reached")
 	fs.IntVar(&o.Keys, "keys", 1000, "distinct client keys and CSRs, used round-robin")
 	fs.DurationVar(&o.Timeout, "timeout", 30*time.Second, "per-request timeout")
+	fs.BoolVar(&o.SoftHSM, "softhsm", false, "keep the CA keys in a SoftHSM2 token (step ca init --kms): step-ca signs through PKCS#11")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (PKI, password, CA log)")
 	fs.BoolVar(&jsonOut, "json", false, "print the report as JSON")
 	fs.Usage = func() {
@@ -93,7 +94,7 @@ func suiteCommand(ctx context.Context, args []string, stderr io.Writer) (*Report
 		return nil, false, err
 	}
 	for _, r := range o.Runs {
-		if r.Mode != modeSign && o.Keys < r.C {
+		if r.Mode != modeSign && r.Mode != modeOCSP && o.Keys < r.C {
 			return nil, false, fmt.Errorf("--keys %d is less than the %d workers of the %s run", o.Keys, r.C, r.Mode)
 		}
 	}
@@ -116,7 +117,7 @@ func loadCommand(ctx context.Context, args []string, stderr io.Writer) (*Report,
 	fs.StringVar(&prov, "provisioner", "", "JWK provisioner name (default: the first JWK provisioner)")
 	fs.StringVar(&caURL, "ca-url", "", "CA URL (default https://<dnsNames[0]>:<port of address>)")
 	fs.StringVar(&root, "root", "", "root certificate PEM (default: ca.json's root)")
-	fs.StringVar(&o.Mode, "mode", modeSign, "sign, renew (over mTLS) or mixed")
+	fs.StringVar(&o.Mode, "mode", modeSign, "sign, renew (over mTLS), mixed or ocsp")
 	fs.IntVar(&o.N, "n", 2000, "timed requests (0: bounded by --duration only)")
 	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: bounded by --n only)")
 	fs.IntVar(&o.C, "c", 16, "concurrency: workers, each with its own keep-alive connection")

@@ -23,8 +23,8 @@ type runSpec struct {
 }
 
 // defaultRuns is what `make bench` runs: sign at c=64, renew over mTLS at
-// c=16, and sign and renew mixed at c=32.
-const defaultRuns = "sign:64,renew:16,mixed:32"
+// c=16, sign and renew mixed at c=32, and SSH user certificates at c=64.
+const defaultRuns = "sign:64,renew:16,mixed:32,ssh:64"
 
 // parseRuns reads "mode:c,mode:c,...".
 func parseRuns(s string) ([]runSpec, error) {
@@ -36,9 +36,9 @@ func parseRuns(s string) ([]runSpec, error) {
 			return nil, fmt.Errorf("--runs %q: want mode:concurrency[,mode:concurrency...], e.g. %s", s, defaultRuns)
 		}
 		switch mode {
-		case modeSign, modeRenew, modeMixed:
+		case modeSign, modeRenew, modeMixed, modeOCSP, modeSSH:
 		default:
-			return nil, fmt.Errorf("--runs %q: unknown mode %q (sign, renew, mixed)", s, mode)
+			return nil, fmt.Errorf("--runs %q: unknown mode %q (sign, renew, mixed, ocsp, ssh)", s, mode)
 		}
 		out = append(out, runSpec{Mode: mode, C: n})
 	}
@@ -48,6 +48,7 @@ func parseRuns(s string) ([]runSpec, error) {
 // suiteOptions configure runSuite.
 type suiteOptions struct {
 	Bin      string        // directory holding step and step-ca
+	SoftHSM  bool          // CA keys in a SoftHSM2 token (softhsm.go)
 	DB       string        // "" or "badger": as step ca init writes; "bbolt", "postgresql", "mysql", "none"
 	DBSource string        // db.dataSource for bbolt (default <steppath>/db/bbolt.db) and the SQL types
 	Runs     []runSpec     // in order
@@ -86,14 +87,38 @@ func runSuite(ctx context.Context, o suiteOptions, progress io.Writer) (rep *Rep
 	if err != nil {
 		return nil, err
 	}
+	var extra []string
+	if o.SoftHSM {
+		uri, err := setupSoftHSM(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		extra = append(extra, "--kms", uri)
+		fmt.Fprintf(progress, "bench: CA keys in a SoftHSM2 token (%s)\n", os.Getenv("SOFTHSM2_CONF"))
+	}
 	fmt.Fprintf(progress, "bench: step ca init into %s\n", stepPath)
-	if err := stepCAInit(ctx, stepBin, stepPath, pwFile, port); err != nil {
+	for _, r := range o.Runs {
+		if r.Mode == modeSSH {
+			// SSH runs need the SSH CA keys (and enableSSHCA on the provisioner).
+			extra = append(extra, "--ssh")
+			break
+		}
+	}
+	if err := stepCAInit(ctx, stepBin, stepPath, pwFile, port, extra...); err != nil {
 		return nil, err
 	}
 	cfgPath := filepath.Join(stepPath, "config", "ca.json")
 	dbName, err := applyDB(cfgPath, stepPath, o.DB, o.DBSource)
 	if err != nil {
 		return nil, err
+	}
+	for _, r := range o.Runs {
+		if r.Mode == modeOCSP {
+			if err := enableOCSP(cfgPath); err != nil {
+				return nil, err
+			}
+			break
+		}
 	}
 	t, err := loadTarget(cfgPath, "", "", "admin", pwFile)
 	if err != nil {
@@ -116,6 +141,9 @@ func runSuite(ctx context.Context, o suiteOptions, progress io.Writer) (rep *Rep
 	}()
 	if err := ca.waitHealthy(ctx, t.url, t.roots, 30*time.Second); err != nil {
 		return nil, err
+	}
+	if o.SoftHSM {
+		dbName += ", key in SoftHSM2"
 	}
 	rep = &Report{CAURL: t.url, DB: dbName, NumCPU: runtime.NumCPU(), LoadBefore: loadAverage()}
 	for _, spec := range o.Runs {
@@ -186,4 +214,18 @@ func applyDB(cfgPath, stepPath, typ, source string) (string, error) {
 		return "", err
 	}
 	return typ, nil
+}
+
+// enableOCSP sets "ocsp": {"enabled": true} in ca.json (for ocsp runs).
+func enableOCSP(cfgPath string) error {
+	data, err := os.ReadFile(cfgPath)
+	if err != nil {
+		return fmt.Errorf("read CA configuration: %w", err)
+	}
+	cfg, err := config.Decode(data, cfgPath)
+	if err != nil {
+		return err
+	}
+	cfg.OCSP = &config.OCSP{Enabled: true}
+	return config.Save(cfgPath, cfg, false)
 }

@@ -31,6 +31,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mayfly-pki/mayfly/internal/meter"
 )
 
 // Op is one write. S is the backend's statement type (SQL text for pgx, a
@@ -133,6 +135,10 @@ type Options[S any] struct {
 	// Queue is the capacity of the committers' queue (writers block, and
 	// honour their context, when it is full); 0 means 1024.
 	Queue int
+	// Meter receives each commit's duration and batch size under Backend
+	// (nil: none).
+	Meter   meter.Commits
+	Backend string
 }
 
 // Committer batches writes into transactions and guards the store's
@@ -144,6 +150,8 @@ type Committer[S any] struct {
 	maxBatch   int
 	timeout    time.Duration
 	readOnly   bool
+	meter      meter.Commits
+	backend    string
 
 	// mu guards closed and the send side of ops: writers and readers hold
 	// it (read) while enqueueing or running a statement, Close (write) to
@@ -161,6 +169,10 @@ func New[S any](d Dialect[S], o Options[S]) *Committer[S] {
 	c := &Committer[S]{
 		d: d, direct: o.Direct, committers: o.Committers, maxBatch: cmp.Or(max(o.MaxBatch, 0), 256),
 		timeout: cmp.Or(max(o.Timeout, 0), 30*time.Second), readOnly: o.ReadOnly,
+		meter: o.Meter, backend: o.Backend,
+	}
+	if c.meter == nil {
+		c.meter = meter.Nop{}
 	}
 	if c.direct == nil && c.committers <= 0 {
 		c.committers = 1
@@ -271,7 +283,9 @@ func (c *Committer[S]) exec(ctx context.Context, o *Op[S]) error {
 	lost := false
 	for range 3 {
 		var n int64
+		start := time.Now()
 		n, err = c.direct.ExecOne(ctx, o)
+		c.meter.Commit(c.backend, time.Since(start), 1)
 		if err == nil {
 			c.commits.Add(1)
 			o.Rows = n
@@ -317,7 +331,10 @@ func (c *Committer[S]) run() {
 				break fill
 			}
 		}
+		start := time.Now()
+		n := len(batch)
 		c.CommitBatch(batch)
+		c.meter.Commit(c.backend, time.Since(start), n)
 		clear(batch)
 	}
 }

@@ -59,9 +59,9 @@ $ step ca init --root root_ca.crt --key root_ca_key --key-password-file root.pas
 
 // initUnsupportedBools and initUnsupportedStrings name step ca init flags
 // that Mayfly accepts only to reject them with a clear message.
-func initUnsupportedBools() []string { return []string{"ssh", "acme", "helm"} }
+func initUnsupportedBools() []string { return []string{"acme", "helm"} }
 
-func initUnsupportedStrings() []string { return []string{"kms", "ra", "authority", "profile"} }
+func initUnsupportedStrings() []string { return []string{"ra", "authority", "profile"} }
 
 func initFlags() []cli.Flag {
 	fs := []cli.Flag{
@@ -81,11 +81,13 @@ func initFlags() []cli.Flag {
 		&cli.StringFlag{Name: "with-ca-url", Usage: "`URI` of the Step Certificate Authority to write in defaults.json."},
 		&cli.BoolFlag{Name: "pki", Usage: "Generate only the PKI (certificates and keys), without the CA configuration."},
 		&cli.BoolFlag{Name: "no-db", Usage: "Generate a CA configuration without the DB stanza. No persistence layer."},
+		&cli.BoolFlag{Name: "ssh", Usage: "Create keys to sign SSH certificates, the SSHPOP provisioner and the `step ssh config` templates."},
 		&cli.BoolFlag{Name: "remote-management", Usage: "Enable remote management: ca.json gets authority.enableAdmin and no provisioners; the first provisioner and a super admin are stored in the database."},
 		&cli.StringFlag{Name: "admin-subject", Aliases: []string{"admin-name"}, Value: "step", Usage: "The admin `subject` of the first super admin (with --remote-management)."},
 		flags.Context(),
 		flags.Force(),
 	)
+	fs = append(fs, initKMSFlags()...)
 	for _, n := range initUnsupportedBools() {
 		fs = append(fs, &cli.BoolFlag{Name: n, Usage: "Not supported yet."})
 	}
@@ -132,6 +134,7 @@ func initAction(c *cli.Context) error {
 		NoDB:             c.Bool("no-db"),
 		RemoteManagement: c.Bool("remote-management"),
 		PKIOnly:          c.Bool("pki"),
+		SSH:              c.Bool("ssh"),
 		DeploymentType:   c.String("deployment-type"),
 		Force:            c.Bool("force"),
 		Kty:              kty,
@@ -140,6 +143,11 @@ func initAction(c *cli.Context) error {
 		Progress:         out,
 	}
 	if err := initRootFlags(c, p, pki.NewLayout(stepPath), &o); err != nil {
+		return err
+	}
+	closeKMS, err := initKMS(c, &o)
+	defer closeKMS()
+	if err != nil {
 		return err
 	}
 	if o.Name == "" {
@@ -280,8 +288,17 @@ func initReport(w io.Writer, r *pki.Result, admin *initAdmin) {
 	sel("Root fingerprint", r.RootFingerprint)
 	sel("Intermediate certificate", r.IntermediateCertPath)
 	sel("Intermediate private key", r.IntermediateKeyPath)
+	if r.SSHUserPublicKey != "" {
+		sel("SSH user public key", r.SSHUserPublicKey)
+		sel("SSH user private key", r.SSHUserPrivateKey)
+		sel("SSH host public key", r.SSHHostPublicKey)
+		sel("SSH host private key", r.SSHHostPrivateKey)
+	}
 	if r.DBPath != "" {
 		sel("Database folder", r.DBPath)
+	}
+	if r.TemplatesPath != "" {
+		sel("Templates folder", r.TemplatesPath)
 	}
 	if admin != nil {
 		sel("Admin provisioner", admin.provisioner)

@@ -398,7 +398,7 @@ func TestProvisionerAddErrors(t *testing.T) {
 		{"invalid config", "", `{"root":"r","crt":"c","key":"k"}`, []string{"x", "--type", "ACME"}, "address: required"},
 		{"missing ca.json", "", "@DELETE@", []string{"x", "--type", "ACME"}, "does not exist: use --ca-config or run `step ca init`"},
 		{"second K8sSA", "", "", []string{"k8s", "--type", "K8SSA", "--public-key", "@PUB@"}, "at most one K8sSA provisioner"},
-		{"claims max below default", "", "", []string{"x", "--type", "ACME", "--x509-max-dur", "1h"}, `provisioner "x": claims: TLS certificate default duration 24h0m0s is outside`},
+		{"claims max below default", "", "", []string{"x", "--type", "ACME", "--x509-max-dur", "1h"}, `provisioner "x": claims: defaultTLSCertDuration 24h0m0s is greater than maxTLSCertDuration 1h0m0s`},
 		{"bad duration", "", "", []string{"x", "--type", "ACME", "--x509-max-dur", "soon"}, "invalid value 'soon' for flag '--x509-max-dur'"},
 		{"bad challenge", "", "", []string{"x", "--type", "ACME", "--challenge", "smtp-01"}, "invalid value 'smtp-01' for flag '--challenge'"},
 		{"x5c without roots", "", "", []string{"x", "--type", "X5C"}, "flag '--x5c-roots' is required"},

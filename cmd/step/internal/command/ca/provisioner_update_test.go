@@ -127,7 +127,7 @@ func TestProvisionerUpdateErrors(t *testing.T) {
 		{"unknown", []string{"nope", "--disable-renewal"}, "provisioner nope not found\n"},
 		{"key flags on ACME", []string{"acme", "--public-key", "@PUB@"}, "do not apply to provisioner acme of type ACME"},
 		{"template on SSHPOP", []string{"sshpop", "--x509-template", "@PUB@"}, "not supported by SSHPOP"},
-		{"inconsistent claims", []string{"admin", "--x509-min-dur", "48h"}, `provisioner "admin": claims: TLS certificate minimum duration 48h0m0s is greater than the maximum 24h0m0s`},
+		{"inconsistent claims", []string{"admin", "--x509-min-dur", "48h"}, `provisioner "admin": claims: minTLSCertDuration 48h0m0s is greater than maxTLSCertDuration 24h0m0s`},
 		{"bad duration", []string{"admin", "--ssh-user-max-dur=-1h"}, "cannot be negative"},
 		{"missing template", []string{"admin", "--x509-template", "/nonexistent/t.tpl"}, "/nonexistent/t.tpl"},
 	}

@@ -32,8 +32,13 @@ func tokenCommand() *cli.Command {
 			&cli.StringFlag{Name: "cert-not-before", Usage: "The `time|duration` set in the certificate request (ignored for X.509 tokens)."},
 			&cli.StringFlag{Name: "cert-not-after", Usage: "The `time|duration` set in the certificate request (ignored for X.509 tokens)."},
 			&cli.BoolFlag{Name: "revoke", Usage: "Create a token for revoking a certificate (subject = serial number)."},
-			&cli.BoolFlag{Name: "ssh", Usage: "Create a token for an SSH certificate (not supported yet)."},
-			&cli.BoolFlag{Name: "renew", Usage: "Create a renew token (not supported yet; use `step ca renew --mtls=false`)."},
+			&cli.BoolFlag{Name: "ssh", Usage: "Create a token for an SSH certificate (or, with --revoke, for revoking one)."},
+			&cli.BoolFlag{Name: "host", Usage: "Create a token for an SSH host certificate (with --ssh)."},
+			&cli.StringSliceFlag{Name: "principal", Aliases: []string{"n"}, Usage: "Add the `name` to the principals of an SSH certificate (with --ssh); default: the subject."},
+			&cli.BoolFlag{Name: "renew", Usage: "Create a renew token: with --sshpop-cert, for POST /ssh/renew (X.509 renew tokens are not supported yet; use `step ca renew --mtls=false`)."},
+			&cli.BoolFlag{Name: "rekey", Usage: "Create a rekey token (with --sshpop-cert, for POST /ssh/rekey)."},
+			&cli.StringFlag{Name: "sshpop-cert", Usage: "The SSH certificate `file` an SSHPOP token proves possession of (with --renew, --rekey or --revoke)."},
+			&cli.StringFlag{Name: "sshpop-key", Usage: "The private key `file` of --sshpop-cert."},
 			&cli.StringFlag{Name: "output-file", Usage: "Write the token to `file` instead of stdout."},
 		}, append(append(x5cFlags(), nebulaFlags()...), append(k8ssaFlags(), oidcFlags()...)...)...),
 		Action: tokenAction,
@@ -44,8 +49,14 @@ func tokenAction(c *cli.Context) error {
 	if err := app.CheckArgs(c, 1, 1); err != nil {
 		return err
 	}
-	if c.Bool("ssh") || c.Bool("renew") {
-		return fmt.Errorf("step ca token: --ssh and --renew are not supported yet")
+	if c.String("sshpop-cert") != "" || c.String("sshpop-key") != "" {
+		return sshpopTokenAction(c)
+	}
+	if c.Bool("renew") || c.Bool("rekey") {
+		return fmt.Errorf("step ca token: --renew and --rekey need --sshpop-cert and --sshpop-key (X.509 renew tokens are not supported yet)")
+	}
+	if (c.Bool("host") || len(c.StringSlice("principal")) > 0) && !c.Bool("ssh") {
+		return fmt.Errorf("--host and --principal need --ssh")
 	}
 	sub := c.Args().First()
 	now := time.Now()
@@ -71,14 +82,23 @@ func tokenAction(c *cli.Context) error {
 	if !nbf.IsZero() && nbf.Sub(now) > 30*time.Minute {
 		return fmt.Errorf("--not-before cannot be more than 30m in the future")
 	}
-	if c.Bool("revoke") {
+	switch {
+	case c.Bool("revoke") && c.Bool("ssh"):
+		req.path, req.user = "/1.0/ssh/revoke", nil
+	case c.Bool("revoke"):
 		req.path, req.user = "/1.0/revoke", nil
 		serial, err := normalizeSerial(sub)
 		if err != nil {
 			return err
 		}
 		req.subject = serial
-	} else {
+	case c.Bool("ssh"):
+		o, err := sshTokenOptions(c, sub, c.Bool("host"), c.StringSlice("principal"), time.Now())
+		if err != nil {
+			return err
+		}
+		req.path, req.ssh = "/1.0/ssh/sign", o
+	default:
 		req.sans = c.StringSlice("san")
 		if len(req.sans) == 0 {
 			req.sans = []string{sub}

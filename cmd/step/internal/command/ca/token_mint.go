@@ -42,6 +42,8 @@ type tokenRequest struct {
 	validity time.Duration
 	notBef   time.Time
 	user     map[string]any // nil: no "user" claim; `step ca token` sends {}
+	// ssh is the step.ssh claim of an SSH sign token (wire-spec §4.3).
+	ssh *token.SSHOptions
 }
 
 // selectProvisioner picks the JWK provisioner named by --provisioner (and
@@ -260,6 +262,9 @@ func signTokenWith(key *jose.JSONWebKey, issuer, audience, rootSHA string, req t
 		Audience: token.Audience{audience}, Issuer: issuer, Subject: req.subject, ID: jti, SHA: rootSHA,
 		IssuedAt: token.NewNumericDate(now), NotBefore: token.NewNumericDate(nbf),
 		Expiry: token.NewNumericDate(nbf.Add(validity)), SANs: req.sans, User: req.user,
+	}
+	if req.ssh != nil {
+		claims.Step = &token.StepClaims{SSH: req.ssh}
 	}
 	return token.Sign(key, claims, headers)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/flags"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/keyfile"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/kmsutil"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/ui"
 	"github.com/mayfly-pki/mayfly/internal/keyutil"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
@@ -43,7 +44,14 @@ the template's notBefore/notAfter; without either a template certificate lives
     $ step certificate create "Example Intermediate CA" int.crt int.key --profile intermediate-ca --ca root_ca.crt --ca-key root_ca.key
     $ step certificate create foo.example.com foo.crt foo.key --ca int.crt --ca-key int.key --no-password --insecure --san foo.example.com --bundle
     $ step certificate create foo.example.com foo.csr foo.key --csr --no-password --insecure
-    $ step certificate create signer.example.com code.crt code.key --template code.tpl --set organization=Acme --ca int.crt --ca-key int.key`,
+    $ step certificate create signer.example.com code.crt code.key --template code.tpl --set organization=Acme --ca int.crt --ca-key int.key
+
+With --kms the new certificate's key is --key in that key manager (a key URI
+such as pkcs11:id=7331;object=root-ca), and no key file is written; with
+--ca-kms the issuer's --ca-key is a key in that key manager:
+
+    $ step certificate create --profile root-ca --kms "$PKCS_URI" --key "pkcs11:id=7331;object=root-ca" "Root CA" root_ca.crt
+    $ step certificate create --profile intermediate-ca --kms "$PKCS_URI" --ca-kms "$PKCS_URI" --ca root_ca.crt --ca-key "pkcs11:id=7331;object=root-ca" --key "pkcs11:id=7332;object=intermediate-ca" "Intermediate CA" intermediate_ca.crt`,
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "csr", Usage: "Generate a certificate signing request (CSR) instead of a certificate."},
 			&cli.StringFlag{Name: "profile", Value: profileLeaf, Usage: "The certificate `profile`: leaf, intermediate-ca, root-ca, self-signed."},
@@ -63,6 +71,8 @@ the template's notBefore/notAfter; without either a template certificate lives
 			flags.SetFile(),
 			flags.Force(),
 			&cli.BoolFlag{Name: "subtle", Usage: "Create certificates for unusual cases (required by --profile self-signed)."},
+			&cli.StringFlag{Name: "kms", Usage: "The `uri` of the key manager holding --key (pkcs11:module-path=...;token=...?pin-value=...); no key file is written."},
+			&cli.StringFlag{Name: "ca-kms", Usage: "The `uri` of the key manager holding --ca-key."},
 		}, flags.KeyFlags()...),
 		Action: createAction,
 	}
@@ -73,7 +83,17 @@ func createAction(c *cli.Context) error {
 	if c.String("key") != "" {
 		minArgs = 2
 	}
-	if err := app.CheckArgs(c, minArgs, 3); err != nil {
+	maxArgs := 3
+	if c.String("kms") != "" {
+		maxArgs = 2 // the key stays in the key manager
+		if c.String("key") == "" {
+			return fmt.Errorf("flag '--kms' requires the '--key' flag")
+		}
+	}
+	if c.String("ca-kms") != "" && c.String("ca-key") == "" {
+		return fmt.Errorf("flag '--ca-kms' requires the '--ca-key' flag")
+	}
+	if err := app.CheckArgs(c, minArgs, maxArgs); err != nil {
 		return err
 	}
 	if err := flags.CheckNoPassword(c); err != nil {
@@ -140,7 +160,9 @@ func createAction(c *cli.Context) error {
 		}
 	}
 
-	priv, err := createOrReadKey(c)
+	keys := kmsutil.New()
+	defer keys.Close()
+	priv, err := createOrReadKey(c, keys)
 	if err != nil {
 		return err
 	}
@@ -166,7 +188,7 @@ func createAction(c *cli.Context) error {
 		}
 		out = pemutil.EncodeCSR(der)
 	} else {
-		crt, parent, err := createCertificate(c, tpl, user, profile, subject, sans, priv, notBefore, notAfter, now)
+		crt, parent, err := createCertificate(c, keys, tpl, user, profile, subject, sans, priv, notBefore, notAfter, now)
 		if err != nil {
 			return err
 		}
@@ -235,12 +257,15 @@ func checkTemplateCAFlags(c *cli.Context) error {
 }
 
 // createOrReadKey reads --key or generates a key from --kty/--curve/--size.
-func createOrReadKey(c *cli.Context) (crypto.Signer, error) {
+func createOrReadKey(c *cli.Context, keys *kmsutil.Keys) (crypto.Signer, error) {
 	if file := c.String("key"); file != "" {
 		for _, f := range []string{"kty", "curve", "size"} {
 			if c.IsSet(f) {
 				return nil, fmt.Errorf("flag '--key' is incompatible with '--%s'", f)
 			}
+		}
+		if uri := c.String("kms"); uri != "" {
+			return keys.Signer(c.Context, uri, file, "key")
 		}
 		return keyfile.ReadPrivateKey(file, ui.PasswordFlag(c, "password-file"))
 	}
@@ -273,7 +298,7 @@ func createCSR(subject string, sans []string, priv crypto.Signer) ([]byte, error
 // createCertificate signs the certificate for priv's public key, described
 // by the template tpl or else by the profile, with the --ca/--ca-key issuer or
 // self-signed. It returns the certificate and its parent.
-func createCertificate(c *cli.Context, tpl *templates.X509Template, user map[string]any, profile, subject string, sans []string,
+func createCertificate(c *cli.Context, keys *kmsutil.Keys, tpl *templates.X509Template, user map[string]any, profile, subject string, sans []string,
 	priv crypto.Signer, notBefore, notAfter, now time.Time) (*x509.Certificate, *x509.Certificate, error) {
 	var t *x509.Certificate
 	validity := defaultTemplateValidity
@@ -301,7 +326,12 @@ func createCertificate(c *cli.Context, tpl *templates.X509Template, user map[str
 			return nil, nil, err
 		}
 		parent = certs[0]
-		if signer, err = keyfile.ReadPrivateKey(c.String("ca-key"), ui.PasswordFlag(c, "ca-password-file")); err != nil {
+		if uri := c.String("ca-kms"); uri != "" {
+			signer, err = keys.Signer(c.Context, uri, c.String("ca-key"), "ca-key")
+		} else {
+			signer, err = keyfile.ReadPrivateKey(c.String("ca-key"), ui.PasswordFlag(c, "ca-password-file"))
+		}
+		if err != nil {
 			return nil, nil, err
 		}
 		if !keyutil.Equal(parent.PublicKey, signer.Public()) {

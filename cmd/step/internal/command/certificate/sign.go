@@ -1,6 +1,7 @@
 package certificate
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/flags"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/keyfile"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/kmsutil"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/ui"
 	"github.com/mayfly-pki/mayfly/internal/keyutil"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
@@ -43,6 +45,7 @@ sees .Subject and .SANs from the CSR, .Insecure.CR (the CSR), .MaxPathLen
 			flags.Template(),
 			setFlag(),
 			flags.SetFile(),
+			&cli.StringFlag{Name: "kms", Usage: "The `uri` of the key manager holding the issuer's key; <key-file> is then a key name in it (pkcs11:id=7332;object=intermediate-ca)."},
 		},
 		Action: signAction,
 	}
@@ -73,7 +76,14 @@ func signAction(c *cli.Context) error {
 		return err
 	}
 	issuer := issuers[0]
-	signer, err := keyfile.ReadPrivateKey(keyFile, ui.PasswordFlag(c, "password-file"))
+	var signer crypto.Signer
+	if uri := c.String("kms"); uri != "" {
+		keys := kmsutil.New()
+		defer keys.Close()
+		signer, err = keys.Signer(c.Context, uri, keyFile, "kms")
+	} else {
+		signer, err = keyfile.ReadPrivateKey(keyFile, ui.PasswordFlag(c, "password-file"))
+	}
 	if err != nil {
 		return err
 	}

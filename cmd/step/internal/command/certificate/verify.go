@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -15,12 +16,16 @@ func verifyCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "verify",
 		Usage:     "verify a certificate",
-		UsageText: "**step certificate verify** <crt-file|hostname> [**--host**=<host>] [**--roots**=<root-bundle>] [**--servername**=<servername>] [**--issuing-ca**=<ca-cert-file>]",
+		UsageText: "**step certificate verify** <crt-file|hostname> [**--host**=<host>] [**--roots**=<root-bundle>] [**--servername**=<servername>] [**--issuing-ca**=<ca-cert-file>] [**--verify-crl**] [**--crl-endpoint**=<url>] [**--verify-ocsp**] [**--ocsp-endpoint**=<url>] [**--verbose**]",
 		ArgsUsage: "<crt-file>",
 		Description: `**step certificate verify** checks that the certificate chains to a trusted
 root (--roots, else the system roots), using the other certificates of the file
 as intermediates, and with --host that it is valid for that name. It prints
 nothing and exits 0 on success; on failure it prints the reason and exits 1.
+With --verify-crl the certificate must not be on its issuer's CRL (from
+--crl-endpoint, else its CRL distribution points); with --verify-ocsp its
+issuer's OCSP responder (--ocsp-endpoint, else the AIA OCSP servers) must
+answer good.
 
     $ step certificate verify ./certificate.crt --roots ./root_ca.crt
     $ step certificate verify ./certificate.crt --roots ./root_ca.crt --host example.com`,
@@ -30,8 +35,10 @@ nothing and exits 0 on success; on failure it prints the reason and exits 1.
 			flags.ServerName(),
 			&cli.StringFlag{Name: "issuing-ca", Usage: "The certificate issuer CA `file`, added to the intermediates."},
 			&cli.BoolFlag{Name: "verbose", Usage: "Print the result of the verification."},
-			&cli.BoolFlag{Name: "verify-ocsp", Usage: "Verify the certificate against its OCSP server (not supported)."},
-			&cli.BoolFlag{Name: "verify-crl", Usage: "Verify the certificate against its CRL (not supported)."},
+			&cli.BoolFlag{Name: "verify-ocsp", Usage: "Verify the certificate against its OCSP responder."},
+			&cli.StringFlag{Name: "ocsp-endpoint", Usage: "The OCSP `endpoint` to use. If not provided, step asks the certificate's OCSP servers (AIA extension)."},
+			&cli.BoolFlag{Name: "verify-crl", Usage: "Verify the certificate against its CRL."},
+			&cli.StringFlag{Name: "crl-endpoint", Usage: "The CRL `endpoint` to use. If not provided, step uses the certificate's CRL distribution points."},
 		},
 		Action: verifyAction,
 	}
@@ -41,8 +48,11 @@ func verifyAction(c *cli.Context) error {
 	if err := app.CheckArgs(c, 1, 1); err != nil {
 		return err
 	}
-	if c.Bool("verify-ocsp") || c.Bool("verify-crl") {
-		return fmt.Errorf("flags '--verify-ocsp' and '--verify-crl' are not supported by this version of step")
+	if c.String("ocsp-endpoint") != "" && !c.Bool("verify-ocsp") {
+		return fmt.Errorf("flag '--ocsp-endpoint' requires the '--verify-ocsp' flag")
+	}
+	if c.String("crl-endpoint") != "" && !c.Bool("verify-crl") {
+		return fmt.Errorf("flag '--crl-endpoint' requires the '--verify-crl' flag")
 	}
 	roots, err := loadRoots(c.String("roots"))
 	if err != nil {
@@ -87,8 +97,33 @@ func verifyAction(c *cli.Context) error {
 		Intermediates: intermediates,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	}
-	if _, err := certs[0].Verify(opts); err != nil {
+	chains, err := certs[0].Verify(opts)
+	if err != nil {
 		return fmt.Errorf("failed to verify certificate: %w", err)
+	}
+	if c.Bool("verify-crl") || c.Bool("verify-ocsp") {
+		if len(chains[0]) < 2 {
+			return fmt.Errorf("failed to verify certificate: a self-signed certificate has no issuer to check revocation with")
+		}
+		issuer, hc, now := chains[0][1], revocationClient(roots), time.Now()
+		if c.Bool("verify-crl") {
+			u, err := checkCRL(hc, certs[0], issuer, c.String("crl-endpoint"), now)
+			if err != nil {
+				return err
+			}
+			if c.Bool("verbose") {
+				fmt.Fprintf(c.App.Writer, "certificate is not revoked in the CRL from %s\n", u)
+			}
+		}
+		if c.Bool("verify-ocsp") {
+			u, err := checkOCSP(hc, certs[0], issuer, c.String("ocsp-endpoint"))
+			if err != nil {
+				return err
+			}
+			if c.Bool("verbose") {
+				fmt.Fprintf(c.App.Writer, "certificate is good according to the OCSP responder %s\n", u)
+			}
+		}
 	}
 	if c.Bool("verbose") {
 		_, err := fmt.Fprintln(c.App.Writer, "certificate is valid")

@@ -1,0 +1,11 @@
+package authority
+
+// Health returns nil when the CA can sign, else the errs.Unavailable of the
+// key manager that is down (the last signature through it failed or timed
+// out; it recovers on the next success). /health reports it.
+func (a *Authority) Health() error {
+	if a.keyHealth == nil {
+		return nil
+	}
+	return a.keyHealth()
+}

@@ -1,0 +1,10 @@
+//go:build cgo && !noyubikey
+
+package main
+
+import (
+	"github.com/mayfly-pki/mayfly/kms"
+	"github.com/mayfly-pki/mayfly/kms/yubikey"
+)
+
+func addYubiKey(r kms.Registry) { r[yubikey.Type] = yubikey.New }

@@ -1,0 +1,230 @@
+package ssh
+
+import (
+	"crypto"
+	"encoding/pem"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/mayfly-pki/mayfly/api/wire"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
+	caCmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/flags"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/ui"
+	"github.com/mayfly-pki/mayfly/internal/keyutil"
+	"github.com/mayfly-pki/mayfly/internal/timeutil"
+	"github.com/mayfly-pki/mayfly/ssh"
+)
+
+func certificateCommand() *cli.Command {
+	fs := []cli.Flag{
+		flags.CaURL(), flags.Root(), flags.Context(), flags.Force(), flags.Token(),
+		&cli.BoolFlag{Name: "host", Usage: "Create a host certificate instead of a user certificate."},
+		&cli.StringFlag{Name: "host-id", Usage: "Accepted for compatibility: the host `uuid` of step's hosted CA (ignored)."},
+		&cli.StringSliceFlag{Name: "principal", Aliases: []string{"n"}, Usage: "Add the principal (user or host `name`s) to the certificate; repeat for several."},
+		flags.NotBefore("certificate"), flags.NotAfter("certificate"),
+		&cli.BoolFlag{Name: "sign", Usage: "Sign the public key in <key-file> instead of generating a new key."},
+		&cli.StringFlag{Name: "private-key", Usage: "The `file` of an existing private key to use with --sign (accepted, not needed)."},
+		flags.PasswordFile("The path to the `file` containing the password to encrypt the new private key."),
+		flags.NoPassword(), flags.Insecure(),
+		&cli.StringFlag{Name: "comment", Usage: "The `comment` of the new key and certificate (default: the key ID)."},
+		&cli.BoolFlag{Name: "add-user", Usage: "Not supported yet: create a user provisioner certificate."},
+		&cli.BoolFlag{Name: "no-agent", Usage: "Do not add the key and certificate to the ssh-agent."},
+		&cli.StringSliceFlag{Name: "set", Usage: "Accepted for compatibility with templates (`key=value`)."},
+		&cli.StringFlag{Name: "set-file", Usage: "Accepted for compatibility with templates (`file`)."},
+		flags.Offline(),
+	}
+	fs = append(fs, flags.KeyFlags()...)
+	fs = append(fs, caCmd.TokenFlags()...)
+	return &cli.Command{
+		Name:      "certificate",
+		Usage:     "sign a SSH certificate using the SSH CA",
+		UsageText: "step ssh certificate <key-id> <key-file> [--host] [--principal <name>] [--sign] [--no-agent] [--provisioner <name>] [--token <token>] [--not-before <time|duration>] [--not-after <time|duration>] [--no-password --insecure]",
+		ArgsUsage: "<key-id> <key-file>",
+		Flags:     fs,
+		Action:    certificateAction,
+	}
+}
+
+func certificateAction(c *cli.Context) error {
+	if err := app.CheckArgs(c, 2, 2); err != nil {
+		return err
+	}
+	sub, keyFile := c.Args().Get(0), c.Args().Get(1)
+	if c.Bool("offline") {
+		return fmt.Errorf("--offline is not supported yet")
+	}
+	if c.Bool("add-user") {
+		return fmt.Errorf("--add-user is not supported yet")
+	}
+	if err := flags.CheckNoPassword(c); err != nil {
+		return err
+	}
+	host := c.Bool("host")
+	principals := c.StringSlice("principal")
+	if len(principals) == 0 {
+		principals = []string{sub}
+		if !host {
+			principals = principalsFor(sub)
+		}
+	}
+	now := time.Now()
+	va, err := timeutil.Parse(c.String("not-before"))
+	if err != nil {
+		return fmt.Errorf("invalid value for flag '--not-before': %w", err)
+	}
+	vb, err := timeutil.Parse(c.String("not-after"))
+	if err != nil {
+		return fmt.Errorf("invalid value for flag '--not-after': %w", err)
+	}
+	_ = now
+
+	// The key: a new one, or the public key of --sign.
+	var pub gossh.PublicKey
+	var priv crypto.Signer
+	pubFile, crtFile := keyFile+".pub", certPath(keyFile)
+	if c.Bool("sign") {
+		if pub, _, err = readPublicKey(keyFile); err != nil {
+			return err
+		}
+		if _, ok := pub.(*gossh.Certificate); ok {
+			return fmt.Errorf("%s holds a certificate: --sign needs a public key", keyFile)
+		}
+	} else {
+		for _, f := range []string{keyFile, pubFile, crtFile} {
+			if err := ui.CheckOverwrite(f, c.Bool("force")); err != nil {
+				return err
+			}
+		}
+		kty, crv, size, err := flags.KeyParams(c)
+		if err != nil {
+			return err
+		}
+		if priv, err = keyutil.Generate(kty, crv, size); err != nil {
+			return err
+		}
+		if pub, err = gossh.NewPublicKey(priv.Public()); err != nil {
+			return err
+		}
+	}
+	if c.Bool("sign") {
+		if err := ui.CheckOverwrite(crtFile, c.Bool("force")); err != nil {
+			return err
+		}
+	}
+
+	cl, roots, err := caCmd.NewClient(c)
+	if err != nil {
+		return err
+	}
+	tok := c.String("token")
+	if tok == "" {
+		o, err := caCmd.SSHTokenOptions(c, sub, host, principals)
+		if err != nil {
+			return err
+		}
+		o.ValidAfter, o.ValidBefore = va.String(), vb.String()
+		if tok, err = caCmd.MintSSHToken(c, cl, roots, caCmd.SSHToken{Subject: sub, Path: "/1.0/ssh/sign", SSH: o}); err != nil {
+			return err
+		}
+	}
+	certType := ssh.UserCert
+	if host {
+		certType = ssh.HostCert
+	}
+	ctx, cancel := timeoutCtx(c)
+	defer cancel()
+	resp, err := cl.SSHSign(ctx, &wire.SSHSignRequest{
+		PublicKey: pub.Marshal(), OTT: tok, CertType: certType, KeyID: sub, Principals: principals,
+		ValidAfter: va, ValidBefore: vb,
+	})
+	if err != nil {
+		return err
+	}
+	cert, err := decodeCert(resp.Certificate)
+	if err != nil {
+		return err
+	}
+	comment := c.String("comment")
+	if comment == "" {
+		comment = sub
+	}
+	ui.PrintSelected("CA", cl.URL().String())
+	if priv != nil {
+		pass, err := newKeyPassword(c)
+		if err != nil {
+			return err
+		}
+		block, err := marshalPrivateKey(priv, comment, pass)
+		if err != nil {
+			return err
+		}
+		if err := ui.WriteFile(keyFile, pem.EncodeToMemory(block), 0o600, true); err != nil {
+			return err
+		}
+		if err := ui.WriteFile(pubFile, authorizedLine(pub, comment), 0o644, true); err != nil {
+			return err
+		}
+		ui.PrintSelected("Private Key", keyFile)
+		ui.PrintSelected("Public Key", pubFile)
+	}
+	if err := ui.WriteFile(crtFile, authorizedLine(cert, comment), 0o644, true); err != nil {
+		return err
+	}
+	ui.PrintSelected("Certificate", crtFile)
+	if priv != nil && !c.Bool("no-agent") {
+		if added := addToAgent(priv, cert, comment); added {
+			ui.PrintSelected("SSH Agent", "yes")
+		}
+	}
+	return nil
+}
+
+// newKeyPassword returns the password of the new private key: none with
+// --no-password --insecure, --password-file, or asked on the terminal.
+func newKeyPassword(c *cli.Context) ([]byte, error) {
+	if c.Bool("no-password") {
+		return nil, nil
+	}
+	return ui.ReadPassword(ui.PasswordFlag(c, "password-file"), "Please enter the password to encrypt the private key:")
+}
+
+// marshalPrivateKey is the OpenSSH private key format, encrypted when pass
+// is set.
+func marshalPrivateKey(k crypto.Signer, comment string, pass []byte) (*pem.Block, error) {
+	if len(pass) == 0 {
+		return gossh.MarshalPrivateKey(k, comment)
+	}
+	return gossh.MarshalPrivateKeyWithPassphrase(k, comment, pass)
+}
+
+// addToAgent adds the key with its certificate to the agent at
+// $SSH_AUTH_SOCK, until the certificate expires; it reports whether it did.
+func addToAgent(k crypto.Signer, cert *gossh.Certificate, comment string) bool {
+	sock := os.Getenv("SSH_AUTH_SOCK")
+	if sock == "" {
+		return false
+	}
+	conn, err := net.DialTimeout("unix", sock, 5*time.Second)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "warning: cannot reach the ssh-agent: %v\n", err)
+		return false
+	}
+	defer conn.Close()
+	life := time.Until(ssh.Time(cert.ValidBefore))
+	added := agent.AddedKey{PrivateKey: k, Certificate: cert, Comment: comment}
+	if life > 0 && life < 1<<31*time.Second {
+		added.LifetimeSecs = uint32(life / time.Second)
+	}
+	if err := agent.NewClient(conn).Add(added); err != nil {
+		fmt.Fprintf(os.Stderr, "warning: cannot add the certificate to the ssh-agent: %v\n", err)
+		return false
+	}
+	return true
+}

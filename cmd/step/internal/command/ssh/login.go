@@ -1,0 +1,248 @@
+package ssh
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	gossh "golang.org/x/crypto/ssh"
+	"golang.org/x/crypto/ssh/agent"
+
+	"github.com/mayfly-pki/mayfly/api/wire"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
+	caCmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/flags"
+	"github.com/mayfly-pki/mayfly/cmd/step/internal/ui"
+	"github.com/mayfly-pki/mayfly/internal/keyutil"
+	"github.com/mayfly-pki/mayfly/internal/timeutil"
+	"github.com/mayfly-pki/mayfly/ssh"
+)
+
+func loginCommand() *cli.Command {
+	fs := []cli.Flag{
+		flags.CaURL(), flags.Root(), flags.Context(), flags.Token(), flags.Offline(),
+		&cli.StringSliceFlag{Name: "principal", Aliases: []string{"n"}, Usage: "Add the principal (user `name`) to the certificate; repeat for several."},
+		flags.NotBefore("certificate"), flags.NotAfter("certificate"),
+		&cli.StringFlag{Name: "comment", Usage: "The `comment` of the key in the agent (default: the identity)."},
+		&cli.BoolFlag{Name: "add-user", Usage: "Not supported yet: create a user provisioner certificate."},
+		&cli.StringFlag{Name: "identity", Usage: "The `identity` (email) to log in with, instead of the argument."},
+		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "Log in even when the agent already holds a valid certificate of the CA."},
+	}
+	fs = append(fs, flags.KeyFlags()...)
+	fs = append(fs, caCmd.TokenFlags()...)
+	return &cli.Command{
+		Name:      "login",
+		Usage:     "adds a SSH certificate into the authentication agent",
+		UsageText: "step ssh login [<identity>] [--principal <name>] [--provisioner <name>] [--token <token>] [--not-after <time|duration>]",
+		ArgsUsage: "[<identity>]",
+		Flags:     fs,
+		Action:    loginAction,
+	}
+}
+
+// loginAction creates a key in memory, has the CA certify it as a user
+// certificate of identity, and adds both to the ssh-agent (no file is
+// written).
+func loginAction(c *cli.Context) error {
+	if err := app.CheckArgs(c, 0, 1); err != nil {
+		return err
+	}
+	if c.Bool("add-user") {
+		return fmt.Errorf("--add-user is not supported yet")
+	}
+	sub := c.Args().First()
+	if sub == "" {
+		sub = c.String("identity")
+	}
+	if sub == "" {
+		return fmt.Errorf("an identity is required: step ssh login <identity>")
+	}
+	a, closeAgent, err := dialAgent()
+	if err != nil {
+		return err
+	}
+	defer closeAgent()
+	cl, roots, err := caCmd.NewClient(c)
+	if err != nil {
+		return err
+	}
+	principals := c.StringSlice("principal")
+	if len(principals) == 0 {
+		principals = principalsFor(sub)
+	}
+	if !c.Bool("force") {
+		cas, err := userCAKeys(cl)
+		if err != nil {
+			return err
+		}
+		certs, _, err := agentCerts(a, cas)
+		if err != nil {
+			return err
+		}
+		for _, cert := range certs {
+			if cert.KeyId == sub {
+				fmt.Fprintf(os.Stderr, "The agent already holds a valid certificate of %s (serial %d).\n", sub, cert.Serial)
+				return nil
+			}
+		}
+	}
+	va, err := timeutil.Parse(c.String("not-before"))
+	if err != nil {
+		return fmt.Errorf("invalid value for flag '--not-before': %w", err)
+	}
+	vb, err := timeutil.Parse(c.String("not-after"))
+	if err != nil {
+		return fmt.Errorf("invalid value for flag '--not-after': %w", err)
+	}
+	kty, crv, size, err := flags.KeyParams(c)
+	if err != nil {
+		return err
+	}
+	priv, err := keyutil.Generate(kty, crv, size)
+	if err != nil {
+		return err
+	}
+	pub, err := gossh.NewPublicKey(priv.Public())
+	if err != nil {
+		return err
+	}
+	tok := c.String("token")
+	if tok == "" {
+		o, err := caCmd.SSHTokenOptions(c, sub, false, principals)
+		if err != nil {
+			return err
+		}
+		o.ValidAfter, o.ValidBefore = va.String(), vb.String()
+		if tok, err = caCmd.MintSSHToken(c, cl, roots, caCmd.SSHToken{Subject: sub, Path: "/1.0/ssh/sign", SSH: o}); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := timeoutCtx(c)
+	defer cancel()
+	resp, err := cl.SSHSign(ctx, &wire.SSHSignRequest{
+		PublicKey: pub.Marshal(), OTT: tok, CertType: ssh.UserCert, KeyID: sub, Principals: principals,
+		ValidAfter: va, ValidBefore: vb,
+	})
+	if err != nil {
+		return err
+	}
+	cert, err := decodeCert(resp.Certificate)
+	if err != nil {
+		return err
+	}
+	comment := c.String("comment")
+	if comment == "" {
+		comment = sub
+	}
+	added := agent.AddedKey{PrivateKey: priv, Certificate: cert, Comment: comment}
+	if life := time.Until(ssh.Time(cert.ValidBefore)); life > 0 && life < 1<<31*time.Second {
+		added.LifetimeSecs = uint32(life / time.Second)
+	}
+	if err := a.Add(added); err != nil {
+		return fmt.Errorf("error adding the certificate to the ssh-agent: %w", err)
+	}
+	ui.PrintSelected("SSH Agent", "yes")
+	return nil
+}
+
+func logoutCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "logout",
+		Usage:     "removes a private key from the ssh-agent",
+		UsageText: "step ssh logout [<identity>] [--all]",
+		ArgsUsage: "[<identity>]",
+		Flags: []cli.Flag{
+			flags.CaURL(), flags.Root(), flags.Context(), flags.Offline(),
+			&cli.BoolFlag{Name: "all", Usage: "Remove every certificate of the CA from the agent."},
+		},
+		Action: func(c *cli.Context) error {
+			if err := app.CheckArgs(c, 0, 1); err != nil {
+				return err
+			}
+			id := c.Args().First()
+			if id == "" && !c.Bool("all") {
+				return fmt.Errorf("an identity or --all is required")
+			}
+			a, closeAgent, err := dialAgent()
+			if err != nil {
+				return err
+			}
+			defer closeAgent()
+			cl, _, err := caCmd.NewClient(c)
+			if err != nil {
+				return err
+			}
+			cas, err := userCAKeys(cl)
+			if err != nil {
+				return err
+			}
+			certs, _, err := agentCerts(a, cas)
+			if err != nil {
+				return err
+			}
+			n := 0
+			for _, cert := range certs {
+				if c.Bool("all") || cert.KeyId == id {
+					if err := a.Remove(cert); err != nil {
+						return fmt.Errorf("error removing the certificate from the ssh-agent: %w", err)
+					}
+					n++
+				}
+			}
+			if n == 0 {
+				return fmt.Errorf("the ssh-agent holds no certificate of %q from this CA", id)
+			}
+			ui.PrintSelected("SSH Agent", fmt.Sprintf("%d certificate(s) removed", n))
+			return nil
+		},
+	}
+}
+
+func listCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "list",
+		Usage:     "list public keys known to the ssh agent",
+		UsageText: "step ssh list [--raw]",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "raw", Usage: "Print the keys as authorized_keys lines."},
+		},
+		Action: func(c *cli.Context) error {
+			if err := app.CheckArgs(c, 0, 0); err != nil {
+				return err
+			}
+			a, closeAgent, err := dialAgent()
+			if err != nil {
+				return err
+			}
+			defer closeAgent()
+			keys, err := a.List()
+			if err != nil {
+				return fmt.Errorf("error listing the ssh-agent keys: %w", err)
+			}
+			if len(keys) == 0 {
+				fmt.Fprintln(os.Stderr, "The agent has no identities.")
+				return nil
+			}
+			var out bytes.Buffer
+			for _, k := range keys {
+				pk, err := gossh.ParsePublicKey(k.Blob)
+				if err != nil {
+					continue
+				}
+				if c.Bool("raw") {
+					out.Write(authorizedLine(pk, k.Comment))
+					continue
+				}
+				inner, suffix := pk, ""
+				if cert, ok := pk.(*gossh.Certificate); ok {
+					inner, suffix = cert.Key, "-CERT"
+				}
+				fmt.Fprintf(&out, "%d %s %s (%s%s)\n", keyBits(inner), gossh.FingerprintSHA256(inner), k.Comment, keyName(inner), suffix)
+			}
+			_, err = os.Stdout.Write(out.Bytes())
+			return err
+		},
+	}
+}

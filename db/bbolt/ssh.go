@@ -1,0 +1,173 @@
+package bbolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
+	"github.com/mayfly-pki/mayfly/internal/errs"
+)
+
+var _ store.SSHStore = (*Store)(nil)
+
+// StoreSSHCertificate writes c's step-ca records (steplayout.SSHCertificateRecords)
+// in one transaction through the committer.
+func (s *Store) StoreSSHCertificate(ctx context.Context, c *store.SSHCertificate) error {
+	if err := ctxErr(ctx, "store ssh certificate"); err != nil {
+		return err
+	}
+	if c == nil || len(c.Wire) == 0 {
+		return errs.Errorf(errs.BadRequest, "store ssh certificate: no certificate")
+	}
+	if err := checkKey("serial", c.Serial); err != nil {
+		return err
+	}
+	if err := checkValue("ssh certificate", len(c.Wire)); err != nil {
+		return err
+	}
+	recs, err := steplayout.SSHCertificateRecords(c)
+	if err != nil {
+		return fmt.Errorf("store ssh certificate %s: %w", c.Serial, err)
+	}
+	for i := range recs {
+		if err := checkKey("principal", recs[i].Key); err != nil {
+			return err
+		}
+		recs[i].Value = bytes.Clone(recs[i].Value)
+	}
+	return s.write(ctx, "store ssh certificate "+c.Serial, func(tx *bolt.Tx) (error, error) {
+		for _, r := range recs {
+			b, err := bucket(tx, r.Table)
+			if err != nil {
+				return nil, err
+			}
+			if err := b.Put([]byte(r.Key), r.Value); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	})
+}
+
+// GetSSHCertificate returns ssh_certs[serial], or store.ErrNotFound.
+func (s *Store) GetSSHCertificate(ctx context.Context, serial string) (*store.SSHCertificate, error) {
+	raw, err := s.getRecord(ctx, "get ssh certificate "+serial, steplayout.TableSSHCerts, serial)
+	if err != nil {
+		return nil, err
+	}
+	return &store.SSHCertificate{Serial: serial, Wire: raw}, nil
+}
+
+// getRecord reads table[key], or store.ErrNotFound.
+func (s *Store) getRecord(ctx context.Context, what, table, key string) ([]byte, error) {
+	if err := ctxErr(ctx, what); err != nil {
+		return nil, err
+	}
+	if err := checkKey("serial", key); err != nil {
+		return nil, err
+	}
+	var raw []byte
+	err := s.view(what, func(tx *bolt.Tx) error {
+		var ok bool
+		var err error
+		if raw, ok, err = get(tx, table, key); err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%s: table %s: %w", what, table, store.ErrNotFound)
+		}
+		return nil
+	})
+	return raw, err
+}
+
+// RevokeSSH writes revoked_ssh_certs[r.Serial] unless present
+// (store.ErrAlreadyRevoked, wrapped).
+func (s *Store) RevokeSSH(ctx context.Context, r *store.Revocation) error {
+	if err := ctxErr(ctx, "revoke ssh"); err != nil {
+		return err
+	}
+	if r == nil {
+		return errs.Errorf(errs.BadRequest, "revoke ssh: no revocation")
+	}
+	if err := checkKey("serial", r.Serial); err != nil {
+		return err
+	}
+	v, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("revoke ssh %s: encode revocation: %w", r.Serial, err)
+	}
+	k, serial := []byte(r.Serial), r.Serial
+	return s.write(ctx, "revoke ssh "+serial, func(tx *bolt.Tx) (error, error) {
+		b, err := bucket(tx, steplayout.TableRevokedSSHCert)
+		if err != nil {
+			return nil, err
+		}
+		if exists(b, k) {
+			return fmt.Errorf("table %s, serial %s: %w", steplayout.TableRevokedSSHCert, serial, store.ErrAlreadyRevoked), nil
+		}
+		return nil, b.Put(k, v)
+	})
+}
+
+// GetSSHRevocation returns revoked_ssh_certs[serial], or store.ErrNotFound.
+func (s *Store) GetSSHRevocation(ctx context.Context, serial string) (*store.Revocation, error) {
+	raw, err := s.getRecord(ctx, "get ssh revocation "+serial, steplayout.TableRevokedSSHCert, serial)
+	if err != nil {
+		return nil, err
+	}
+	var r store.Revocation
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return nil, fmt.Errorf("bbolt database %s: table %s, serial %s: decode revocation: %w", s.path, steplayout.TableRevokedSSHCert, serial, err)
+	}
+	return &r, nil
+}
+
+// scan calls fn with each record of table, in key order.
+func (s *Store) scan(ctx context.Context, what, table string, fn func(k string, v []byte) error) error {
+	if err := ctxErr(ctx, what); err != nil {
+		return err
+	}
+	return s.view(what, func(tx *bolt.Tx) error {
+		b, err := bucket(tx, table)
+		if err != nil {
+			return err
+		}
+		return b.ForEach(func(k, v []byte) error {
+			return fn(string(k), bytes.Clone(v))
+		})
+	})
+}
+
+// ListSSHRevocations returns every revoked_ssh_certs record.
+func (s *Store) ListSSHRevocations(ctx context.Context) ([]*store.Revocation, error) {
+	var out []*store.Revocation
+	err := s.scan(ctx, "list ssh revocations", steplayout.TableRevokedSSHCert, func(k string, v []byte) error {
+		var r store.Revocation
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("table %s, serial %s: decode revocation: %w", steplayout.TableRevokedSSHCert, k, err)
+		}
+		out = append(out, &r)
+		return nil
+	})
+	return out, err
+}
+
+// ListSSHHosts returns every ssh_host_principals record, in key order.
+func (s *Store) ListSSHHosts(ctx context.Context) ([]store.SSHHost, error) {
+	var out []store.SSHHost
+	err := s.scan(ctx, "list ssh hosts", steplayout.TableSSHPrincipals, func(k string, v []byte) error {
+		h, err := steplayout.ParseSSHHost(k, v)
+		if err != nil {
+			return err
+		}
+		out = append(out, h)
+		return nil
+	})
+	return out, err
+}
