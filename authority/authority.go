@@ -118,8 +118,8 @@ type Authority struct {
 	audit      audit.Sink   // nil: no audit log
 	keyHealth  func() error // nil: keys are files
 	ssh        *sshCA       // nil: no SSH CA
-	dnsNames     []string
-	admins       *admin.Index // nil: remote administration off
+	dnsNames   []string
+	admins     *admin.Index // nil: remote administration off
 }
 
 // New builds an authority. A provisioner that fails to initialize is kept,
