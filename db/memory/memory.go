@@ -30,6 +30,7 @@ type Store struct {
 	closed bool
 	tokens map[string][]byte
 	certs  map[string]*store.Certificate
+	acme   map[[2]string][]byte // ACME tables: {table, key} → value
 }
 
 var _ store.Store = (*Store)(nil)
@@ -39,6 +40,7 @@ func New() *Store {
 	return &Store{
 		tokens: make(map[string][]byte),
 		certs:  make(map[string]*store.Certificate),
+		acme:   make(map[[2]string][]byte),
 	}
 }
 
