@@ -16,10 +16,12 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/sirupsen/logrus"
 
+	acmeapi "github.com/mayfly-pki/mayfly/api/acme"
 	"github.com/mayfly-pki/mayfly/api/render"
 	scepapi "github.com/mayfly-pki/mayfly/api/scep"
 	"github.com/mayfly-pki/mayfly/api/wire"
 	"github.com/mayfly-pki/mayfly/authority"
+	acmesvc "github.com/mayfly-pki/mayfly/authority/acme"
 	"github.com/mayfly-pki/mayfly/internal/csrparse"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
@@ -45,6 +47,9 @@ type Deps struct {
 	// before it is refused with a 503; 0 means DefaultBodyWait, a negative
 	// value refuses at once.
 	BodyWait time.Duration
+	// ACME serves /acme/{provisioner}/... when not nil (a database is
+	// configured).
+	ACME *acmesvc.Service
 }
 
 // Handler serves the CA API.
@@ -102,6 +107,9 @@ func New(d Deps) *Handler {
 	r.Get("/admin/certificates", h.wrap(h.listCertificates))
 	// SCEP: at the root only, as step-ca's (wire-spec §3).
 	scepapi.New(scepapi.Deps{Authority: d.Authority, Logger: d.Logger}).Mount(r)
+	if d.ACME != nil {
+		acmeapi.New(acmeapi.Deps{Authority: d.Authority, Service: d.ACME, Logger: d.Logger}).Mount(r)
+	}
 	h.mux = r
 	return h
 }

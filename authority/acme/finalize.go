@@ -202,4 +202,3 @@ func (s *Service) MayRevoke(ctx context.Context, acc *Account, cert *x509.Certif
 	}
 	return nil
 }
-

@@ -20,6 +20,7 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/acme"
 	"github.com/mayfly-pki/mayfly/provisioner/aws"
 	"github.com/mayfly-pki/mayfly/provisioner/azure"
 	"github.com/mayfly-pki/mayfly/provisioner/gcp"
@@ -43,6 +44,7 @@ func registry() provisioner.Registry {
 		provisioner.TypeOIDC:   oidc.New,
 		provisioner.TypeSCEP:   scep.New,
 		provisioner.TypeNebula: nebula.New,
+		provisioner.TypeACME:   acme.New,
 	}
 }
 

@@ -109,6 +109,7 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		TLSOptions: func() json.RawMessage { return *d.tlsJSON.Load() },
 		Version:    version.Version,
 		Logger:     d.logger,
+		ACME:       newACME(cfg, st, d.logger),
 	}
 	h := api.New(deps)
 	srv, err := ca.NewServer(ca.Options{Address: cfg.Address, Handler: h, Logger: d.logger}, snap)

@@ -1,0 +1,22 @@
+package main
+
+import (
+	"github.com/sirupsen/logrus"
+
+	"github.com/mayfly-pki/mayfly/authority/acme"
+	"github.com/mayfly-pki/mayfly/authority/acme/validate"
+	"github.com/mayfly-pki/mayfly/authority/config"
+	"github.com/mayfly-pki/mayfly/authority/store"
+)
+
+// newACME builds the ACME service when a database is configured (step-ca
+// disables ACME without one) and the store implements the ACME port. The
+// validators resolve names with the process resolver, which --resolver
+// replaces before this runs.
+func newACME(cfg *config.Config, st store.Store, log logrus.FieldLogger) *acme.Service {
+	as, ok := st.(store.ACMEStore)
+	if cfg.DB == nil || !ok {
+		return nil
+	}
+	return acme.New(acme.Deps{Store: as, Validator: validate.New(validate.Options{}), Logger: log})
+}
