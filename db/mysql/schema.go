@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/mayfly-pki/mayfly/authority/store"
 
 	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 	"github.com/mayfly-pki/mayfly/internal/errs"
@@ -93,7 +94,27 @@ func migrations() []migration {
 				WHERE table_schema = DATABASE() AND table_name = 'used_ott' AND index_name = 'used_ott_expires_at_idx'`,
 			stmt: `ALTER TABLE used_ott ADD KEY used_ott_expires_at_idx (expires_at)`,
 		}},
+	}, {
+		// Version 4 adds the ACME tables (wire-spec §6.4) under step-ca's
+		// bucket names: each keeps step-ca's key and JSON value (nkey,
+		// nvalue), the primary key indexing every lookup the ACME server
+		// makes. Versions 3, 5, ... belong to other work.
+		version: 4,
+		stmts:   acmeTables(),
 	}}
+}
+
+// acmeTables returns the CREATE TABLE statements of migration 4.
+func acmeTables() []string {
+	var out []string
+	for _, t := range store.ACMETables() {
+		out = append(out, "CREATE TABLE IF NOT EXISTS `"+t+"` ("+`
+			nkey VARBINARY(255) NOT NULL,
+			nvalue MEDIUMBLOB NOT NULL,
+			PRIMARY KEY (nkey)
+		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`)
+	}
+	return out
 }
 
 // latestVersion is the schema version this code reads and writes.
