@@ -232,9 +232,8 @@ func (h *Handler) keyChange(q *request) error {
 	return writeJSON(q.w, http.StatusOK, q.accountJSON(acc))
 }
 
-// eabBinder checks the external account binding; with requireEAB and none
-// it refuses the account. EAB keys are not stored yet: a binding cannot be
-// verified, so it is refused as well.
+// eabBinder checks the external account binding (RFC 8555 §7.3.4); with
+// requireEAB and none it refuses the account.
 func (h *Handler) eabBinder(q *request, s *signed, eab json.RawMessage) (func(tx acmeTx, a *acme.Account) error, error) {
 	if len(eab) == 0 || string(eab) == "null" {
 		if q.prov.RequireEAB() {
@@ -242,5 +241,5 @@ func (h *Handler) eabBinder(q *request, s *signed, eab json.RawMessage) (func(tx
 		}
 		return nil, nil
 	}
-	return nil, acme.Problemf(acme.Unauthorized, "external account binding keys are not available on this server yet")
+	return acme.EABBinder(q.prov.Info().ID, q.link("new-account"), s.jwk, eab)
 }

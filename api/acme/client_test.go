@@ -37,6 +37,7 @@ import (
 // with the real validators pointed at a challenge server on 127.0.0.1.
 type testCA struct {
 	env  *at.Env
+	svc  *acme.Service
 	srv  *httptest.Server
 	host string
 	// tokens is what the http-01 server answers: token → key authorization.
@@ -74,6 +75,7 @@ func newTestCA(t *testing.T) *testCA {
 	svc := acme.New(acme.Deps{
 		Store: c.env.Store.(store.ACMEStore), Validator: validate.New(validate.Options{HTTPPort: p}), Now: c.env.Clock.Now,
 	})
+	c.svc = svc
 	r := chi.NewRouter()
 	acmeapi.New(acmeapi.Deps{Authority: func() *authority.Authority { return c.env.Authority }, Service: svc}).Mount(r)
 	c.srv = httptest.NewTLSServer(r)
