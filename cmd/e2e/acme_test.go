@@ -28,6 +28,7 @@ import (
 	"github.com/go-acme/lego/v5/challenge/http01"
 	"github.com/go-acme/lego/v5/challenge/tlsalpn01"
 	"github.com/go-acme/lego/v5/lego"
+	legolog "github.com/go-acme/lego/v5/log"
 	"github.com/go-acme/lego/v5/registration"
 	"github.com/miekg/dns"
 )
@@ -119,7 +120,7 @@ func acmePKI(t *testing.T, names map[string]string) (*testPKI, *caProcess, *test
 
 func legoClient(t *testing.T, p *testPKI) *lego.Client {
 	t.Helper()
-	slog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	legolog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
