@@ -26,10 +26,12 @@ func (a *Authority) CheckNamePolicy(dnsNames []string, ips []net.IP) error {
 }
 
 // SignWithPlanWindow is SignWithPlan with the validity an ACME order asked
-// for (zero times take the claims' defaults).
+// for (zero times take the claims' defaults). The caller has verified csr's
+// signature (authority/acme.CheckCSR does, before the order moves on), so
+// it is not verified twice.
 func (a *Authority) SignWithPlanWindow(ctx context.Context, csr *x509.CertificateRequest, plan *provisioner.X509Plan, notBefore, notAfter time.Time) (*Issued, error) {
-	if err := checkCSRSignature(csr); err != nil {
-		return nil, err
+	if csr == nil {
+		return nil, errs.E(errs.BadRequest, "missing csr", nil)
 	}
 	req := &SignRequest{CSR: csr}
 	if !notBefore.IsZero() {

@@ -58,6 +58,9 @@ type Deps struct {
 	Validator Validator
 	Now       func() time.Time
 	Logger    logrus.FieldLogger
+	// Nonces keeps the nonces; nil keeps them in Store's nonces table
+	// (step-ca's layout), which CAs sharing a SQL database need.
+	Nonces NonceStore
 }
 
 // Service is the ACME state machine. Safe for concurrent use; it keeps no
@@ -125,8 +128,11 @@ func txPut(tx store.ACMETx, table, key string, v any) error {
 	return nil
 }
 
-// NewNonce creates a nonce (nonces table) and returns it.
+// NewNonce creates a nonce (Deps.Nonces, or the nonces table) and returns it.
 func (s *Service) NewNonce(ctx context.Context) (string, error) {
+	if s.d.Nonces != nil {
+		return s.d.Nonces.New(ctx)
+	}
 	id, err := randomID()
 	if err != nil {
 		return "", err
@@ -146,7 +152,13 @@ func (s *Service) UseNonce(ctx context.Context, nonce string) error {
 	if nonce == "" || len(nonce) > 64 {
 		return Problemf(BadNonce, "the request has no valid nonce")
 	}
-	ok, err := s.d.Store.ACMEConsume(ctx, store.TableACMENonces, nonce)
+	var ok bool
+	var err error
+	if s.d.Nonces != nil {
+		ok, err = s.d.Nonces.Use(ctx, nonce)
+	} else {
+		ok, err = s.d.Store.ACMEConsume(ctx, store.TableACMENonces, nonce)
+	}
 	if err != nil {
 		return fmt.Errorf("use nonce: %w", err)
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"strings"
+
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/authority/acme"
@@ -12,11 +14,19 @@ import (
 // newACME builds the ACME service when a database is configured (step-ca
 // disables ACME without one) and the store implements the ACME port. The
 // validators resolve names with the process resolver, which --resolver
-// replaces before this runs.
+// replaces before this runs. Nonces stay in the SQL database, which
+// several CAs may share (single use across HA nodes); with Badger or bbolt,
+// whose lock admits one process, they stay in memory: no write per request.
 func newACME(cfg *config.Config, st store.Store, log logrus.FieldLogger) *acme.Service {
 	as, ok := st.(store.ACMEStore)
 	if cfg.DB == nil || !ok {
 		return nil
 	}
-	return acme.New(acme.Deps{Store: as, Validator: validate.New(validate.Options{}), Logger: log})
+	d := acme.Deps{Store: as, Validator: validate.New(validate.Options{}), Logger: log}
+	switch strings.ToLower(cfg.DB.Type) {
+	case "mysql", "postgresql":
+	default:
+		d.Nonces = acme.NewMemoryNonces(0, 0, nil)
+	}
+	return acme.New(d)
 }
