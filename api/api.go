@@ -50,6 +50,9 @@ type Deps struct {
 	// ACME serves /acme/{provisioner}/... when not nil (a database is
 	// configured).
 	ACME *acmesvc.Service
+	// Admin, when set (authority.enableAdmin), mounts the admin API's
+	// routes (api/admin) at /admin.
+	Admin interface{ Mount(chi.Router) }
 }
 
 // Handler serves the CA API.
@@ -105,6 +108,9 @@ func New(d Deps) *Handler {
 	r.Route("/1.0", routes)
 	// Mayfly's admin API: at the root only, as step-ca's /admin is.
 	r.Get("/admin/certificates", h.wrap(h.listCertificates))
+	if d.Admin != nil {
+		d.Admin.Mount(r)
+	}
 	// SCEP: at the root only, as step-ca's (wire-spec §3).
 	scepapi.New(scepapi.Deps{Authority: d.Authority, Logger: d.Logger}).Mount(r)
 	if d.ACME != nil {

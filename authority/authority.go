@@ -18,6 +18,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/issuer"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
@@ -55,6 +56,13 @@ type Options struct {
 	HTTPClient *http.Client
 	// X509Policy is authority.policy.x509 (nil: no policy).
 	X509Policy *policy.X509Options
+	// Admins are the admins of the admin API (authority.enableAdmin); nil
+	// when remote administration is off. AdminRecords, when set instead,
+	// are the database's admin tables: their live provisioners are added
+	// after Provisioners and their admins indexed (an admin's provisioner
+	// ID names a stored provisioner or a ca.json provisioner's ID).
+	Admins       *admin.Index
+	AdminRecords *admin.Records
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -76,6 +84,8 @@ type Authority struct {
 	now          func() time.Time
 	log          logrus.FieldLogger
 	policy       *policy.Engine // nil: no X.509 name policy
+	dnsNames     []string
+	admins       *admin.Index // nil: remote administration off
 }
 
 // New builds an authority. A provisioner that fails to initialize is kept,
@@ -113,7 +123,7 @@ func New(o Options) (*Authority, error) {
 		rootPool: x509.NewCertPool(), interPool: x509.NewCertPool(), issuer: iss,
 		audiences: provisioner.NewAudiences(o.DNSNames), claims: claims, backdate: o.Backdate,
 		checkIAT: !o.DisableIssuedAtCheck, startTime: o.StartTime, store: o.Store, now: now, log: log,
-		storeName: o.StoreName,
+		storeName: o.StoreName, dnsNames: o.DNSNames, admins: o.Admins,
 	}
 	if a.policy, err = policy.New(o.X509Policy); err != nil {
 		return nil, fmt.Errorf("authority.policy.x509: %w", err)
@@ -136,7 +146,18 @@ func New(o Options) (*Authority, error) {
 	}
 	cfg := provisioner.Config{Audiences: a.audiences, Claims: claims, Now: now, HTTPClient: hc, Roots: o.Roots, Logger: log}
 	var ps []provisioner.Interface
-	for i, raw := range o.Provisioners {
+	raws := o.Provisioners
+	var dbNames map[string]string // stored provisioner ID → name
+	if o.AdminRecords != nil {
+		_, live := o.AdminRecords.Live()
+		raws = append(append([]json.RawMessage{}, raws...), make([]json.RawMessage, 0, len(live))...)
+		dbNames = make(map[string]string, len(live))
+		for _, p := range live {
+			raws = append(raws, p.Config)
+			dbNames[p.ID] = p.Name
+		}
+	}
+	for i, raw := range raws {
 		p, err := buildProvisioner(raw, o.Registry, cfg)
 		if err != nil {
 			var base provisioner.Base
@@ -155,6 +176,19 @@ func New(o Options) (*Authority, error) {
 	}
 	if a.provisioners, err = provisioner.NewCollection(ps, a.audiences); err != nil {
 		return nil, fmt.Errorf("authority.provisioners: %w", err)
+	}
+	if o.AdminRecords != nil {
+		byID := map[string]string{}
+		for _, p := range a.provisioners.All() {
+			byID[p.Info().ID] = p.Info().Name
+		}
+		admins, _ := o.AdminRecords.Live()
+		a.admins = admin.NewIndex(admins, func(id string) string {
+			if n, ok := dbNames[id]; ok {
+				return n
+			}
+			return byID[id]
+		})
 	}
 	return a, nil
 }

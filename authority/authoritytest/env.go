@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/badger"
 	"github.com/mayfly-pki/mayfly/db/memory"
@@ -57,6 +58,8 @@ type Options struct {
 	Registry provisioner.Registry
 	// X509Policy is authority.policy.x509.
 	X509Policy *policy.X509Options
+	// Admins turns the admin API on with these admins.
+	Admins *admin.Index
 }
 
 // Env is an Authority with everything it was built from.
@@ -114,6 +117,7 @@ func New(t testing.TB, o Options) *Env {
 		Now:                  clock.Now,
 		Logger:               o.Logger,
 		X509Policy:           o.X509Policy,
+		Admins:               o.Admins,
 	})
 	if err != nil {
 		t.Fatalf("authority.New: %v", err)

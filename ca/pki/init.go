@@ -3,6 +3,7 @@ package pki
 import (
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -33,6 +34,9 @@ type Result struct {
 
 	ProvisionerName string
 	ProvisionerKID  string
+	// Provisioner is the first provisioner's ca.json entry; with
+	// RemoteManagement it is not in ca.json and the caller stores it.
+	Provisioner json.RawMessage
 
 	Root         *x509.Certificate
 	Intermediate *x509.Certificate
@@ -232,6 +236,9 @@ func generate(ctx context.Context, l Layout, o Options, existing *CA) (*artifact
 		plannedFile{path: l.Defaults, data: defJSON, perm: configMode})
 	res.CAConfigPath, res.DefaultsPath = l.CAConfig, l.Defaults
 	res.ProvisionerName, res.ProvisionerKID = prov.Name, prov.Key.KeyID
+	if res.Provisioner, err = prov.raw(); err != nil {
+		return nil, err
+	}
 	if !o.NoDB {
 		res.DBPath = l.DBDir
 	}

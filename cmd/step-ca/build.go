@@ -14,6 +14,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/config"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/ca"
@@ -72,6 +73,7 @@ type buildDeps struct {
 	storeName string // ca.json db.type, or "in-memory"
 	startTime time.Time
 	logger    logrus.FieldLogger
+	admin     *admin.Records // the admin tables; nil unless authority.enableAdmin
 }
 
 // buildSnapshot turns a loaded, validated config into a server snapshot.
@@ -124,7 +126,7 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		DNSNames: cfg.DNSNames, Provisioners: provs, Registry: registry(), Claims: claims,
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
-		X509Policy: x509Policy,
+		X509Policy: x509Policy, AdminRecords: d.admin,
 	})
 	if err != nil {
 		return nil, err

@@ -35,3 +35,8 @@ func TestConformancePersistent(t *testing.T) {
 	t.Parallel()
 	dbtest.RunPersistent(t, func(t *testing.T, dir string) store.Store { return openTest(t, dir) })
 }
+
+func TestAdminConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunAdmin(t, func(t *testing.T) dbtest.AdminStore { return openTest(t, t.TempDir()) })
+}

@@ -364,3 +364,8 @@ func TestRecordLimits(t *testing.T) {
 		t.Fatalf("second UseToken with an empty token: %v, want ErrTokenUsed", err)
 	}
 }
+
+func TestAdminConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunAdmin(t, func(t *testing.T) dbtest.AdminStore { return openTest(t, filepath.Join(t.TempDir(), "step.db")) })
+}

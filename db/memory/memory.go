@@ -31,6 +31,7 @@ type Store struct {
 	tokens map[string][]byte
 	certs  map[string]*store.Certificate
 	acme   map[[2]string][]byte // ACME tables: {table, key} → value
+	admin  adminTables
 }
 
 var _ store.Store = (*Store)(nil)

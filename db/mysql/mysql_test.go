@@ -167,3 +167,8 @@ func TestConformancePersistent(t *testing.T) {
 		return openWith(t, opts)
 	})
 }
+
+func TestAdminConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunAdmin(t, func(t *testing.T) dbtest.AdminStore { return openTest(t, newDatabase(t)) })
+}

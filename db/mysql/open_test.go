@@ -38,7 +38,7 @@ func TestOpenCreatesDatabaseAndSchema(t *testing.T) {
 	open := func() (*Store, error) { return Open(context.Background(), testOptions(name)) }
 	db := dbConn(t, name)
 	ctx := context.Background()
-	sqltest.OpenCreatesSchema(t, open, migrationVersions(), sqltest.Inspect{
+	sqltest.OpenCreatesSchema(t, open, latestVersion(), sqltest.Inspect{
 		Versions: func(t *testing.T) []int {
 			rows, err := db.QueryContext(ctx, "SELECT version FROM mayfly_schema_migrations ORDER BY version")
 			if err != nil {
@@ -146,13 +146,4 @@ func TestRedactDSN(t *testing.T) {
 			t.Fatalf("redactDSN(%q) = %q, want the password replaced", tc.dsn, msg)
 		}
 	}
-}
-
-// migrationVersions lists the versions of migrations(), in order.
-func migrationVersions() []int {
-	var v []int
-	for _, m := range migrations() {
-		v = append(v, m.version)
-	}
-	return v
 }

@@ -101,6 +101,37 @@ func migrations() []migration {
 		// makes. Versions 3, 5, ... belong to other work.
 		version: 4,
 		stmts:   acmeTables(),
+	}, {
+		// Version 6 holds remote administration (wire-spec §6.5): step-ca's
+		// admins, provisioners and authority_policies tables, one JSON
+		// record per ID, and the
+		// one-row version the nodes sharing the database poll to learn of
+		// changes (every save increments it, checking the value it read).
+		// Every statement may run again after a partial failure.
+		version: 6,
+		stmts: []string{
+			`CREATE TABLE IF NOT EXISTS admins (
+				id VARBINARY(255) NOT NULL,
+				data MEDIUMBLOB NOT NULL,
+				PRIMARY KEY (id)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS provisioners (
+				id VARBINARY(255) NOT NULL,
+				data MEDIUMBLOB NOT NULL,
+				PRIMARY KEY (id)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS authority_policies (
+				id VARBINARY(255) NOT NULL,
+				data MEDIUMBLOB NOT NULL,
+				PRIMARY KEY (id)
+			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+			`CREATE TABLE IF NOT EXISTS mayfly_admin_version (
+				id INT NOT NULL,
+				version BIGINT NOT NULL,
+				PRIMARY KEY (id)
+			) ENGINE=InnoDB`,
+			`INSERT IGNORE INTO mayfly_admin_version (id, version) VALUES (1, 0)`,
+		},
 	}}
 }
 

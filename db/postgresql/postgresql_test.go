@@ -159,3 +159,8 @@ func TestConformancePersistent(t *testing.T) {
 	schema := sqltest.PerDir(newSchema)
 	dbtest.RunPersistent(t, func(t *testing.T, dir string) store.Store { return openTest(t, schema(t, dir)) })
 }
+
+func TestAdminConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunAdmin(t, func(t *testing.T) dbtest.AdminStore { return openTest(t, newSchema(t)) })
+}

@@ -82,6 +82,20 @@ func migrations() []migration {
 		// account). Versions 3, 5, ... belong to other work.
 		version: 4,
 		stmts:   acmeTables(),
+	}, {
+		// Version 6 holds remote administration (wire-spec §6.5): step-ca's
+		// admins, provisioners and authority_policies tables, one JSON
+		// record per ID, and the
+		// one-row version the nodes sharing the database poll to learn of
+		// changes (every save increments it, checking the value it read).
+		version: 6,
+		stmts: []string{
+			`CREATE TABLE admins (id varchar(255) PRIMARY KEY, data bytea NOT NULL)`,
+			`CREATE TABLE provisioners (id varchar(255) PRIMARY KEY, data bytea NOT NULL)`,
+			`CREATE TABLE authority_policies (id varchar(255) PRIMARY KEY, data bytea NOT NULL)`,
+			`CREATE TABLE mayfly_admin_version (id integer PRIMARY KEY CHECK (id = 1), version bigint NOT NULL)`,
+			`INSERT INTO mayfly_admin_version (id, version) VALUES (1, 0)`,
+		},
 	}}
 }
 

@@ -24,6 +24,7 @@ func Command() *cli.Command {
 			rekeyCommand(),
 			revokeCommand(),
 			provisionerCommand(),
+			adminCommand(),
 			certificatesCommand(),
 		},
 	}
