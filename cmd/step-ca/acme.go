@@ -3,6 +3,9 @@ package main
 import (
 	"strings"
 
+	"github.com/go-chi/chi/v5"
+
+	apiadmin "github.com/mayfly-pki/mayfly/api/admin"
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/authority/acme"
@@ -29,4 +32,25 @@ func newACME(cfg *config.Config, st store.Store, log logrus.FieldLogger) *acme.S
 		d.Nonces = acme.NewMemoryNonces(0, 0, nil)
 	}
 	return acme.New(d)
+}
+
+// mounter is a group of admin routes.
+type mounter interface{ Mount(chi.Router) }
+
+// mounts mounts several route groups.
+type mounts []mounter
+
+func (m mounts) Mount(r chi.Router) {
+	for _, x := range m {
+		x.Mount(r)
+	}
+}
+
+// withEAB adds the ACME EAB routes (/admin/acme/eab/...) to the admin API
+// when ACME is served.
+func withEAB(admin mounter, svc *acme.Service, d apiadmin.Deps) mounter {
+	if svc == nil {
+		return admin
+	}
+	return mounts{admin, apiadmin.NewEAB(d, svc)}
 }

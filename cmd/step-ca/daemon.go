@@ -124,7 +124,8 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		ACME:       newACME(cfg, st, d.logger),
 	}
 	if d.admin != nil {
-		deps.Admin = apiadmin.NewHandler(apiadmin.Deps{Authority: deps.Authority, Logger: d.logger}, d.admin)
+		deps.Admin = withEAB(apiadmin.NewHandler(apiadmin.Deps{Authority: deps.Authority, Logger: d.logger}, d.admin),
+			deps.ACME, apiadmin.Deps{Authority: deps.Authority, Logger: d.logger})
 	}
 	h := api.New(deps)
 	srv, err := ca.NewServer(ca.Options{Address: cfg.Address, Handler: h, Logger: d.logger}, snap)
