@@ -120,6 +120,18 @@ func acmePKI(t *testing.T, names map[string]string) (*testPKI, *caProcess, *test
 
 func legoClient(t *testing.T, p *testPKI) *lego.Client {
 	t.Helper()
+	c, u := newLego(t, p)
+	reg, err := c.Registration.Register(context.Background(), registration.RegisterOptions{TermsOfServiceAgreed: true})
+	if err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	u.reg = reg
+	return c
+}
+
+// newLego returns an unregistered lego client of p's "acme" provisioner.
+func newLego(t *testing.T, p *testPKI) (*lego.Client, *legoUser) {
+	t.Helper()
 	legolog.SetDefault(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -136,12 +148,7 @@ func legoClient(t *testing.T, p *testPKI) *lego.Client {
 	if err != nil {
 		t.Fatalf("lego client: %v", err)
 	}
-	reg, err := c.Registration.Register(context.Background(), registration.RegisterOptions{TermsOfServiceAgreed: true})
-	if err != nil {
-		t.Fatalf("register: %v", err)
-	}
-	u.reg = reg
-	return c
+	return c, u
 }
 
 func checkACMEIssued(t *testing.T, p *testPKI, res *certificate.Resource, names ...string) *x509.Certificate {
