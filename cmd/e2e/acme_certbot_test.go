@@ -33,7 +33,7 @@ func TestACMECertbot(t *testing.T) {
 		t.Skip("http-01 needs port 80: run as root")
 	}
 	const name = "certbot.acme.test"
-	p, ca, _ := acmePKI(t, map[string]string{name: "127.0.0.4"})
+	p, ca, _ := acmePKI(t, map[string]string{name: "127.0.0.4"}, false)
 	dir := t.TempDir()
 	env := append(os.Environ(), "REQUESTS_CA_BUNDLE="+filepath.Join(p.caPath, "certs", "root_ca.crt"))
 	server := p.url + "/acme/acme/directory"

@@ -106,12 +106,29 @@ func (u *legoUser) GetEmail() string                           { return "" }
 func (u *legoUser) GetRegistration() *legoacme.ExtendedAccount { return u.reg }
 func (u *legoUser) GetPrivateKey() crypto.Signer               { return u.key }
 
-// acmePKI is a CA with an ACME provisioner "acme", started with
-// --resolver pointing at a test DNS server.
-func acmePKI(t *testing.T, names map[string]string) (*testPKI, *caProcess, *testDNS) {
+// acmePKI is a CA with an ACME provisioner "acme" (from `step ca init
+// --acme` with viaInit, else `step ca provisioner add acme --type ACME`),
+// started with --resolver pointing at a test DNS server.
+func acmePKI(t *testing.T, names map[string]string, viaInit bool) (*testPKI, *caProcess, *testDNS) {
 	t.Helper()
-	p := initPKI(t)
-	p.op.ok(t, "ca", "provisioner", "add", "acme", "--type", "ACME")
+	var p *testPKI
+	if viaInit {
+		needBinaries(t)
+		p = &testPKI{caPath: filepath.Join(t.TempDir(), "ca")}
+		p.addr, p.port = freeAddr(t)
+		p.url = "https://localhost:" + p.port
+		p.op = newUser(t, p.caPath)
+		p.pwFile = p.op.writeFile(t, "password.txt", passwordFileText, 0o600)
+		p.op.ok(t, append(p.initArgs(), "--acme")...)
+		p.root = readCerts(t, filepath.Join(p.caPath, "certs", "root_ca.crt"))[0]
+		p.fp = fingerprint(p.root)
+		if cfg := string(readFile(t, p.configPath())); !strings.Contains(cfg, `"type": "ACME"`) || !strings.Contains(cfg, `"name": "acme"`) {
+			t.Fatalf("step ca init --acme wrote no ACME provisioner:\n%s", cfg)
+		}
+	} else {
+		p = initPKI(t)
+		p.op.ok(t, "ca", "provisioner", "add", "acme", "--type", "ACME")
+	}
 	d := startDNS(t, names)
 	ca := launchCA(t, t, p.caPath, p.configPath(), "--password-file", p.pwFile, "--resolver", d.addr)
 	ca.waitLog(t, 0, "Serving HTTPS on")
@@ -196,7 +213,7 @@ func TestACMELego(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("http-01 and tls-alpn-01 need ports 80 and 443: run as root")
 	}
-	p, ca, d := acmePKI(t, map[string]string{"http.acme.test": "127.0.0.2", "alpn.acme.test": "127.0.0.3"})
+	p, ca, d := acmePKI(t, map[string]string{"http.acme.test": "127.0.0.2", "alpn.acme.test": "127.0.0.3"}, true)
 	ctx := context.Background()
 
 	t.Run("http-01", func(t *testing.T) {

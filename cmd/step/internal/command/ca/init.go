@@ -59,7 +59,7 @@ $ step ca init --root root_ca.crt --key root_ca_key --key-password-file root.pas
 
 // initUnsupportedBools and initUnsupportedStrings name step ca init flags
 // that Mayfly accepts only to reject them with a clear message.
-func initUnsupportedBools() []string { return []string{"ssh", "acme", "helm"} }
+func initUnsupportedBools() []string { return []string{"ssh", "helm"} }
 
 func initUnsupportedStrings() []string { return []string{"kms", "ra", "authority", "profile"} }
 
@@ -81,6 +81,7 @@ func initFlags() []cli.Flag {
 		&cli.StringFlag{Name: "with-ca-url", Usage: "`URI` of the Step Certificate Authority to write in defaults.json."},
 		&cli.BoolFlag{Name: "pki", Usage: "Generate only the PKI (certificates and keys), without the CA configuration."},
 		&cli.BoolFlag{Name: "no-db", Usage: "Generate a CA configuration without the DB stanza. No persistence layer."},
+		&cli.BoolFlag{Name: "acme", Usage: "Create an ACME provisioner named acme (step-ca's defaults: http-01, dns-01, tls-alpn-01)."},
 		&cli.BoolFlag{Name: "remote-management", Usage: "Enable remote management: ca.json gets authority.enableAdmin and no provisioners; the first provisioner and a super admin are stored in the database."},
 		&cli.StringFlag{Name: "admin-subject", Aliases: []string{"admin-name"}, Value: "step", Usage: "The admin `subject` of the first super admin (with --remote-management)."},
 		flags.Context(),
@@ -131,6 +132,7 @@ func initAction(c *cli.Context) error {
 		WithCAURL:        c.String("with-ca-url"),
 		NoDB:             c.Bool("no-db"),
 		RemoteManagement: c.Bool("remote-management"),
+		ACME:             c.Bool("acme"),
 		PKIOnly:          c.Bool("pki"),
 		DeploymentType:   c.String("deployment-type"),
 		Force:            c.Bool("force"),

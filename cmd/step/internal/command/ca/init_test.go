@@ -137,7 +137,6 @@ func TestInitCommandErrors(t *testing.T) {
 		{"no provisioner", []string{"--name", "n", "--dns", "a", "--address", ":9000", "--password-file", "@PW@"}, "flag --provisioner is required (stdin is not a terminal)"},
 		{"no password", []string{"--name", "n", "--dns", "a", "--address", ":9000", "--provisioner", "p"}, "flag --password-file is required (stdin is not a terminal)"},
 		{"ssh", []string{"--ssh"}, "--ssh is not supported yet"},
-		{"acme", []string{"--acme"}, "--acme is not supported yet"},
 		{"remote management without db", []string{"--name", "n", "--dns", "a", "--address", ":9000", "--provisioner", "p", "--password-file", "@PW@", "--remote-management", "--no-db"}, "--remote-management needs the database"},
 		{"kms", []string{"--kms", "azurekms"}, "--kms is not supported yet"},
 		{"linked", []string{"--deployment-type", "linked"}, `deployment type "linked" is not supported: only "standalone" is (--deployment-type)`},
