@@ -75,6 +75,8 @@ type Stats struct {
 	// AdminRecords and AdminRecordsPresent count the admins and
 	// provisioners of the admin tables written and already present.
 	AdminRecords, AdminRecordsPresent int
+	// ACMERecords counts the records of step-ca's ACME tables written.
+	ACMERecords int
 	// Skipped is the source's records that were not imported, by table
 	// (Source.Skipped), known once every table was copied.
 	Skipped []TableCount
@@ -91,6 +93,9 @@ func (s Stats) String() string {
 	line := fmt.Sprintf("imported %d certificates, %d revocations, %d used tokens", s.Certificates, s.Revocations, s.Tokens)
 	if s.AdminRecords+s.AdminRecordsPresent > 0 {
 		line += fmt.Sprintf(", %d admin records", s.AdminRecords)
+	}
+	if s.ACMERecords > 0 {
+		line += fmt.Sprintf(", %d ACME records", s.ACMERecords)
 	}
 	return line + fmt.Sprintf(" (%d already present)", s.Present())
 }
@@ -153,6 +158,13 @@ func Import(ctx context.Context, dst store.Store, src Source, opts Options) (Sta
 	if err == nil {
 		r.mu.Lock()
 		err = importAdmin(ctx, dst, src, &r.stats)
+		r.mu.Unlock()
+	}
+	if err == nil {
+		var n int
+		n, err = importACME(ctx, dst, src)
+		r.mu.Lock()
+		r.stats.ACMERecords = n
 		r.mu.Unlock()
 	}
 	if err == nil {
