@@ -3,6 +3,7 @@ package acme
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/sirupsen/logrus"
@@ -38,9 +39,15 @@ func (s *Service) ValidateChallenge(ctx context.Context, acc *Account, azID, id 
 	if ch.Status != StatusPending && ch.Status != StatusProcessing {
 		return ch, nil
 	}
+	if ch.AuthzID == "" {
+		ch.AuthzID = azID // step-ca's records do not name it (imported data)
+	}
 	var az Authz
 	if err := s.load(ctx, store.TableACMEAuthzs, ch.AuthzID, "authorization", &az); err != nil {
 		return nil, err
+	}
+	if az.AccountID != acc.ID || !slices.Contains(az.ChallengeIDs, id) {
+		return nil, Problemf(NotFound, "challenge %s not found", id)
 	}
 	if st := authzStatus(&az, s.now()); st != StatusPending {
 		return nil, Problemf(Malformed, "authorization %s is %s", az.ID, st)
@@ -62,7 +69,7 @@ func (s *Service) ValidateChallenge(ctx context.Context, acc *Account, azID, id 
 			return err
 		}
 		var a Authz
-		if err := txLoad(tx, store.TableACMEAuthzs, cur.AuthzID, "authorization", &a); err != nil {
+		if err := txLoad(tx, store.TableACMEAuthzs, az.ID, "authorization", &a); err != nil {
 			return err
 		}
 		out = &cur
