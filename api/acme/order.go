@@ -200,8 +200,8 @@ func (h *Handler) certificate(q *request) error {
 		return err
 	}
 	var buf bytes.Buffer
-	for _, c := range chain {
-		_ = pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	for _, der := range chain {
+		_ = pem.Encode(&buf, &pem.Block{Type: "CERTIFICATE", Bytes: der})
 	}
 	q.w.Header().Set("Content-Type", "application/pem-certificate-chain")
 	q.w.WriteHeader(http.StatusOK)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"net"
@@ -147,9 +148,10 @@ func (s *Service) Finalize(ctx context.Context, acc *Account, id string, csr *x5
 	return out, nil
 }
 
-// Certificate returns certificate id of account accID: the leaf and the
-// intermediates.
-func (s *Service) Certificate(ctx context.Context, accID, id string) ([]*x509.Certificate, error) {
+// Certificate returns certificate id of account accID: the DER of the leaf
+// and of the intermediates, split without parsing them (they were parsed
+// when issued).
+func (s *Service) Certificate(ctx context.Context, accID, id string) ([][]byte, error) {
 	var c Certificate
 	if err := s.load(ctx, store.TableACMECerts, id, "certificate", &c); err != nil {
 		return nil, err
@@ -157,15 +159,18 @@ func (s *Service) Certificate(ctx context.Context, accID, id string) ([]*x509.Ce
 	if c.AccountID != accID {
 		return nil, Problemf(Unauthorized, "account %s does not own certificate %s", accID, id)
 	}
-	leaf, err := x509.ParseCertificate(c.Leaf)
-	if err != nil {
-		return nil, fmt.Errorf("certificate %s: %w", id, err)
+	out := [][]byte{c.Leaf}
+	rest := c.Intermediates
+	for len(rest) > 0 {
+		var v asn1.RawValue
+		r, err := asn1.Unmarshal(rest, &v)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %s: intermediates: %w", id, err)
+		}
+		out = append(out, v.FullBytes)
+		rest = r
 	}
-	chain, err := x509.ParseCertificates(c.Intermediates)
-	if err != nil {
-		return nil, fmt.Errorf("certificate %s: %w", id, err)
-	}
-	return append([]*x509.Certificate{leaf}, chain...), nil
+	return out, nil
 }
 
 // CertificateBySerial returns the ACME record of serial, or a NotFound problem

@@ -51,6 +51,10 @@ type Checker struct {
 	o     Options
 	slots chan struct{}
 	res   *net.Resolver
+	// tr is the http-01 transport: no keep-alive (each validation is a
+	// fresh connection to a client's server), shared so that it is not
+	// rebuilt per validation.
+	tr *http.Transport
 }
 
 var _ acme.Validator = (*Checker)(nil)
@@ -76,6 +80,13 @@ func New(o Options) *Checker {
 			var d net.Dialer
 			return d.DialContext(ctx, network, addr)
 		}}
+	}
+	c.tr = &http.Transport{
+		DialContext:            c.dial,
+		TLSClientConfig:        &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // RFC 8555 §8.3: redirects to https are not verified
+		ResponseHeaderTimeout:  o.Timeout,
+		MaxResponseHeaderBytes: 16 << 10,
+		DisableKeepAlives:      true,
 	}
 	return c
 }
