@@ -18,6 +18,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -174,6 +175,15 @@ func (c *Checker) http01(ctx context.Context, req acme.ValidationRequest) error 
 		}
 		if r.URL.Scheme != "http" && r.URL.Scheme != "https" {
 			return fail(acme.Connection, "redirect to unsupported scheme %q", r.URL.Scheme)
+		}
+		// RFC 8555 §8.3: redirects only to the standard ports (80 for
+		// http, 443 for https; the configured ones in tests).
+		want := strconv.Itoa(c.o.HTTPPort)
+		if r.URL.Scheme == "https" {
+			want = strconv.Itoa(c.o.TLSPort)
+		}
+		if p := r.URL.Port(); p != "" && p != want {
+			return fail(acme.Connection, "redirect to %s port %s is not allowed", r.URL.Scheme, p)
 		}
 		return nil
 	}}

@@ -77,6 +77,9 @@ func TestHTTP01Hostile(t *testing.T) {
 		{"redirect loop", func(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, r.URL.Path+"x", http.StatusFound)
 		}, Options{}, "connection", "too many redirects"},
+		{"redirect to another port", func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, "http://127.0.0.1:1/x", http.StatusFound)
+		}, Options{}, "connection", "port 1 is not allowed"},
 		{"not found", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) }, Options{}, "connection", "status code 404"},
 		{"never answers", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, Options{Timeout: 300 * time.Millisecond}, "connection", ""},
 	}
