@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -405,4 +407,36 @@ func pemDER(t *testing.T, b []byte) []byte {
 		t.Fatal(err)
 	}
 	return der
+}
+
+// TestOrderValidity: the certificate of an order with notBefore/notAfter
+// has that validity.
+func TestOrderValidity(t *testing.T) {
+	t.Parallel()
+	ca := newTestCA(t)
+	cl := ca.client(t, "acme")
+	cl.register()
+	nb := ca.env.Clock.Now().UTC().Truncate(time.Second)
+	na := nb.Add(2 * time.Hour)
+	r := cl.post("new-order", map[string]any{"identifiers": []acme.Identifier{{Type: "ip", Value: "127.0.0.1"}},
+		"notBefore": nb, "notAfter": na})
+	if r.status != 201 {
+		t.Fatalf("new-order: %d %s", r.status, r.body)
+	}
+	var o orderJSON
+	r.decode(t, &o)
+	cl.solve(o)
+	csr, _ := csrFor(t, "", nil, net.ParseIP("127.0.0.1"))
+	var got orderJSON
+	cl.post(o.Finalize, map[string]string{"csr": csr}).decode(t, &got)
+	if got.Status != "valid" {
+		t.Fatalf("finalize: %+v", got)
+	}
+	leaf, err := x509.ParseCertificate(pemDER(t, cl.post(got.Certificate, nil).body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !leaf.NotBefore.Equal(nb) || !leaf.NotAfter.Equal(na) {
+		t.Fatalf("validity %s – %s, want %s – %s", leaf.NotBefore, leaf.NotAfter, nb, na)
+	}
 }
