@@ -30,6 +30,10 @@ func (s *Service) AccountByKey(ctx context.Context, key *jose.JSONWebKey) (*Acco
 
 // Account returns account id, or an AccountDoesNotExist problem.
 func (s *Service) Account(ctx context.Context, id string) (*Account, error) {
+	if a, ok := s.accounts.get(id); ok {
+		return a, nil
+	}
+	gen := s.accounts.generation()
 	var a Account
 	if err := s.load(ctx, store.TableACMEAccounts, id, "account", &a); err != nil {
 		var p *Error
@@ -38,6 +42,7 @@ func (s *Service) Account(ctx context.Context, id string) (*Account, error) {
 		}
 		return nil, err
 	}
+	s.accounts.put(&a, gen)
 	return &a, nil
 }
 
@@ -109,6 +114,8 @@ func (s *Service) CreateAccount(ctx context.Context, tmpl *Account, bind func(tx
 // account cannot change (unauthorized).
 func (s *Service) UpdateAccount(ctx context.Context, id string, fn func(a *Account) error) (*Account, error) {
 	var out *Account
+	s.accounts.drop(id)
+	defer s.accounts.drop(id) // also when the outcome is unknown
 	err := s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
 		var a Account
 		if err := txLoad(tx, store.TableACMEAccounts, id, "account", &a); err != nil {
@@ -143,6 +150,8 @@ func (s *Service) KeyChange(ctx context.Context, id string, oldKey, newKey *jose
 	}
 	var out *Account
 	var conflict string
+	s.accounts.drop(id)
+	defer s.accounts.drop(id)
 	err = s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
 		conflict = ""
 		if other, err := tx.Get(store.TableACMEKeyIndex, newTP); err == nil {

@@ -61,12 +61,16 @@ type Deps struct {
 	// Nonces keeps the nonces; nil keeps them in Store's nonces table
 	// (step-ca's layout), which CAs sharing a SQL database need.
 	Nonces NonceStore
+	// SingleWriter says that no other process writes Store (Badger,
+	// bbolt): accounts are then cached in memory.
+	SingleWriter bool
 }
 
 // Service is the ACME state machine. Safe for concurrent use; it keeps no
 // state of its own besides its dependencies.
 type Service struct {
-	d Deps
+	d        Deps
+	accounts *accountCache // nil unless Deps.SingleWriter
 }
 
 // New returns the service.
@@ -74,7 +78,11 @@ func New(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Service{d: d}
+	s := &Service{d: d}
+	if d.SingleWriter {
+		s.accounts = newAccountCache(10_000)
+	}
+	return s
 }
 
 func (s *Service) now() time.Time { return s.d.Now().UTC().Truncate(time.Second) }

@@ -30,6 +30,7 @@ func newACME(cfg *config.Config, st store.Store, log logrus.FieldLogger) *acme.S
 	case "mysql", "postgresql":
 	default:
 		d.Nonces = acme.NewMemoryNonces(0, 0, nil)
+		d.SingleWriter = true
 	}
 	return acme.New(d)
 }
