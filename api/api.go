@@ -16,10 +16,12 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/sirupsen/logrus"
 
+	acmeapi "github.com/mayfly-pki/mayfly/api/acme"
 	"github.com/mayfly-pki/mayfly/api/render"
 	scepapi "github.com/mayfly-pki/mayfly/api/scep"
 	"github.com/mayfly-pki/mayfly/api/wire"
 	"github.com/mayfly-pki/mayfly/authority"
+	acmesvc "github.com/mayfly-pki/mayfly/authority/acme"
 	"github.com/mayfly-pki/mayfly/internal/audit"
 	"github.com/mayfly-pki/mayfly/internal/csrparse"
 	"github.com/mayfly-pki/mayfly/internal/errs"
@@ -52,6 +54,12 @@ type Deps struct {
 	// Audit gives the authority each request's ID and client address for
 	// its audit records (audit.WithRequest).
 	Audit bool
+	// ACME serves /acme/{provisioner}/... when not nil (a database is
+	// configured).
+	ACME *acmesvc.Service
+	// Admin, when set (authority.enableAdmin), mounts the admin API's
+	// routes (api/admin) at /admin.
+	Admin interface{ Mount(chi.Router) }
 }
 
 // Handler serves the CA API.
@@ -112,8 +120,14 @@ func New(d Deps) *Handler {
 	r.Route("/1.0", routes)
 	// Mayfly's admin API: at the root only, as step-ca's /admin is.
 	r.Get("/admin/certificates", h.wrap(h.listCertificates))
+	if d.Admin != nil {
+		d.Admin.Mount(r)
+	}
 	// SCEP: at the root only, as step-ca's (wire-spec §3).
 	scepapi.New(scepapi.Deps{Authority: d.Authority, Logger: d.Logger}).Mount(r)
+	if d.ACME != nil {
+		acmeapi.New(acmeapi.Deps{Authority: d.Authority, Service: d.ACME, Logger: d.Logger}).Mount(r)
+	}
 	h.mux = r
 	return h
 }

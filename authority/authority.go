@@ -19,6 +19,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/crl"
 	"github.com/mayfly-pki/mayfly/authority/issuer"
 	"github.com/mayfly-pki/mayfly/authority/ocsp"
@@ -75,6 +76,13 @@ type Options struct {
 	KeyHealth func() error
 	// SSH is the ca.json ssh block, loaded (nil: no SSH CA).
 	SSH *SSHConfig
+	// Admins are the admins of the admin API (authority.enableAdmin); nil
+	// when remote administration is off. AdminRecords, when set instead,
+	// are the database's admin tables: their live provisioners are added
+	// after Provisioners and their admins indexed (an admin's provisioner
+	// ID names a stored provisioner or a ca.json provisioner's ID).
+	Admins       *admin.Index
+	AdminRecords *admin.Records
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -110,6 +118,8 @@ type Authority struct {
 	audit      audit.Sink   // nil: no audit log
 	keyHealth  func() error // nil: keys are files
 	ssh        *sshCA       // nil: no SSH CA
+	dnsNames   []string
+	admins     *admin.Index // nil: remote administration off
 }
 
 // New builds an authority. A provisioner that fails to initialize is kept,
@@ -148,6 +158,7 @@ func New(o Options) (*Authority, error) {
 		audiences: provisioner.NewAudiences(o.DNSNames), claims: claims, backdate: o.Backdate,
 		checkIAT: !o.DisableIssuedAtCheck, startTime: o.StartTime, store: o.Store, now: now, log: log,
 		storeName: o.StoreName, meter: o.Meter, audit: o.Audit, keyHealth: o.KeyHealth,
+		dnsNames: o.DNSNames, admins: o.Admins,
 	}
 	if a.meter == nil {
 		a.meter = meter.Nop{}
@@ -191,7 +202,18 @@ func New(o Options) (*Authority, error) {
 		cfg.SSHUserKeys, cfg.SSHHostKeys = a.sshKeys()
 	}
 	var ps []provisioner.Interface
-	for i, raw := range o.Provisioners {
+	raws := o.Provisioners
+	var dbNames map[string]string // stored provisioner ID → name
+	if o.AdminRecords != nil {
+		_, live := o.AdminRecords.Live()
+		raws = append(append([]json.RawMessage{}, raws...), make([]json.RawMessage, 0, len(live))...)
+		dbNames = make(map[string]string, len(live))
+		for _, p := range live {
+			raws = append(raws, p.Config)
+			dbNames[p.ID] = p.Name
+		}
+	}
+	for i, raw := range raws {
 		p, err := buildProvisioner(raw, o.Registry, cfg)
 		if err == nil && p != nil {
 			err = a.addProvisionerPolicy(p.Info(), raw)
@@ -213,6 +235,19 @@ func New(o Options) (*Authority, error) {
 	}
 	if a.provisioners, err = provisioner.NewCollection(ps, a.audiences); err != nil {
 		return nil, fmt.Errorf("authority.provisioners: %w", err)
+	}
+	if o.AdminRecords != nil {
+		byID := map[string]string{}
+		for _, p := range a.provisioners.All() {
+			byID[p.Info().ID] = p.Info().Name
+		}
+		admins, _ := o.AdminRecords.Live()
+		a.admins = admin.NewIndex(admins, func(id string) string {
+			if n, ok := dbNames[id]; ok {
+				return n
+			}
+			return byID[id]
+		})
 	}
 	return a, nil
 }

@@ -65,3 +65,6 @@ func (u *Uninitialized) AuthorizeRevoke(context.Context, *token.Token) error { r
 
 // AuthorizeRenew implements Interface.
 func (u *Uninitialized) AuthorizeRenew(context.Context, *x509.Certificate) error { return u.err() }
+
+// Reason returns why the provisioner failed to initialize.
+func (u *Uninitialized) Reason() error { return u.reason }

@@ -11,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/badger"
 	"github.com/mayfly-pki/mayfly/db/memory"
@@ -70,6 +71,8 @@ type Options struct {
 	Audit audit.Sink
 	// SSH is the ssh block (nil: no SSH CA).
 	SSH *authority.SSHConfig
+	// Admins turns the admin API on with these admins.
+	Admins *admin.Index
 }
 
 // Env is an Authority with everything it was built from.
@@ -133,6 +136,7 @@ func New(t testing.TB, o Options) *Env {
 		Meter:                o.Meter,
 		Audit:                o.Audit,
 		SSH:                  o.SSH,
+		Admins:               o.Admins,
 	})
 	if err != nil {
 		t.Fatalf("authority.New: %v", err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -34,6 +35,9 @@ type Result struct {
 
 	ProvisionerName string
 	ProvisionerKID  string
+	// Provisioner is the first provisioner's ca.json entry; with
+	// RemoteManagement it is not in ca.json and the caller stores it.
+	Provisioner json.RawMessage
 
 	// With Options.SSH: the SSH CA keys and the templates folder.
 	SSHUserPublicKey, SSHUserPrivateKey string
@@ -280,6 +284,9 @@ func generate(ctx context.Context, l Layout, o Options, existing *CA) (*artifact
 		plannedFile{path: l.Defaults, data: defJSON, perm: configMode})
 	res.CAConfigPath, res.DefaultsPath = l.CAConfig, l.Defaults
 	res.ProvisionerName, res.ProvisionerKID = prov.Name, prov.Key.KeyID
+	if res.Provisioner, err = prov.raw(); err != nil {
+		return nil, err
+	}
 	if !o.NoDB {
 		res.DBPath = l.DBDir
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/config"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/ca"
@@ -22,6 +23,7 @@ import (
 	"github.com/mayfly-pki/mayfly/kms"
 	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/acme"
 	"github.com/mayfly-pki/mayfly/provisioner/aws"
 	"github.com/mayfly-pki/mayfly/provisioner/azure"
 	"github.com/mayfly-pki/mayfly/provisioner/gcp"
@@ -47,6 +49,7 @@ func registry() provisioner.Registry {
 		provisioner.TypeSCEP:   scep.New,
 		provisioner.TypeNebula: nebula.New,
 		provisioner.TypeSSHPOP: sshpop.New,
+		provisioner.TypeACME:   acme.New,
 	}
 }
 
@@ -76,6 +79,7 @@ type buildDeps struct {
 	logger    logrus.FieldLogger
 	obs       *observability // nil: no metrics, no audit log (validation)
 	keys      *kms.Loader    // resolves key paths and KMS URIs
+	admin     *admin.Records // the admin tables; nil unless authority.enableAdmin
 }
 
 // buildSnapshot turns a loaded, validated config into a server snapshot.
@@ -140,7 +144,8 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
 		X509Policy: x509Policy, CRL: crlOptions(cfg), OCSP: ocspOptions(cfg), Lint: lintOpts, SSH: sshCfg, KeyHealth: d.keys.Health,
-		Meter: d.obs.certificates(), Audit: d.obs.sink(),
+		AdminRecords: d.admin,
+		Meter:        d.obs.certificates(), Audit: d.obs.sink(),
 	})
 	if err != nil {
 		return nil, err

@@ -16,7 +16,9 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/mayfly-pki/mayfly/api"
+	apiadmin "github.com/mayfly-pki/mayfly/api/admin"
 	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/config"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/ca"
@@ -46,6 +48,7 @@ type daemon struct {
 	reloadMu  sync.Mutex
 	closeOnce sync.Once
 	keys      *kms.Loader
+	admin     *admin.Service // nil unless authority.enableAdmin
 }
 
 func newLogger(cfg *config.Config, out io.Writer) *logrus.Logger {
@@ -118,7 +121,16 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 	} else {
 		d.retention = newRetention(cfg, st, d.storeName, d.logger)
 	}
-	snap, err := buildSnapshot(cfg, buildDeps{password: password, store: st, storeName: d.storeName, startTime: start, logger: d.logger, obs: d.obs, keys: d.keys})
+	if err := d.newAdmin(cfg); err != nil {
+		d.close()
+		return nil, err
+	}
+	recs, err := d.adminRecords(context.Background())
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	snap, err := buildSnapshot(cfg, buildDeps{password: password, store: st, storeName: d.storeName, startTime: start, logger: d.logger, obs: d.obs, keys: d.keys, admin: recs})
 	if err != nil {
 		d.close()
 		return nil, err
@@ -131,6 +143,11 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		Logger:     d.logger,
 		Meter:      d.obs.metered,
 		Audit:      d.obs.audit != nil,
+		ACME:       newACME(cfg, st, d.logger),
+	}
+	if d.admin != nil {
+		deps.Admin = withEAB(apiadmin.NewHandler(apiadmin.Deps{Authority: deps.Authority, Logger: d.logger}, d.admin),
+			deps.ACME, apiadmin.Deps{Authority: deps.Authority, Logger: d.logger})
 	}
 	h := api.New(deps)
 	srv, err := ca.NewServer(ca.Options{Address: cfg.Address, Handler: h, Logger: d.logger}, snap)
@@ -224,6 +241,13 @@ func (d *daemon) run(ctx context.Context) error {
 	jobDone := make(chan struct{})
 	go func() { defer close(jobDone); d.retention.Run(jobCtx) }()
 	defer func() { stopJob(); <-jobDone }()
+	if d.admin != nil {
+		// Changes saved by other nodes sharing the database.
+		adminCtx, stopAdmin := context.WithCancel(ctx)
+		adminDone := make(chan struct{})
+		go func() { defer close(adminDone); d.admin.Run(adminCtx) }()
+		defer func() { stopAdmin(); <-adminDone }()
+	}
 	if d.insecure != nil {
 		// It stops with the HTTPS server, whatever stops that.
 		insecureCtx, stopInsecure := context.WithCancel(ctx)
@@ -262,7 +286,16 @@ func (d *daemon) reload() {
 		d.logger.Error("reload failed: the db block changed; restart step-ca to change the database")
 		return
 	}
-	snap, err := buildSnapshot(cfg, buildDeps{password: d.password, store: d.store, storeName: d.storeName, startTime: d.start, logger: d.logger, obs: d.obs, keys: d.keys})
+	if adminEnabled(cfg) != (d.admin != nil) {
+		d.logger.Error("reload failed: authority.enableAdmin changed; restart step-ca to change it")
+		return
+	}
+	recs, err := d.adminRecords(context.Background())
+	if err != nil {
+		d.logger.WithError(err).Error("reload failed; the running configuration is kept")
+		return
+	}
+	snap, err := buildSnapshot(cfg, buildDeps{password: d.password, store: d.store, storeName: d.storeName, startTime: d.start, logger: d.logger, obs: d.obs, keys: d.keys, admin: recs})
 	if err != nil {
 		d.logger.WithError(err).Error("reload failed; the running configuration is kept")
 		return

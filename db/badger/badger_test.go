@@ -26,6 +26,11 @@ func TestConformance(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T) store.Store { return openTest(t, t.TempDir()) })
 }
 
+func TestACMEConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunACME(t, func(t *testing.T) store.Store { return openTest(t, t.TempDir()) })
+}
+
 func TestConformancePersistent(t *testing.T) {
 	t.Parallel()
 	dbtest.RunPersistent(t, func(t *testing.T, dir string) store.Store { return openTest(t, dir) })
@@ -34,4 +39,9 @@ func TestConformancePersistent(t *testing.T) {
 func TestCRLConformance(t *testing.T) {
 	t.Parallel()
 	dbtest.RunCRL(t, func(t *testing.T) dbtest.CRLStore { return openTest(t, t.TempDir()) }, nil)
+}
+
+func TestAdminConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunAdmin(t, func(t *testing.T) dbtest.AdminStore { return openTest(t, t.TempDir()) })
 }

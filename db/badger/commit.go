@@ -10,6 +10,7 @@ import (
 
 	badgerdb "github.com/dgraph-io/badger/v4"
 
+	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/internal/linger"
 	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
@@ -37,7 +38,7 @@ type op struct {
 // isOutcome reports whether err is a result of the operation itself (and so
 // depends on the batch committing) rather than a failure of the backend.
 func isOutcome(err error) bool {
-	return err == nil || errors.Is(err, store.ErrTokenUsed) || errors.Is(err, store.ErrAlreadyRevoked)
+	return err == nil || errors.Is(err, store.ErrTokenUsed) || errors.Is(err, store.ErrAlreadyRevoked) || errors.Is(err, admin.ErrConflict)
 }
 
 // UseToken records used_ott[key] = token unless key is present, in which case

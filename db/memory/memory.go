@@ -31,6 +31,8 @@ type Store struct {
 	tokens map[string][]byte
 	certs  map[string]*store.Certificate
 	ssh    sshState
+	acme   map[[2]string][]byte // ACME tables: {table, key} → value
+	admin  adminTables
 }
 
 var _ store.Store = (*Store)(nil)
@@ -40,6 +42,7 @@ func New() *Store {
 	return &Store{
 		tokens: make(map[string][]byte),
 		certs:  make(map[string]*store.Certificate),
+		acme:   make(map[[2]string][]byte),
 	}
 }
 

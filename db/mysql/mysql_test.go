@@ -143,6 +143,11 @@ func TestConformance(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T) store.Store { return openTest(t, newDatabase(t)) })
 }
 
+func TestACMEConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunACME(t, func(t *testing.T) store.Store { return openTest(t, newDatabase(t)) })
+}
+
 // TestConformanceBatched runs the suite with group commit (Committers > 0).
 func TestConformanceBatched(t *testing.T) {
 	t.Parallel()
@@ -161,4 +166,9 @@ func TestConformancePersistent(t *testing.T) {
 		opts.Committers = int(reopens.Add(1) % 2)
 		return openWith(t, opts)
 	})
+}
+
+func TestAdminConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunAdmin(t, func(t *testing.T) dbtest.AdminStore { return openTest(t, newDatabase(t)) })
 }

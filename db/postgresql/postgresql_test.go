@@ -147,10 +147,20 @@ func TestConformance(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T) store.Store { return openTest(t, newSchema(t)) })
 }
 
+func TestACMEConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunACME(t, func(t *testing.T) store.Store { return openTest(t, newSchema(t)) })
+}
+
 func TestConformancePersistent(t *testing.T) {
 	t.Parallel()
 	// "Close and reopen" is a new pool on the same schema: the suite's
 	// directory names the schema.
 	schema := sqltest.PerDir(newSchema)
 	dbtest.RunPersistent(t, func(t *testing.T, dir string) store.Store { return openTest(t, schema(t, dir)) })
+}
+
+func TestAdminConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunAdmin(t, func(t *testing.T) dbtest.AdminStore { return openTest(t, newSchema(t)) })
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -23,8 +24,10 @@ type runSpec struct {
 }
 
 // defaultRuns is what `make bench` runs: sign at c=64, renew over mTLS at
-// c=16, sign and renew mixed at c=32, and SSH user certificates at c=64.
-const defaultRuns = "sign:64,renew:16,mixed:32,ssh:64"
+// c=16, sign and renew mixed at c=32, SSH user certificates at c=64, and
+// ACME (http-01) with 16 accounts (skipped unless the bench may listen on
+// 127.0.0.1:80).
+const defaultRuns = "sign:64,renew:16,mixed:32,ssh:64,acme:16"
 
 // parseRuns reads "mode:c,mode:c,...".
 func parseRuns(s string) ([]runSpec, error) {
@@ -36,9 +39,9 @@ func parseRuns(s string) ([]runSpec, error) {
 			return nil, fmt.Errorf("--runs %q: want mode:concurrency[,mode:concurrency...], e.g. %s", s, defaultRuns)
 		}
 		switch mode {
-		case modeSign, modeRenew, modeMixed, modeOCSP, modeSSH:
+		case modeSign, modeRenew, modeMixed, modeOCSP, modeSSH, modeACME:
 		default:
-			return nil, fmt.Errorf("--runs %q: unknown mode %q (sign, renew, mixed, ocsp, ssh)", s, mode)
+			return nil, fmt.Errorf("--runs %q: unknown mode %q (sign, renew, mixed, ocsp, ssh, acme)", s, mode)
 		}
 		out = append(out, runSpec{Mode: mode, C: n})
 	}
@@ -120,6 +123,11 @@ func runSuite(ctx context.Context, o suiteOptions, progress io.Writer) (rep *Rep
 			break
 		}
 	}
+	if hasACME(o.Runs) {
+		if err := addACMEProvisioner(ctx, stepBin, stepPath); err != nil {
+			return nil, err
+		}
+	}
 	t, err := loadTarget(cfgPath, "", "", "admin", pwFile)
 	if err != nil {
 		return nil, err
@@ -147,6 +155,20 @@ func runSuite(ctx context.Context, o suiteOptions, progress io.Writer) (rep *Rep
 	}
 	rep = &Report{CAURL: t.url, DB: dbName, NumCPU: runtime.NumCPU(), LoadBefore: loadAverage()}
 	for _, spec := range o.Runs {
+		if spec.Mode == modeACME {
+			n := max(o.N/10, spec.C)
+			fmt.Fprintf(progress, "bench: acme c=%d n=%d (at most %v)\n", spec.C, n, o.Duration)
+			res, err := runACME(ctx, acmeOptions{
+				Directory: t.url + "/acme/acme/directory", Roots: t.roots, Identifier: "127.0.0.1",
+				Listen: "127.0.0.1:80", C: spec.C, N: n, Duration: o.Duration, Timeout: o.Timeout, ServerPID: ca.pid(),
+			})
+			if err != nil {
+				fmt.Fprintf(progress, "bench: acme run skipped: %v\n", err)
+				continue
+			}
+			rep.Runs = append(rep.Runs, res)
+			continue
+		}
 		fmt.Fprintf(progress, "bench: %s c=%d n=%d (at most %v)\n", spec.Mode, spec.C, o.N, o.Duration)
 		res, err := runLoad(ctx, t, loadOptions{
 			Mode: spec.Mode, N: o.N, Duration: o.Duration, C: spec.C, Timeout: o.Timeout,
@@ -228,4 +250,24 @@ func enableOCSP(cfgPath string) error {
 	}
 	cfg.OCSP = &config.OCSP{Enabled: true}
 	return config.Save(cfgPath, cfg, false)
+}
+
+func hasACME(runs []runSpec) bool {
+	for _, r := range runs {
+		if r.Mode == modeACME {
+			return true
+		}
+	}
+	return false
+}
+
+// addACMEProvisioner adds the ACME provisioner "acme" (step-ca's defaults)
+// with `step ca provisioner add acme --type ACME`.
+func addACMEProvisioner(ctx context.Context, stepBin, stepPath string) error {
+	cmd := exec.CommandContext(ctx, stepBin, "ca", "provisioner", "add", "acme", "--type", "ACME")
+	cmd.Env = append(os.Environ(), "STEPPATH="+stepPath)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s ca provisioner add acme: %w\n%s", stepBin, err, out)
+	}
+	return nil
 }

@@ -24,6 +24,8 @@ func Command() *cli.Command {
 			rekeyCommand(),
 			revokeCommand(),
 			provisionerCommand(),
+			adminCommand(),
+			acmeCommand(),
 			certificatesCommand(),
 		},
 	}

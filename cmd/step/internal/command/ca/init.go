@@ -59,7 +59,7 @@ $ step ca init --root root_ca.crt --key root_ca_key --key-password-file root.pas
 
 // initUnsupportedBools and initUnsupportedStrings name step ca init flags
 // that Mayfly accepts only to reject them with a clear message.
-func initUnsupportedBools() []string { return []string{"acme", "remote-management", "helm"} }
+func initUnsupportedBools() []string { return []string{"helm"} }
 
 func initUnsupportedStrings() []string { return []string{"ra", "authority", "profile"} }
 
@@ -82,7 +82,9 @@ func initFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "pki", Usage: "Generate only the PKI (certificates and keys), without the CA configuration."},
 		&cli.BoolFlag{Name: "no-db", Usage: "Generate a CA configuration without the DB stanza. No persistence layer."},
 		&cli.BoolFlag{Name: "ssh", Usage: "Create keys to sign SSH certificates, the SSHPOP provisioner and the `step ssh config` templates."},
-		&cli.StringFlag{Name: "admin-subject", Usage: "Ignored: only meaningful with --remote-management, which is not supported."},
+		&cli.BoolFlag{Name: "acme", Usage: "Create an ACME provisioner named acme (step-ca's defaults: http-01, dns-01, tls-alpn-01)."},
+		&cli.BoolFlag{Name: "remote-management", Usage: "Enable remote management: ca.json gets authority.enableAdmin and no provisioners; the first provisioner and a super admin are stored in the database."},
+		&cli.StringFlag{Name: "admin-subject", Aliases: []string{"admin-name"}, Value: "step", Usage: "The admin `subject` of the first super admin (with --remote-management)."},
 		flags.Context(),
 		flags.Force(),
 	)
@@ -128,17 +130,19 @@ func initAction(c *cli.Context) error {
 	p := newInitPrompter(out)
 
 	o := pki.Options{
-		Name:           c.String("name"),
-		WithCAURL:      c.String("with-ca-url"),
-		NoDB:           c.Bool("no-db"),
-		PKIOnly:        c.Bool("pki"),
-		SSH:            c.Bool("ssh"),
-		DeploymentType: c.String("deployment-type"),
-		Force:          c.Bool("force"),
-		Kty:            kty,
-		Curve:          crv,
-		Size:           size,
-		Progress:       out,
+		Name:             c.String("name"),
+		WithCAURL:        c.String("with-ca-url"),
+		NoDB:             c.Bool("no-db"),
+		RemoteManagement: c.Bool("remote-management"),
+		ACME:             c.Bool("acme"),
+		PKIOnly:          c.Bool("pki"),
+		SSH:              c.Bool("ssh"),
+		DeploymentType:   c.String("deployment-type"),
+		Force:            c.Bool("force"),
+		Kty:              kty,
+		Curve:            crv,
+		Size:             size,
+		Progress:         out,
 	}
 	if err := initRootFlags(c, p, pki.NewLayout(stepPath), &o); err != nil {
 		return err
@@ -197,7 +201,13 @@ func initAction(c *cli.Context) error {
 	if err != nil {
 		return initUserError(err)
 	}
-	initReport(out, res)
+	var admin *initAdmin
+	if o.RemoteManagement {
+		if admin, err = initRemoteManagement(c.Context, res, c.String("admin-subject")); err != nil {
+			return err
+		}
+	}
+	initReport(out, res, admin)
 	return nil
 }
 
@@ -270,7 +280,7 @@ func initUserError(err error) error {
 }
 
 // initReport prints step's summary lines (wire-spec §1.2).
-func initReport(w io.Writer, r *pki.Result) {
+func initReport(w io.Writer, r *pki.Result, admin *initAdmin) {
 	sel := func(name, value string) { fmt.Fprintf(w, "✔ %s: %s\n", name, value) }
 	fmt.Fprintln(w)
 	sel("Root certificate", r.RootCertPath)
@@ -291,6 +301,10 @@ func initReport(w io.Writer, r *pki.Result) {
 	}
 	if r.TemplatesPath != "" {
 		sel("Templates folder", r.TemplatesPath)
+	}
+	if admin != nil {
+		sel("Admin provisioner", admin.provisioner)
+		sel("Super admin subject", admin.subject)
 	}
 	if r.DefaultsPath != "" {
 		sel("Default configuration", r.DefaultsPath)

@@ -126,6 +126,9 @@ func provisionerAddAction(c *cli.Context) error {
 		return err
 	}
 	cfg, path, err := loadCAConfig(c, true)
+	if remoteMode(c, err) {
+		return provisionerAddRemote(c, typ, name)
+	}
 	if err != nil {
 		return err
 	}

@@ -393,7 +393,7 @@ func TestProvisionerAddErrors(t *testing.T) {
 		{"duplicate", "", "", []string{"admin"}, "provisioner with name admin already exists\n"},
 		{"bad type", "", "", []string{"x", "--type", "foo"}, "invalid value 'foo' for flag '--type'"},
 		{"no name", "", "", []string{}, "not enough positional arguments"},
-		{"enableAdmin", `"enableAdmin":true,`, "", []string{"x", "--type", "ACME"}, "remote provisioner management (enableAdmin) is not supported yet"},
+		{"enableAdmin without a CA URL", `"enableAdmin":true,`, "", []string{"x", "--type", "ACME"}, "flag '--ca-url' is required"},
 		{"broken JSON", "", `{"authority": {`, []string{"x", "--type", "ACME"}, "ca.json"},
 		{"invalid config", "", `{"root":"r","crt":"c","key":"k"}`, []string{"x", "--type", "ACME"}, "address: required"},
 		{"missing ca.json", "", "@DELETE@", []string{"x", "--type", "ACME"}, "does not exist: use --ca-config or run `step ca init`"},

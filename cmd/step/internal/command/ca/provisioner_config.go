@@ -22,7 +22,7 @@ import (
 
 // errRemoteManagement is returned when ca.json delegates provisioners to the
 // database (authority.enableAdmin), which needs the admin API.
-var errRemoteManagement = errors.New("remote provisioner management (enableAdmin) is not supported yet")
+var errRemoteManagement = errors.New("ca.json delegates provisioners to the admin API (authority.enableAdmin)")
 
 // provisionerSuccess is printed (stderr) after ca.json was rewritten, as step does.
 const provisionerSuccess = "Success! Your `step-ca` config has been updated. To pick up the new configuration SIGHUP (kill -1 <pid>) or restart the step-ca process."

@@ -107,20 +107,15 @@ func provJWKFlags() []cli.Flag {
 }
 
 // provCommonFlags returns the flags every provisioner command has: the file
-// to edit, the context, and the remote management flags (accepted for
-// compatibility; remote management is not supported).
+// to edit, the context, and the admin API credentials used when ca.json
+// has authority.enableAdmin (remote management).
 func provCommonFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		flags.CAConfig(),
 		flags.Context(),
 		flags.CaURL(),
 		flags.Root(),
-		&cli.StringFlag{Name: "admin-cert", Usage: "Remote management only (not supported): the admin certificate `file`."},
-		&cli.StringFlag{Name: "admin-key", Usage: "Remote management only (not supported): the admin private key `file`."},
-		&cli.StringFlag{Name: "admin-subject", Usage: "Remote management only (not supported): the admin `subject`."},
-		&cli.StringFlag{Name: "admin-provisioner", Usage: "Remote management only (not supported): the admin provisioner `name`."},
-		&cli.StringFlag{Name: "admin-password-file", Usage: "Remote management only (not supported): the admin password `file`."},
-	}
+	}, adminFlags()...)
 }
 
 // provOptions is the "options" member of a provisioner entry. A provisioner
@@ -275,4 +270,16 @@ func newProvOptions(c *cli.Context) (*provOptions, error) {
 		opts.SSH = new(provTemplateOptions)
 	}
 	return opts, nil
+}
+
+// adminFlags are the admin API credentials of the remote-management
+// commands (authority.enableAdmin), as step names them.
+func adminFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "admin-cert", Usage: "The admin certificate `file` (with its chain) to sign admin API tokens with."},
+		&cli.StringFlag{Name: "admin-key", Usage: "The private key `file` of --admin-cert."},
+		&cli.StringFlag{Name: "admin-subject", Aliases: []string{"admin-name"}, Usage: "The admin `subject` to get an admin certificate for (without --admin-cert)."},
+		&cli.StringFlag{Name: "admin-provisioner", Aliases: []string{"admin-issuer"}, Usage: "The `name` of the JWK provisioner issuing the admin certificate (without --admin-cert)."},
+		&cli.StringFlag{Name: "admin-password-file", Usage: "The `file` with the password of the admin provisioner's key (or of --admin-key)."},
+	}
 }

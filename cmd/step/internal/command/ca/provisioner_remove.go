@@ -42,6 +42,9 @@ func provisionerRemoveAction(c *cli.Context) error {
 	}
 	name, kid := c.Args().First(), c.String("kid")
 	cfg, path, err := loadCAConfig(c, false)
+	if remoteMode(c, err) {
+		return provisionerRemoveRemote(c, name)
+	}
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,7 @@ func TestProvisionerRemoveErrors(t *testing.T) {
 		{"unknown", "", []string{"nope"}, "provisioner nope not found\n"},
 		{"name is case-sensitive", "", []string{"Admin"}, "provisioner Admin not found\n"},
 		{"kid mismatch", "", []string{"admin", "--kid", "other"}, "provisioner admin with kid other not found\n"},
-		{"enableAdmin", `"enableAdmin":true,`, []string{"admin"}, "remote provisioner management (enableAdmin) is not supported yet\n"},
+		{"enableAdmin without a CA URL", `"enableAdmin":true,`, []string{"admin"}, "flag '--ca-url' is required"},
 		{"two names", "", []string{"a", "b"}, "too many positional arguments"},
 	}
 	for _, tt := range tests {

@@ -60,6 +60,9 @@ func provisionerUpdateAction(c *cli.Context) error {
 	}
 	name := c.Args().First()
 	cfg, path, err := loadCAConfig(c, true)
+	if remoteMode(c, err) {
+		return provisionerUpdateRemote(c, name)
+	}
 	if err != nil {
 		return err
 	}

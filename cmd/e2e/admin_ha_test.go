@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAdminHAPostgreSQL(t *testing.T) {
+	t.Parallel()
+	testAdminHA(t, haPostgres)
+}
+
+func TestAdminHAMySQL(t *testing.T) {
+	t.Parallel()
+	testAdminHA(t, haMySQL)
+}
+
+// enableAdmin sets authority.enableAdmin in the ca.json at path.
+func enableAdmin(t *testing.T, path string) {
+	t.Helper()
+	var cfg map[string]any
+	if err := json.Unmarshal(readFile(t, path), &cfg); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	cfg["authority"].(map[string]any)["enableAdmin"] = true
+	b, err := json.MarshalIndent(cfg, "", "\t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// testAdminHA runs two step-ca processes with remote administration on one
+// database of srv: a provisioner added through A is served by B without a
+// restart (B's poll of the admin version picks it up), one removed through
+// B disappears from A, and both bootstrapped the same single super admin.
+func testAdminHA(t *testing.T, srv haServer) {
+	needBinaries(t)
+	database := srv.database(t)
+	a := initPKI(t)
+	setDB(t, a.configPath(), map[string]any{"type": srv.typ, "dataSource": srv.caDSN, "database": database})
+	enableAdmin(t, a.configPath())
+
+	bPath := filepath.Join(t.TempDir(), "ca")
+	copyTree(t, a.caPath, bPath)
+	bConfig := filepath.Join(bPath, "config", "ca.json")
+	text := strings.ReplaceAll(string(readFile(t, bConfig)), a.caPath, bPath)
+	if err := os.WriteFile(bConfig, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	bAddr, bPort := freeAddr(t)
+	setAddress(t, bConfig, bAddr)
+	bURL := "https://localhost:" + bPort
+
+	caA := a.start(t)
+	caB := startCA(t, bPath, a.pwFile)
+	waitUntilAfterSecond(time.Now())
+	u := a.client(t)
+	pw := u.path("password.txt")
+	adm := adminArgs(pw)
+
+	// One super admin, whichever node stored it.
+	for _, url := range []string{a.url, bURL} {
+		out := u.ok(t, append([]string{"ca", "admin", "list", "--ca-url", url}, adm...)...).stdout
+		if strings.Count(out, "SUPER_ADMIN") != 1 {
+			t.Fatalf("admins on %s:\n%s", url, out)
+		}
+	}
+
+	markB := caB.log.mark()
+	start := time.Now()
+	u.ok(t, append([]string{"ca", "provisioner", "add", "dev", "--type", "JWK", "--create", "--password-file", pw}, adm...)...)
+	caB.waitLog(t, markB, "admin change at version")
+	t.Logf("%s: B applied the provisioner added through A %s after the command started", srv.name, time.Since(start).Round(time.Millisecond))
+	u.ok(t, "ca", "certificate", "dev.example.com", u.path("dev.crt"), u.path("dev.key"), "--provisioner", "dev",
+		"--provisioner-password-file", pw, "--ca-url", bURL)
+
+	markA := caA.log.mark()
+	u.ok(t, append([]string{"ca", "provisioner", "remove", "dev", "--ca-url", bURL}, adm...)...)
+	caA.waitLog(t, markA, "admin change at version")
+	r := u.fails(t, "ca", "certificate", "dev2.example.com", u.path("dev2.crt"), u.path("dev2.key"), "--provisioner", "dev",
+		"--provisioner-password-file", pw)
+	mustNotExist(t, u.path("dev2.crt"))
+	if !strings.Contains(r.stderr, "dev") {
+		t.Fatalf("certificate from a removed provisioner on A:\n%s", r)
+	}
+}
