@@ -12,6 +12,11 @@
 // layout; TestPrefillLayoutMatchesAPI checks it against an API sign.
 //
 //	bench-prefill --ca-config $STEPPATH/config/ca.json --password-file pw --n 1000000
+//	bench-prefill step-layout --from $STEPPATH/db --to /tmp/step-layout
+//
+// step-layout copies the records into a Badger v2 directory as step-ca
+// writes them, to measure the disk step-ca's layout needs (see
+// steplayout.go).
 //
 // The CA must not be running (the embedded databases are locked by their
 // process). Exit status 0 on success, 1 on any error (one line on stderr).
@@ -46,6 +51,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "step-layout" {
+		return stepLayout(ctx, args[1:], stderr)
+	}
 	fs := flag.NewFlagSet("bench-prefill", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var o fillOptions

@@ -1,0 +1,91 @@
+package badger
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mayfly-pki/mayfly/db/dbtest"
+)
+
+// residentTableKiB sums the Rss of this process's mappings of *.sst files
+// in dir, from /proc/self/smaps.
+func residentTableKiB(t *testing.T, dir string) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total int64
+	in := false
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := sc.Text()
+		if _, _, path, ok := parseMapsLine(line); ok {
+			in = strings.HasSuffix(path, ".sst") && filepath.Dir(path) == dir
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "Rss:"); ok && in {
+			f := strings.Fields(rest)
+			n, err := strconv.ParseInt(f[0], 10, 64)
+			if err != nil {
+				t.Fatalf("smaps line %q: %v", line, err)
+			}
+			total += n
+		}
+	}
+	return total
+}
+
+// TestPageOutTables: the pages of tables the store has read are resident
+// until pageOutTables hands them back, and the records read the same after.
+func TestPageOutTables(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := tableDirs(t.TempDir())[0]
+	certs := dbtest.NewCertificates(t)
+	const n = 3000
+	s := openTest(t, dir)
+	for i := range n {
+		if err := s.StoreCertificate(ctx, certs.New(t, dbtest.Serial(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil { // flushes the memtable to a table
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, Options{Dir: dir, MemTableSize: testMemTableSize, PageOutInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	readAll := func() {
+		t.Helper()
+		for i := range n {
+			if _, err := s.GetCertificate(ctx, dbtest.Serial(i)); err != nil {
+				t.Fatalf("after the page-out: %v", err)
+			}
+		}
+	}
+	readAll()
+	before := residentTableKiB(t, dir)
+	if before < 256 {
+		t.Fatalf("%d KiB of tables resident after reading %d certificates; want the tables' pages", before, n)
+	}
+	advised, err := pageOutTables(s.tableDirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if advised < before<<10 {
+		t.Errorf("advised %d bytes, fewer than the %d KiB resident", advised, before)
+	}
+	if after := residentTableKiB(t, dir); after > before/4 {
+		t.Errorf("%d KiB of tables resident after the page-out, was %d", after, before)
+	}
+	readAll()
+}
