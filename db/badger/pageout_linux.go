@@ -18,14 +18,17 @@ import (
 const maxMapsLen = 16 << 20
 
 // pageOutTables asks the kernel to reclaim the resident pages of every
-// memory mapping of a Badger table (*.sst) in dirs, with
-// madvise(MADV_PAGEOUT). It returns the bytes of the ranges advised.
+// memory mapping of a Badger table (*.sst) or memtable log (*.mem) in
+// dirs, with madvise(MADV_PAGEOUT). It returns the bytes of the ranges
+// advised.
 //
 // Badger v4 maps every table and writes a new one (a flush, a
 // compaction) by copying it into its mapping, so each table written by
 // the process stays resident, as file-backed pages of its resident set,
 // until it is deleted; and the store reads tables rarely (the used-token
-// filter and the revoked set answer most checks in memory). MADV_PAGEOUT
+// filter and the revoked set answer most checks in memory). Likewise each
+// memtable's log (up to the memtable's size) is only written, and read
+// back only when a crash left it unflushed. MADV_PAGEOUT
 // keeps the contents (clean table pages are dropped, read again from the
 // file when next touched), so advising a range that was unmapped, or even
 // reused for other memory, between reading /proc/self/maps and the call is
@@ -45,7 +48,7 @@ func pageOutTables(dirs []string) (int64, error) {
 	sc.Buffer(make([]byte, 0, 4096), 64<<10)
 	for sc.Scan() {
 		start, end, path, ok := parseMapsLine(sc.Text())
-		if !ok || !strings.HasSuffix(path, ".sst") || !inDirs(filepath.Dir(path), dirs) {
+		if !ok || !(strings.HasSuffix(path, ".sst") || strings.HasSuffix(path, ".mem")) || !inDirs(filepath.Dir(path), dirs) {
 			continue
 		}
 		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, start, end-start, unix.MADV_PAGEOUT); errno != 0 {

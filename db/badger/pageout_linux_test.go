@@ -13,9 +13,9 @@ import (
 	"github.com/mayfly-pki/mayfly/db/dbtest"
 )
 
-// residentTableKiB sums the Rss of this process's mappings of *.sst files
-// in dir, from /proc/self/smaps.
-func residentTableKiB(t *testing.T, dir string) int64 {
+// residentKiB sums the Rss of this process's mappings of files in dir
+// whose names end with ext, from /proc/self/smaps.
+func residentKiB(t *testing.T, dir, ext string) int64 {
 	t.Helper()
 	b, err := os.ReadFile("/proc/self/smaps")
 	if err != nil {
@@ -27,7 +27,7 @@ func residentTableKiB(t *testing.T, dir string) int64 {
 	for sc.Scan() {
 		line := sc.Text()
 		if _, _, path, ok := parseMapsLine(line); ok {
-			in = strings.HasSuffix(path, ".sst") && filepath.Dir(path) == dir
+			in = strings.HasSuffix(path, ext) && filepath.Dir(path) == dir
 			continue
 		}
 		if rest, ok := strings.CutPrefix(line, "Rss:"); ok && in {
@@ -42,8 +42,9 @@ func residentTableKiB(t *testing.T, dir string) int64 {
 	return total
 }
 
-// TestPageOutTables: the pages of tables the store has read are resident
-// until pageOutTables hands them back, and the records read the same after.
+// TestPageOutTables: the pages of tables the store has read, and of the
+// memtable log it has written, are resident until pageOutTables hands them
+// back, and the records read the same after.
 func TestPageOutTables(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -73,19 +74,32 @@ func TestPageOutTables(t *testing.T) {
 		}
 	}
 	readAll()
-	before := residentTableKiB(t, dir)
-	if before < 256 {
-		t.Fatalf("%d KiB of tables resident after reading %d certificates; want the tables' pages", before, n)
+	for i := n; i < n+1000; i++ {
+		if err := s.StoreCertificate(ctx, certs.New(t, dbtest.Serial(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, mem := residentKiB(t, dir, ".sst"), residentKiB(t, dir, ".mem")
+	if before < 256 || mem < 256 {
+		t.Fatalf("%d KiB of tables and %d of memtable log resident after reading %d certificates and writing 1000; want their pages", before, mem, n)
 	}
 	advised, err := pageOutTables(s.tableDirs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if advised < before<<10 {
-		t.Errorf("advised %d bytes, fewer than the %d KiB resident", advised, before)
+	if advised < (before+mem)<<10 {
+		t.Errorf("advised %d bytes, fewer than the %d KiB resident", advised, before+mem)
 	}
-	if after := residentTableKiB(t, dir); after > before/4 {
+	if after := residentKiB(t, dir, ".sst"); after > before/4 {
 		t.Errorf("%d KiB of tables resident after the page-out, was %d", after, before)
 	}
+	if after := residentKiB(t, dir, ".mem"); after > mem/4 {
+		t.Errorf("%d KiB of memtable log resident after the page-out, was %d", after, mem)
+	}
 	readAll()
+	for i := n; i < n+1000; i++ {
+		if _, err := s.GetCertificate(ctx, dbtest.Serial(i)); err != nil {
+			t.Fatalf("after the page-out: %v", err)
+		}
+	}
 }
