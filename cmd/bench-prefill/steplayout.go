@@ -39,7 +39,7 @@ func stepLayout(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("step-layout: %s exists; give a new directory", to)
 	}
 	src, err := badgerdb.Open(badgerdb.DefaultOptions(from).WithLogger(nil).WithReadOnly(true).
-		WithMemTableSize(16 << 20).WithBlockCacheSize(0))
+		WithMemTableSize(16 << 20))
 	if err != nil {
 		return fmt.Errorf("step-layout: open %s: %w", from, err)
 	}
