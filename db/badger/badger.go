@@ -153,6 +153,7 @@ type Store struct {
 	tableDirs   []string
 	pageOutStop chan struct{}
 	pageOutDone chan struct{}
+	pageOutKick chan struct{} // buffered 1; see pageOutSoon
 }
 
 var (
@@ -246,6 +247,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		tableDirs:   tableDirs(opts.Dir, bopts.ValueDir),
 		pageOutStop: make(chan struct{}),
 		pageOutDone: make(chan struct{}),
+		pageOutKick: make(chan struct{}, 1),
 	}
 	go s.run()
 	go s.loadTokens()

@@ -24,8 +24,8 @@ func tableDirs(dirs ...string) []string {
 	return out
 }
 
-// pageOutLoop pages the tables out (pageOutTables) every interval until
-// stop is closed. The first failure is logged and ends the loop (a kernel
+// pageOutLoop pages the tables out (pageOutTables) every interval, and
+// when kicked (pageOutSoon), until stop is closed. The first failure is logged and ends the loop (a kernel
 // without MADV_PAGEOUT): the store works the same, with more pages
 // resident.
 func (s *Store) pageOutLoop(interval time.Duration, stop <-chan struct{}) {
@@ -37,10 +37,21 @@ func (s *Store) pageOutLoop(interval time.Duration, stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-tick.C:
+		case <-s.pageOutKick:
 		}
 		if _, err := pageOutTables(s.tableDirs); err != nil {
 			s.logf("stopped paging out tables: %v", err)
 			return
 		}
+	}
+}
+
+// pageOutSoon asks pageOutLoop for a page-out now: loadTokens reads the
+// whole used_ott table at start (about 490 MB of table pages at 1,000,000
+// tokens), which would otherwise stay resident until the next tick.
+func (s *Store) pageOutSoon() {
+	select {
+	case s.pageOutKick <- struct{}{}:
+	default:
 	}
 }

@@ -4,12 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/dbtest"
 )
 
@@ -101,5 +104,46 @@ func TestPageOutTables(t *testing.T) {
 		if _, err := s.GetCertificate(ctx, dbtest.Serial(i)); err != nil {
 			t.Fatalf("after the page-out: %v", err)
 		}
+	}
+}
+
+// TestPageOutAfterTokenLoad: the used_ott pages the start-up reader of the
+// token filter touches are paged out once it is done, not at the next tick.
+func TestPageOutAfterTokenLoad(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := tableDirs(t.TempDir())[0]
+	s := openTest(t, dir)
+	token := []byte(strings.Repeat("t", 600))
+	for i := range 5000 {
+		if err := s.UseToken(ctx, "token-"+strconv.Itoa(i), token); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(ctx, Options{Dir: dir, MemTableSize: testMemTableSize, PageOutInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	<-s.tokensLoaded
+	if !s.tokensReady.Load() {
+		t.Fatal("the token filter did not load")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		kib := residentKiB(t, dir, ".sst")
+		if kib < 64 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d KiB of tables still resident 20 s after the token filter loaded", kib)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := s.UseToken(ctx, "token-1", token); !errors.Is(err, store.ErrTokenUsed) {
+		t.Fatalf("a token used before the restart: %v, want ErrTokenUsed", err)
 	}
 }
