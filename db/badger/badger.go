@@ -73,6 +73,10 @@ type Options struct {
 	// Values below 16 MiB are refused, so that the largest
 	// record this store accepts always fits in one transaction.
 	MemTableSize int64
+	// PageOutInterval is how often the pages of Badger's tables mapped
+	// into the process are handed back to the kernel (see pageOutTables):
+	// 0 means 10 s, a negative value never.
+	PageOutInterval time.Duration
 	// MaxBatch bounds the writes applied in one group commit; 0 means 256.
 	MaxBatch int
 	// CommitWindow bounds how long a group commit waits for the writes of
@@ -82,10 +86,6 @@ type Options struct {
 	// WALSegmentSize is the size of the write-ahead log's segment files; 0
 	// means 64 MiB.
 	WALSegmentSize int64
-	// PageOutInterval is how often the pages of Badger's tables mapped
-	// into the process are handed back to the kernel (see pageOutTables):
-	// 0 means 10 s, a negative value never.
-	PageOutInterval time.Duration
 }
 
 const (
