@@ -63,7 +63,7 @@ fuzz:
 # Flags go through BENCH_ARGS, e.g. make bench BENCH_ARGS="--db bbolt"; for JSON on stdout
 # use make -s bench BENCH_ARGS=--json.
 bench: build
-	@$(GO) build -o $(BIN)/bench ./tools/bench
+	@$(GO) build -o $(BIN)/ ./tools/bench ./cmd/bench-prefill
 	@$(BIN)/bench --bin $(BIN) $(BENCH_ARGS)
 
 clean:

@@ -79,6 +79,10 @@ func suiteCommand(ctx context.Context, args []string, stderr io.Writer) (*Report
 	fs.BoolVar(&o.SoftHSM, "softhsm", false, "keep the CA keys in a SoftHSM2 token (step ca init --kms): step-ca signs through PKCS#11")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (PKI, password, CA log)")
 	fs.BoolVar(&jsonOut, "json", false, "print the report as JSON")
+	fs.IntVar(&o.Prefill, "prefill", 0, "issue this many certificates into the database (bench-prefill) before starting the CA")
+	fs.DurationVar(&o.Settle, "settle", 0, "after the runs, let the CA idle this long and measure its memory again (e.g. 2m)")
+	fs.StringVar(&o.Reuse, "reuse", "", "use the CA and database a --keep run left in this directory (no step ca init)")
+	fs.StringVar(&o.HeapProfile, "heap-profile", "", "save the CA's heap profile (after a GC) to this file at the end")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: bench [flags]       (or: bench load -h)\n\n"+
 			"Creates a CA with `step ca init` defaults in a temporary directory, starts step-ca,\n"+
@@ -99,6 +103,9 @@ func suiteCommand(ctx context.Context, args []string, stderr io.Writer) (*Report
 		if r.Mode != modeSign && r.Mode != modeOCSP && r.Mode != modeACME && o.Keys < r.C {
 			return nil, false, fmt.Errorf("--keys %d is less than the %d workers of the %s run", o.Keys, r.C, r.Mode)
 		}
+	}
+	if o.Prefill < 0 || o.Settle < 0 {
+		return nil, false, errors.New("--prefill and --settle must not be negative")
 	}
 	if o.N < 1 || o.Duration <= 0 {
 		return nil, false, errors.New("--n and --duration must be positive")
