@@ -32,7 +32,7 @@ run: build
 # them their tests skip (see README, Tests).
 deps:
 	@missing=""; \
-	for p in openssl:openssl ssh-keygen:openssh-client systemd-analyze:systemd scepclient:scep jq:jq softhsm2-util:softhsm2 sshd:openssh-server; do \
+	for p in openssl:openssl ssh-keygen:openssh-client systemd-analyze:systemd scepclient:scep jq:jq softhsm2-util:softhsm2 sshd:openssh-server certbot:certbot; do \
 		command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p##*:}"; \
 	done; \
 	[ -e /etc/ssl/certs/ca-certificates.crt ] || missing="$$missing ca-certificates"; \
@@ -63,7 +63,7 @@ fuzz:
 # Flags go through BENCH_ARGS, e.g. make bench BENCH_ARGS="--db bbolt"; for JSON on stdout
 # use make -s bench BENCH_ARGS=--json.
 bench: build
-	@$(GO) build -o $(BIN)/bench ./tools/bench
+	@$(GO) build -o $(BIN)/ ./tools/bench ./cmd/bench-prefill
 	@$(BIN)/bench --bin $(BIN) $(BENCH_ARGS)
 
 clean:

@@ -16,10 +16,12 @@ import (
 	"github.com/go-chi/chi/v5/middleware"
 	"github.com/sirupsen/logrus"
 
+	acmeapi "github.com/mayfly-pki/mayfly/api/acme"
 	"github.com/mayfly-pki/mayfly/api/render"
 	scepapi "github.com/mayfly-pki/mayfly/api/scep"
 	"github.com/mayfly-pki/mayfly/api/wire"
 	"github.com/mayfly-pki/mayfly/authority"
+	acmesvc "github.com/mayfly-pki/mayfly/authority/acme"
 	"github.com/mayfly-pki/mayfly/internal/audit"
 	"github.com/mayfly-pki/mayfly/internal/csrparse"
 	"github.com/mayfly-pki/mayfly/internal/errs"
@@ -52,6 +54,9 @@ type Deps struct {
 	// Audit gives the authority each request's ID and client address for
 	// its audit records (audit.WithRequest).
 	Audit bool
+	// ACME serves /acme/{provisioner}/... when not nil (a database is
+	// configured).
+	ACME *acmesvc.Service
 	// Admin, when set (authority.enableAdmin), mounts the admin API's
 	// routes (api/admin) at /admin.
 	Admin interface{ Mount(chi.Router) }
@@ -120,6 +125,9 @@ func New(d Deps) *Handler {
 	}
 	// SCEP: at the root only, as step-ca's (wire-spec §3).
 	scepapi.New(scepapi.Deps{Authority: d.Authority, Logger: d.Logger}).Mount(r)
+	if d.ACME != nil {
+		acmeapi.New(acmeapi.Deps{Authority: d.Authority, Service: d.ACME, Logger: d.Logger}).Mount(r)
+	}
 	h.mux = r
 	return h
 }

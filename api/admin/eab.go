@@ -1,10 +1,8 @@
 package admin
 
 import (
-	"crypto/rand"
-	"encoding/json"
+	"encoding/base64"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -12,150 +10,135 @@ import (
 
 	"github.com/mayfly-pki/mayfly/api/render"
 	"github.com/mayfly-pki/mayfly/authority"
-	adm "github.com/mayfly-pki/mayfly/authority/admin"
-	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/authority/acme"
 	"github.com/mayfly-pki/mayfly/internal/errs"
-	"github.com/mayfly-pki/mayfly/provisioner"
+	acmeprov "github.com/mayfly-pki/mayfly/provisioner/acme"
 )
 
-// ACME external account binding keys (/admin/acme/eab/{prov}...), served
-// when the store implements admin.EABStore.
+// EAB serves step-ca's ACME external account key routes behind the admin
+// token Middleware: GET and POST /admin/acme/eab/{provisioner}, DELETE
+// /admin/acme/eab/{provisioner}/{id}. Keys live in the ACME tables
+// (authority/acme).
+type EAB struct {
+	d   Deps
+	svc *acme.Service
+}
 
-// EABKey is linkedca.EABKey in protojson.
+// NewEAB returns the EAB routes over svc.
+func NewEAB(d Deps, svc *acme.Service) *EAB { return &EAB{d: d, svc: svc} }
+
+// Mount adds the routes to r.
+func (h *EAB) Mount(r chi.Router) {
+	r.Group(func(r chi.Router) {
+		r.Use(Middleware(h.d))
+		r.Get("/admin/acme/eab/{prov}", h.wrap(h.list))
+		r.Get("/admin/acme/eab/{prov}/{ref}", h.wrap(h.list))
+		r.Post("/admin/acme/eab/{prov}", h.wrap(h.add))
+		r.Delete("/admin/acme/eab/{prov}/{id}", h.wrap(h.remove))
+	})
+}
+
+// EABKey is linkedca's EABKey in JSON: what step reads.
 type EABKey struct {
 	ID          string     `json:"id"`
-	HMACKey     []byte     `json:"hmacKey,omitempty"`
+	HmacKey     string     `json:"hmacKey,omitempty"`
 	Provisioner string     `json:"provisioner"`
 	Reference   string     `json:"reference,omitempty"`
 	Account     string     `json:"account,omitempty"`
-	CreatedAt   *time.Time `json:"createdAt,omitempty"`
+	CreatedAt   time.Time  `json:"createdAt"`
 	BoundAt     *time.Time `json:"boundAt,omitempty"`
 }
 
-// EABKeysResponse is the body of GET /admin/acme/eab/{prov}.
-type EABKeysResponse struct {
-	EAKs       []*EABKey `json:"eaks"`
-	NextCursor string    `json:"nextCursor"`
-}
-
-// maxReferenceLen bounds an EAB key reference, as step-ca.
-const maxReferenceLen = 256
-
-// WithEAB mounts the EAB routes over st (Mount adds them).
-func (h *Handler) WithEAB(st adm.EABStore) *Handler {
-	h.eab = st
-	return h
-}
-
-func (h *Handler) mountEAB(r chi.Router) {
-	if h.eab == nil {
-		return
+func toWire(name string, k *acme.EABKey) EABKey {
+	w := EABKey{ID: k.ID, Provisioner: name, Reference: k.Reference, Account: k.AccountID, CreatedAt: k.CreatedAt}
+	if len(k.HmacKey) > 0 {
+		w.HmacKey = base64.StdEncoding.EncodeToString(k.HmacKey)
 	}
-	r.Get("/admin/acme/eab/{prov}", h.wrap(h.listEAB))
-	r.Get("/admin/acme/eab/{prov}/{ref}", h.wrap(h.listEAB))
-	r.Post("/admin/acme/eab/{prov}", h.wrap(h.createEAB))
-	r.Delete("/admin/acme/eab/{prov}/{id}", h.wrap(h.deleteEAB))
+	if !k.BoundAt.IsZero() {
+		b := k.BoundAt
+		w.BoundAt = &b
+	}
+	return w
 }
 
-// acmeProvisioner returns the route's provisioner, which must be an ACME
-// provisioner requiring EAB.
-func acmeProvisioner(r *http.Request, a *authority.Authority) (provisioner.Info, error) {
+type eabFunc func(w http.ResponseWriter, r *http.Request, p *acmeprov.Provisioner) error
+
+// wrap resolves the ACME provisioner (which must require EAB, as step-ca's)
+// and renders errors as the admin API's.
+func (h *EAB) wrap(fn eabFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+		}
+		err := h.serve(w, r, h.d.Authority(), fn)
+		if err != nil {
+			h.d.logRefusal(r, err)
+			WriteError(w, adminError(err))
+		}
+	}
+}
+
+func (h *EAB) serve(w http.ResponseWriter, r *http.Request, a *authority.Authority, fn eabFunc) error {
 	name := chi.URLParam(r, "prov")
 	p, ok := a.Provisioners().ByName(name)
 	if !ok {
-		return provisioner.Info{}, errs.Exact(errs.NotFound, "provisioner "+name+" not found", nil)
+		return errs.Exact(errs.NotFound, "provisioner "+name+" not found", nil)
 	}
-	info := p.Info()
-	if info.Type != provisioner.TypeACME {
-		return info, errs.Exact(errs.BadRequest, "provisioner "+name+" is not an ACME provisioner", nil)
+	ap, ok := p.(*acmeprov.Provisioner)
+	if !ok {
+		return errs.Exact(errs.BadRequest, "provisioner "+name+" is not of type ACME", nil)
 	}
-	var c struct {
-		RequireEAB bool `json:"requireEAB"`
+	if !ap.RequireEAB() {
+		return errs.Exact(errs.BadRequest, "ACME EAB not enabled for provisioner "+name, nil)
 	}
-	if json.Unmarshal(p.JSON(), &c) != nil || !c.RequireEAB {
-		return info, errs.Exact(errs.BadRequest, "ACME EAB not enabled for provisioner "+name, nil)
-	}
-	return info, nil
+	return fn(w, r, ap)
 }
 
-func eabToWire(k *adm.EABKey, name string, withKey bool) *EABKey {
-	created := k.CreatedAt
-	out := &EABKey{ID: k.ID, Provisioner: name, Reference: k.Reference, Account: k.AccountID, CreatedAt: &created}
-	if !k.BoundAt.IsZero() {
-		bound := k.BoundAt
-		out.BoundAt = &bound
+// adminError turns an ACME problem into a classified error.
+func adminError(err error) error {
+	var p *acme.Error
+	if !errors.As(err, &p) {
+		return err
 	}
-	if withKey {
-		out.HMACKey = k.HMACKey
+	switch p.Type {
+	case acme.NotFound:
+		return errs.Exact(errs.NotFound, p.Detail, err)
+	case acme.Malformed:
+		return errs.Exact(errs.BadRequest, p.Detail, err)
 	}
-	return out
+	return err
 }
 
-func (h *Handler) listEAB(w http.ResponseWriter, r *http.Request, a *authority.Authority, _ *authority.AdminAuth) error {
-	info, err := acmeProvisioner(r, a)
+func (h *EAB) list(w http.ResponseWriter, r *http.Request, p *acmeprov.Provisioner) error {
+	keys, err := h.svc.EABKeys(r.Context(), p.Info().ID, chi.URLParam(r, "ref"))
 	if err != nil {
 		return err
 	}
-	ref := chi.URLParam(r, "ref")
-	keys, err := h.eab.ListExternalAccountKeys(r.Context(), info.ID, ref)
-	if err != nil {
-		return err
+	out := make([]EABKey, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, toWire(p.Info().Name, k))
 	}
-	list, next, err := page(r, keys)
-	if err != nil {
-		return err
-	}
-	out := EABKeysResponse{EAKs: make([]*EABKey, 0, len(list)), NextCursor: next}
-	for _, k := range list {
-		out.EAKs = append(out.EAKs, eabToWire(k, info.Name, false))
-	}
-	render.JSON(w, http.StatusOK, out)
+	render.JSON(w, http.StatusOK, map[string]any{"eaks": out, "nextCursor": ""})
 	return nil
 }
 
-func (h *Handler) createEAB(w http.ResponseWriter, r *http.Request, a *authority.Authority, _ *authority.AdminAuth) error {
+func (h *EAB) add(w http.ResponseWriter, r *http.Request, p *acmeprov.Provisioner) error {
 	var body struct {
 		Reference string `json:"reference"`
 	}
 	if err := decode(r, &body); err != nil {
 		return err
 	}
-	if len(body.Reference) > maxReferenceLen {
-		return errs.Exact(errs.BadRequest, fmt.Sprintf("reference length %d exceeds the maximum (%d)", len(body.Reference), maxReferenceLen), nil)
-	}
-	info, err := acmeProvisioner(r, a)
+	k, err := h.svc.AddEABKey(r.Context(), p.Info().ID, body.Reference)
 	if err != nil {
 		return err
 	}
-	id, err := adm.NewID()
-	if err != nil {
-		return err
-	}
-	key := make([]byte, 32)
-	if _, err := rand.Read(key); err != nil {
-		return errs.E(errs.Internal, "error generating the EAB key", err)
-	}
-	k := &adm.EABKey{ID: id, ProvisionerID: info.ID, Reference: body.Reference, HMACKey: key, CreatedAt: time.Now().UTC().Truncate(time.Second)}
-	if err := h.eab.CreateExternalAccountKey(r.Context(), k); err != nil {
-		if errors.Is(err, adm.ErrReferenceExists) {
-			return errs.Exact(errs.Conflict, "an ACME EAB key for provisioner '"+info.Name+"' with reference '"+body.Reference+"' already exists", err)
-		}
-		return err
-	}
-	render.JSON(w, http.StatusCreated, eabToWire(k, info.Name, true))
+	render.JSON(w, http.StatusCreated, toWire(p.Info().Name, k))
 	return nil
 }
 
-func (h *Handler) deleteEAB(w http.ResponseWriter, r *http.Request, a *authority.Authority, _ *authority.AdminAuth) error {
-	info, err := acmeProvisioner(r, a)
-	if err != nil {
-		return err
-	}
-	id := chi.URLParam(r, "id")
-	if err := h.eab.DeleteExternalAccountKey(r.Context(), info.ID, id); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return errs.Exact(errs.NotFound, "ACME EAB key "+id+" not found", err)
-		}
+func (h *EAB) remove(w http.ResponseWriter, r *http.Request, p *acmeprov.Provisioner) error {
+	if err := h.svc.RemoveEABKey(r.Context(), p.Info().ID, chi.URLParam(r, "id")); err != nil {
 		return err
 	}
 	render.JSON(w, http.StatusOK, map[string]string{"status": "ok"})

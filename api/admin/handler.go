@@ -26,7 +26,6 @@ const MaxBodySize = adm.MaxProvisionerSize * 2
 type Handler struct {
 	d   Deps
 	svc *adm.Service
-	eab adm.EABStore // nil: no /admin/acme/eab routes
 }
 
 // NewHandler returns the admin API over svc, which changes the records;
@@ -51,7 +50,6 @@ func (h *Handler) Mount(r chi.Router) {
 		r.Post("/admin/provisioners/{prov}/webhooks", h.wrap(h.createWebhook))
 		r.Put("/admin/provisioners/{prov}/webhooks/{name}", h.wrap(h.updateWebhook))
 		r.Delete("/admin/provisioners/{prov}/webhooks/{name}", h.wrap(h.deleteWebhook))
-		h.mountEAB(r)
 		r.Get("/admin/policy", h.wrap(h.getPolicy))
 		r.Post("/admin/policy", h.wrap(h.setPolicy(true)))
 		r.Put("/admin/policy", h.wrap(h.setPolicy(false)))

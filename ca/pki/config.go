@@ -39,6 +39,9 @@ func NewCAConfig(l Layout, o Options, prov *JWKProvisioner) (*config.Config, err
 	if !o.NoDB {
 		c.DB = &config.DB{Type: "badgerv2", DataSource: l.DBDir}
 	}
+	if o.ACME {
+		c.Authority.Provisioners = append(c.Authority.Provisioners, json.RawMessage(`{"type":"ACME","name":"acme"}`))
+	}
 	if o.SSH {
 		if err := addSSHConfig(c, l); err != nil {
 			return nil, err

@@ -87,6 +87,9 @@ type Options struct {
 	// first provisioner (Result.Provisioner) and a super admin in the
 	// database. It needs the database.
 	RemoteManagement bool
+	// ACME (step's --acme) adds the ACME provisioner "acme" with step-ca's
+	// defaults to ca.json, after the JWK provisioner.
+	ACME bool
 	// DeploymentType must be empty or "standalone"; other step deployment types
 	// (linked, hosted) are not supported.
 	DeploymentType string
@@ -164,6 +167,9 @@ func (o *Options) validate() error {
 	}
 	if strings.TrimSpace(o.Name) == "" {
 		return bad("a name is required (--name)")
+	}
+	if o.ACME && o.RemoteManagement {
+		return bad("--acme cannot be used with --remote-management yet: add the ACME provisioner afterwards with step ca provisioner add acme --type ACME")
 	}
 	if o.RemoteManagement && (o.NoDB || o.PKIOnly) {
 		return bad("--remote-management needs the database: it cannot be used with --no-db or --pki")

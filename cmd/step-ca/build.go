@@ -23,6 +23,7 @@ import (
 	"github.com/mayfly-pki/mayfly/kms"
 	"github.com/mayfly-pki/mayfly/policy"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/acme"
 	"github.com/mayfly-pki/mayfly/provisioner/aws"
 	"github.com/mayfly-pki/mayfly/provisioner/azure"
 	"github.com/mayfly-pki/mayfly/provisioner/gcp"
@@ -48,6 +49,7 @@ func registry() provisioner.Registry {
 		provisioner.TypeSCEP:   scep.New,
 		provisioner.TypeNebula: nebula.New,
 		provisioner.TypeSSHPOP: sshpop.New,
+		provisioner.TypeACME:   acme.New,
 	}
 }
 
@@ -132,14 +134,6 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		if a.Backdate != nil {
 			backdate = a.Backdate.Duration
 		}
-		if d.admin != nil && d.admin.Policy != nil {
-			// The policy of the admin API replaces ca.json's.
-			var p config.Policy
-			if err := json.Unmarshal(d.admin.Policy, &p); err != nil {
-				return nil, fmt.Errorf("authority policy in the admin tables: %w", err)
-			}
-			x509Policy = p.X509Options()
-		}
 		if a.Type != "" && a.Type != "softcas" {
 			return nil, fmt.Errorf("authority.type: %q is not supported yet; only softcas is", a.Type)
 		}
@@ -150,7 +144,8 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
 		X509Policy: x509Policy, CRL: crlOptions(cfg), OCSP: ocspOptions(cfg), Lint: lintOpts, SSH: sshCfg, KeyHealth: d.keys.Health,
-		Meter: d.obs.certificates(), Audit: d.obs.sink(), AdminRecords: d.admin,
+		AdminRecords: d.admin,
+		Meter:        d.obs.certificates(), Audit: d.obs.sink(),
 	})
 	if err != nil {
 		return nil, err

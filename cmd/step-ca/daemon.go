@@ -143,13 +143,11 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		Logger:     d.logger,
 		Meter:      d.obs.metered,
 		Audit:      d.obs.audit != nil,
+		ACME:       newACME(cfg, st, d.logger),
 	}
 	if d.admin != nil {
-		ah := apiadmin.NewHandler(apiadmin.Deps{Authority: deps.Authority, Logger: d.logger}, d.admin)
-		if eab, ok := d.store.(admin.EABStore); ok {
-			ah.WithEAB(eab)
-		}
-		deps.Admin = ah
+		deps.Admin = withEAB(apiadmin.NewHandler(apiadmin.Deps{Authority: deps.Authority, Logger: d.logger}, d.admin),
+			deps.ACME, apiadmin.Deps{Authority: deps.Authority, Logger: d.logger})
 	}
 	h := api.New(deps)
 	srv, err := ca.NewServer(ca.Options{Address: cfg.Address, Handler: h, Logger: d.logger}, snap)

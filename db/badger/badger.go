@@ -75,6 +75,10 @@ type Options struct {
 	// Values below 16 MiB are refused, so that the largest
 	// record this store accepts always fits in one transaction.
 	MemTableSize int64
+	// PageOutInterval is how often the pages of Badger's tables mapped
+	// into the process are handed back to the kernel (see pageOutTables):
+	// 0 means 10 s, a negative value never.
+	PageOutInterval time.Duration
 	// MaxBatch bounds the writes applied in one group commit; 0 means 256.
 	MaxBatch int
 	// CommitWindow bounds how long a group commit waits for the writes of
@@ -147,6 +151,14 @@ type Store struct {
 	sealed []checkpoint
 	rec    []byte             // the committer's record buffer
 	log    logrus.FieldLogger // nil: discard
+
+	// tableDirs are the directories of Badger's tables as the kernel
+	// names them; pageOutLoop runs until pageOutStop is closed (by Close)
+	// and closes pageOutDone.
+	tableDirs   []string
+	pageOutStop chan struct{}
+	pageOutDone chan struct{}
+	pageOutKick chan struct{} // buffered 1; see pageOutSoon
 }
 
 var (
@@ -237,9 +249,22 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 
 		tokens:       bloom.New(0),
 		tokensLoaded: make(chan struct{}),
+
+		tableDirs:   tableDirs(opts.Dir, bopts.ValueDir),
+		pageOutStop: make(chan struct{}),
+		pageOutDone: make(chan struct{}),
+		pageOutKick: make(chan struct{}, 1),
 	}
 	go s.run()
 	go s.loadTokens()
+	switch interval := opts.PageOutInterval; {
+	case interval == 0:
+		go s.pageOutLoop(defaultPageOutInterval, s.pageOutStop)
+	case interval > 0:
+		go s.pageOutLoop(interval, s.pageOutStop)
+	default:
+		close(s.pageOutDone)
+	}
 	return s, nil
 }
 
@@ -326,6 +351,8 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	<-s.done
 	<-s.tokensLoaded // stops at its next chunk, which sees closed
+	close(s.pageOutStop)
+	<-s.pageOutDone
 	if err := s.db.Close(); err != nil {
 		_ = s.wal.Close()
 		return fmt.Errorf("close badger database %s: %w", s.dir, oneLine{err})

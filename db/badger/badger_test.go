@@ -26,6 +26,11 @@ func TestConformance(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T) store.Store { return openTest(t, t.TempDir()) })
 }
 
+func TestACMEConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunACME(t, func(t *testing.T) store.Store { return openTest(t, t.TempDir()) })
+}
+
 func TestConformancePersistent(t *testing.T) {
 	t.Parallel()
 	dbtest.RunPersistent(t, func(t *testing.T, dir string) store.Store { return openTest(t, dir) })

@@ -35,6 +35,11 @@ func TestConformance(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T) store.Store { return openTest(t, filepath.Join(t.TempDir(), "step.db")) })
 }
 
+func TestACMEConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunACME(t, func(t *testing.T) store.Store { return openTest(t, filepath.Join(t.TempDir(), "step.db")) })
+}
+
 func TestConformancePersistent(t *testing.T) {
 	t.Parallel()
 	dbtest.RunPersistent(t, func(t *testing.T, dir string) store.Store { return openTest(t, filepath.Join(dir, "step.db")) })

@@ -75,6 +75,9 @@ type Stats struct {
 	// AdminRecords and AdminRecordsPresent count the admins and
 	// provisioners of the admin tables written and already present.
 	AdminRecords, AdminRecordsPresent int
+	// ACMERecords and ACMERecordsPresent count the records of step-ca's
+	// ACME tables written and already present.
+	ACMERecords, ACMERecordsPresent int
 	// Skipped is the source's records that were not imported, by table
 	// (Source.Skipped), known once every table was copied.
 	Skipped []TableCount
@@ -82,7 +85,7 @@ type Stats struct {
 
 // Present returns the number of records that were already present.
 func (s Stats) Present() int {
-	return s.CertificatesPresent + s.RevocationsPresent + s.TokensPresent + s.AdminRecordsPresent
+	return s.CertificatesPresent + s.RevocationsPresent + s.TokensPresent + s.AdminRecordsPresent + s.ACMERecordsPresent
 }
 
 // String is the summary line, e.g. "imported 1234 certificates, 5
@@ -91,6 +94,9 @@ func (s Stats) String() string {
 	line := fmt.Sprintf("imported %d certificates, %d revocations, %d used tokens", s.Certificates, s.Revocations, s.Tokens)
 	if s.AdminRecords+s.AdminRecordsPresent > 0 {
 		line += fmt.Sprintf(", %d admin records", s.AdminRecords)
+	}
+	if s.ACMERecords+s.ACMERecordsPresent > 0 {
+		line += fmt.Sprintf(", %d ACME records", s.ACMERecords)
 	}
 	return line + fmt.Sprintf(" (%d already present)", s.Present())
 }
@@ -153,6 +159,13 @@ func Import(ctx context.Context, dst store.Store, src Source, opts Options) (Sta
 	if err == nil {
 		r.mu.Lock()
 		err = importAdmin(ctx, dst, src, &r.stats)
+		r.mu.Unlock()
+	}
+	if err == nil {
+		var w, p int
+		w, p, err = importACME(ctx, dst, src)
+		r.mu.Lock()
+		r.stats.ACMERecords, r.stats.ACMERecordsPresent = w, p
 		r.mu.Unlock()
 	}
 	if err == nil {

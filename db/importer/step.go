@@ -83,6 +83,9 @@ func (s stepSource) Skipped(ctx context.Context) ([]TableCount, error) {
 		case tableCerts, tableCertsData, tableRevoked, tableUsedOTT:
 			continue
 		}
+		if store.IsACMETable(table) && table != store.TableACMENonces {
+			continue // imported by importACME
+		}
 		if n > 0 {
 			skipped = append(skipped, TableCount{Table: table, Records: n})
 		}

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
@@ -32,8 +31,8 @@ type Store struct {
 	tokens map[string][]byte
 	certs  map[string]*store.Certificate
 	ssh    sshState
+	acme   map[[2]string][]byte // ACME tables: {table, key} → value
 	admin  adminTables
-	eab    map[string]admin.EABKey // by ID
 }
 
 var _ store.Store = (*Store)(nil)
@@ -43,6 +42,7 @@ func New() *Store {
 	return &Store{
 		tokens: make(map[string][]byte),
 		certs:  make(map[string]*store.Certificate),
+		acme:   make(map[[2]string][]byte),
 	}
 }
 

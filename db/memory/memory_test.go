@@ -16,3 +16,8 @@ func TestInventory(t *testing.T) {
 	t.Parallel()
 	dbtest.RunInventory(t, func(*testing.T) dbtest.InventoryStore { return New() }, false)
 }
+
+func TestACMEConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunACME(t, func(*testing.T) store.Store { return New() })
+}

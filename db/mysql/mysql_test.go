@@ -143,6 +143,11 @@ func TestConformance(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T) store.Store { return openTest(t, newDatabase(t)) })
 }
 
+func TestACMEConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunACME(t, func(t *testing.T) store.Store { return openTest(t, newDatabase(t)) })
+}
+
 // TestConformanceBatched runs the suite with group commit (Committers > 0).
 func TestConformanceBatched(t *testing.T) {
 	t.Parallel()

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/mayfly-pki/mayfly/authority/store"
 
 	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 	"github.com/mayfly-pki/mayfly/internal/errs"
@@ -127,6 +128,13 @@ func migrations() []migration {
 			) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
 		},
 	}, {
+		// Version 4 adds the ACME tables (wire-spec §6.4) under step-ca's
+		// bucket names: each keeps step-ca's key and JSON value (nkey,
+		// nvalue), the primary key indexing every lookup the ACME server
+		// makes. Versions 3, 5, ... belong to other work.
+		version: 4,
+		stmts:   acmeTables(),
+	}, {
 		// Version 5 holds the last CRL number taken, one row shared by
 		// every CA using the database (-1: none taken yet).
 		version: 5,
@@ -170,6 +178,19 @@ func migrations() []migration {
 			`INSERT IGNORE INTO mayfly_admin_version (id, version) VALUES (1, 0)`,
 		},
 	}}
+}
+
+// acmeTables returns the CREATE TABLE statements of migration 4.
+func acmeTables() []string {
+	var out []string
+	for _, t := range store.ACMETables() {
+		out = append(out, "CREATE TABLE IF NOT EXISTS `"+t+"` ("+`
+			nkey VARBINARY(255) NOT NULL,
+			nvalue MEDIUMBLOB NOT NULL,
+			PRIMARY KEY (nkey)
+		) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`)
+	}
+	return out
 }
 
 // latestVersion is the schema version this code reads and writes.

@@ -147,6 +147,11 @@ func TestConformance(t *testing.T) {
 	dbtest.Run(t, func(t *testing.T) store.Store { return openTest(t, newSchema(t)) })
 }
 
+func TestACMEConformance(t *testing.T) {
+	t.Parallel()
+	dbtest.RunACME(t, func(t *testing.T) store.Store { return openTest(t, newSchema(t)) })
+}
+
 func TestConformancePersistent(t *testing.T) {
 	t.Parallel()
 	// "Close and reopen" is a new pool on the same schema: the suite's

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 )
 
@@ -108,6 +109,14 @@ func migrations() []migration {
 			)`,
 		},
 	}, {
+		// Version 4 adds the ACME tables (wire-spec §6.4) under step-ca's
+		// bucket names, quoted (mixed case): each keeps step-ca's key and
+		// JSON value (nkey, nvalue), the primary key indexing every
+		// lookup the ACME server makes (by ID, key thumbprint, serial,
+		// account). Versions 3, 5, ... belong to other work.
+		version: 4,
+		stmts:   acmeTables(),
+	}, {
 		// Version 5 holds the last CRL number taken, one row shared by
 		// every CA using the database (-1: none taken yet).
 		version: 5,
@@ -133,6 +142,17 @@ func migrations() []migration {
 			`INSERT INTO mayfly_admin_version (id, version) VALUES (1, 0)`,
 		},
 	}}
+}
+
+// acmeTables returns the CREATE TABLE statements of migration 4.
+func acmeTables() []string {
+	var out []string
+	for _, t := range store.ACMETables() {
+		out = append(out, `CREATE TABLE IF NOT EXISTS "`+t+`" (
+			nkey bytea PRIMARY KEY CHECK (octet_length(nkey) <= 255),
+			nvalue bytea NOT NULL)`)
+	}
+	return out
 }
 
 // latestVersion is the schema version this code reads and writes.

@@ -36,6 +36,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var err error
 	if len(args) > 0 && args[0] == "load" {
 		rep, jsonOut, err = loadCommand(ctx, args[1:], stderr)
+	} else if len(args) > 0 && args[0] == "acme" {
+		rep, jsonOut, err = acmeCommand(ctx, args[1:], stderr)
 	} else {
 		rep, jsonOut, err = suiteCommand(ctx, args, stderr)
 	}
@@ -77,6 +79,10 @@ func suiteCommand(ctx context.Context, args []string, stderr io.Writer) (*Report
 	fs.BoolVar(&o.SoftHSM, "softhsm", false, "keep the CA keys in a SoftHSM2 token (step ca init --kms): step-ca signs through PKCS#11")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the temporary directory (PKI, password, CA log)")
 	fs.BoolVar(&jsonOut, "json", false, "print the report as JSON")
+	fs.IntVar(&o.Prefill, "prefill", 0, "issue this many certificates into the database (bench-prefill) before starting the CA")
+	fs.DurationVar(&o.Settle, "settle", 0, "after the runs, let the CA idle this long and measure its memory again (e.g. 2m)")
+	fs.StringVar(&o.Reuse, "reuse", "", "use the CA and database a --keep run left in this directory (no step ca init)")
+	fs.StringVar(&o.HeapProfile, "heap-profile", "", "save the CA's heap profile (after a GC) to this file at the end")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: bench [flags]       (or: bench load -h)\n\n"+
 			"Creates a CA with `step ca init` defaults in a temporary directory, starts step-ca,\n"+
@@ -94,9 +100,12 @@ func suiteCommand(ctx context.Context, args []string, stderr io.Writer) (*Report
 		return nil, false, err
 	}
 	for _, r := range o.Runs {
-		if r.Mode != modeSign && r.Mode != modeOCSP && o.Keys < r.C {
+		if r.Mode != modeSign && r.Mode != modeOCSP && r.Mode != modeACME && o.Keys < r.C {
 			return nil, false, fmt.Errorf("--keys %d is less than the %d workers of the %s run", o.Keys, r.C, r.Mode)
 		}
+	}
+	if o.Prefill < 0 || o.Settle < 0 {
+		return nil, false, errors.New("--prefill and --settle must not be negative")
 	}
 	if o.N < 1 || o.Duration <= 0 {
 		return nil, false, errors.New("--n and --duration must be positive")
@@ -152,6 +161,44 @@ func loadCommand(ctx context.Context, args []string, stderr io.Writer) (*Report,
 	rep := &Report{CAURL: t.url, NumCPU: runtime.NumCPU(), LoadBefore: loadAverage()}
 	fmt.Fprintf(stderr, "bench: %s c=%d n=%d duration=%v\n", o.Mode, o.C, o.N, o.Duration)
 	res, err := runLoad(ctx, t, o)
+	if err != nil {
+		return nil, false, err
+	}
+	rep.LoadAfter = loadAverage()
+	rep.Runs = []*Result{res}
+	return rep, jsonOut, nil
+}
+
+func acmeCommand(ctx context.Context, args []string, stderr io.Writer) (*Report, bool, error) {
+	fs := flag.NewFlagSet("bench acme", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o acmeOptions
+	var root string
+	var jsonOut bool
+	fs.StringVar(&o.Directory, "directory", "", "ACME directory URL (required), e.g. https://localhost:9000/acme/acme/directory")
+	fs.StringVar(&root, "root", "", "root certificate PEM the CA's TLS and chains verify with (required)")
+	fs.StringVar(&o.Identifier, "identifier", "127.0.0.1", "what every order asks for: an IP, or a DNS name the CA resolves to --listen's address")
+	fs.StringVar(&o.Listen, "listen", "127.0.0.1:80", "address this process answers http-01 on")
+	fs.IntVar(&o.C, "c", 16, "concurrency: ACME accounts, each obtaining certificates one after another")
+	fs.IntVar(&o.N, "n", 500, "certificates (0: bounded by --duration only)")
+	fs.DurationVar(&o.Duration, "duration", 0, "stop after this long (0: bounded by --n only)")
+	fs.IntVar(&o.ServerPID, "server-pid", 0, "PID of the CA on this machine, to measure its CPU time")
+	fs.DurationVar(&o.Timeout, "timeout", 30*time.Second, "per-request timeout")
+	fs.BoolVar(&jsonOut, "json", false, "print the report as JSON")
+	if err := fs.Parse(args); err != nil {
+		return nil, false, err
+	}
+	if o.Directory == "" || root == "" {
+		return nil, false, errors.New("--directory and --root are required")
+	}
+	pool, _, err := loadRoots(root)
+	if err != nil {
+		return nil, false, err
+	}
+	o.Roots = pool
+	rep := &Report{CAURL: o.Directory, NumCPU: runtime.NumCPU(), LoadBefore: loadAverage()}
+	fmt.Fprintf(stderr, "bench: acme c=%d n=%d duration=%v\n", o.C, o.N, o.Duration)
+	res, err := runACME(ctx, o)
 	if err != nil {
 		return nil, false, err
 	}

@@ -19,6 +19,9 @@ type Report struct {
 	LoadBefore string    `json:"load_average_before,omitempty"`
 	LoadAfter  string    `json:"load_average_after,omitempty"`
 	Runs       []*Result `json:"runs"`
+	// Scale is the database size, start-up time and the CA's memory (the
+	// suite only; nil for bench load).
+	Scale *Scale `json:"scale,omitempty"`
 }
 
 // failed is the number of failed requests over all runs.
@@ -67,6 +70,9 @@ func writeTable(w io.Writer, r *Report) {
 	}
 	fmt.Fprintln(w, "ok/s: OK requests per second of the timed phase; latencies of OK requests; CA ms/cert: CA CPU time / OK requests;")
 	fmt.Fprintln(w, "CA cores, client: CPU time / wall time of the CA process and of this generator (both share the machine's cores).")
+	if r.Scale != nil {
+		writeScale(w, r.Scale)
+	}
 }
 
 // writeRow prints one table row and, when failures is set, its failures by

@@ -19,7 +19,7 @@ func TestParseRuns(t *testing.T) {
 		want    []runSpec
 		wantErr string
 	}{
-		{in: defaultRuns, want: []runSpec{{modeSign, 64}, {modeRenew, 16}, {modeMixed, 32}, {modeSSH, 64}}},
+		{in: defaultRuns, want: []runSpec{{modeSign, 64}, {modeRenew, 16}, {modeMixed, 32}, {modeSSH, 64}, {modeACME, 16}}},
 		{in: " renew:1 ", want: []runSpec{{modeRenew, 1}}},
 		{in: "sign", wantErr: "mode:concurrency"},
 		{in: "sign:0", wantErr: "mode:concurrency"},

@@ -25,6 +25,7 @@ func Command() *cli.Command {
 			revokeCommand(),
 			provisionerCommand(),
 			adminCommand(),
+			acmeCommand(),
 			certificatesCommand(),
 		},
 	}

@@ -59,7 +59,7 @@ $ step ca init --root root_ca.crt --key root_ca_key --key-password-file root.pas
 
 // initUnsupportedBools and initUnsupportedStrings name step ca init flags
 // that Mayfly accepts only to reject them with a clear message.
-func initUnsupportedBools() []string { return []string{"acme", "helm"} }
+func initUnsupportedBools() []string { return []string{"helm"} }
 
 func initUnsupportedStrings() []string { return []string{"ra", "authority", "profile"} }
 
@@ -82,6 +82,7 @@ func initFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "pki", Usage: "Generate only the PKI (certificates and keys), without the CA configuration."},
 		&cli.BoolFlag{Name: "no-db", Usage: "Generate a CA configuration without the DB stanza. No persistence layer."},
 		&cli.BoolFlag{Name: "ssh", Usage: "Create keys to sign SSH certificates, the SSHPOP provisioner and the `step ssh config` templates."},
+		&cli.BoolFlag{Name: "acme", Usage: "Create an ACME provisioner named acme (step-ca's defaults: http-01, dns-01, tls-alpn-01)."},
 		&cli.BoolFlag{Name: "remote-management", Usage: "Enable remote management: ca.json gets authority.enableAdmin and no provisioners; the first provisioner and a super admin are stored in the database."},
 		&cli.StringFlag{Name: "admin-subject", Aliases: []string{"admin-name"}, Value: "step", Usage: "The admin `subject` of the first super admin (with --remote-management)."},
 		flags.Context(),
@@ -133,6 +134,7 @@ func initAction(c *cli.Context) error {
 		WithCAURL:        c.String("with-ca-url"),
 		NoDB:             c.Bool("no-db"),
 		RemoteManagement: c.Bool("remote-management"),
+		ACME:             c.Bool("acme"),
 		PKIOnly:          c.Bool("pki"),
 		SSH:              c.Bool("ssh"),
 		DeploymentType:   c.String("deployment-type"),

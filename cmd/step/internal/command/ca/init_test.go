@@ -137,7 +137,6 @@ func TestInitCommandErrors(t *testing.T) {
 		{"no provisioner", []string{"--name", "n", "--dns", "a", "--address", ":9000", "--password-file", "@PW@"}, "flag --provisioner is required (stdin is not a terminal)"},
 		{"no password", []string{"--name", "n", "--dns", "a", "--address", ":9000", "--provisioner", "p"}, "flag --password-file is required (stdin is not a terminal)"},
 		{"ssh is accepted, the rest still checked", []string{"--ssh"}, "flag --name is required (stdin is not a terminal)"},
-		{"acme", []string{"--acme"}, "--acme is not supported yet"},
 		{"remote management without db", []string{"--name", "n", "--dns", "a", "--address", ":9000", "--provisioner", "p", "--password-file", "@PW@", "--remote-management", "--no-db"}, "--remote-management needs the database"},
 		{"kms", []string{"--kms", "azurekms"}, "only pkcs11: URIs are supported by step ca init"},
 		{"kms-root without kms", []string{"--kms-root", "pkcs11:id=1;object=r"}, "requires the '--kms' flag"},

@@ -1,0 +1,209 @@
+package acme
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/asn1"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/mayfly-pki/mayfly/authority/store"
+)
+
+// Signer issues an order's certificate: names are the order's identifiers
+// (wildcards included), notBefore/notAfter what the order asked (zero:
+// defaults). It returns the leaf and the intermediates, DER.
+type Signer func(ctx context.Context, csr *x509.CertificateRequest, names []string, notBefore, notAfter time.Time) (leaf []byte, intermediates [][]byte, err error)
+
+// CheckCSR verifies that csr asks for exactly the order's identifiers
+// (RFC 8555 §7.4): its DNS names, IPs and common name (which must be one
+// of them), nothing else.
+func CheckCSR(o *Order, csr *x509.CertificateRequest) ([]string, error) {
+	if err := csr.CheckSignature(); err != nil {
+		return nil, &Error{Type: BadCSR, Detail: "the CSR's signature is invalid", Cause: err}
+	}
+	if len(csr.EmailAddresses) > 0 || len(csr.URIs) > 0 {
+		return nil, Problemf(BadCSR, "the CSR asks for email or URI names, which ACME does not validate")
+	}
+	want := map[string]bool{}
+	var names []string
+	for _, id := range o.Identifiers {
+		v := strings.ToLower(id.Value)
+		if id.Type == "ip" {
+			v = net.ParseIP(id.Value).String()
+		}
+		want[id.Type+":"+v] = true
+		names = append(names, id.Value)
+	}
+	got := map[string]bool{}
+	for _, d := range csr.DNSNames {
+		got["dns:"+strings.ToLower(d)] = true
+	}
+	for _, ip := range csr.IPAddresses {
+		got["ip:"+ip.String()] = true
+	}
+	if cn := csr.Subject.CommonName; cn != "" {
+		k := "dns:" + strings.ToLower(cn)
+		if ip := net.ParseIP(cn); ip != nil {
+			k = "ip:" + ip.String()
+		}
+		if !want[k] {
+			return nil, Problemf(BadCSR, "the CSR's common name %q is not one of the order's identifiers", cn)
+		}
+		got[k] = true
+	}
+	for k := range want {
+		if !got[k] {
+			return nil, Problemf(BadCSR, "the CSR does not ask for the order's identifier %s", k)
+		}
+	}
+	for k := range got {
+		if !want[k] {
+			return nil, Problemf(BadCSR, "the CSR asks for %s, which is not in the order", k)
+		}
+	}
+	return names, nil
+}
+
+// Finalize issues order id's certificate (RFC 8555 §7.4). The order moves
+// ready → processing in one transaction, so of concurrent finalizes only
+// one signs; then valid with its certificate, or invalid if signing failed.
+func (s *Service) Finalize(ctx context.Context, acc *Account, id string, csr *x509.CertificateRequest, sign Signer) (*Order, error) {
+	o, err := s.Order(ctx, acc.ID, id) // brings pending → ready
+	if err != nil {
+		return nil, err
+	}
+	if o.Status != StatusReady {
+		return nil, Problemf(OrderNotReady, "order %s is %s, not ready", id, o.Status)
+	}
+	names, err := CheckCSR(o, csr)
+	if err != nil {
+		return nil, err
+	}
+	err = s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
+		var cur Order
+		if err := txLoad(tx, store.TableACMEOrders, id, "order", &cur); err != nil {
+			return err
+		}
+		if cur.Status != StatusReady {
+			return Problemf(OrderNotReady, "order %s is %s, not ready", id, cur.Status)
+		}
+		cur.Status = StatusProcessing
+		return txPut(tx, store.TableACMEOrders, id, &cur)
+	})
+	if err != nil {
+		return nil, err
+	}
+	leaf, chain, serr := sign(ctx, csr, names, o.NotBefore, o.NotAfter)
+	var certID, serial string
+	if serr == nil {
+		if certID, err = randomID(); err != nil {
+			serr = err
+		} else if c, err := x509.ParseCertificate(leaf); err != nil {
+			serr = fmt.Errorf("parse the issued certificate: %w", err)
+		} else {
+			serial = c.SerialNumber.String()
+		}
+	}
+	var out *Order
+	err = s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
+		var cur Order
+		if err := txLoad(tx, store.TableACMEOrders, id, "order", &cur); err != nil {
+			return err
+		}
+		if cur.Status != StatusProcessing {
+			return fmt.Errorf("order %s changed to %s while processing", id, cur.Status)
+		}
+		out = &cur
+		if serr != nil {
+			p := ProblemOf(serr)
+			cur.Status = StatusInvalid
+			cur.Error = &ProblemJSON{Type: ProblemPrefix + string(p.Type), Detail: p.Detail}
+			return txPut(tx, store.TableACMEOrders, id, &cur)
+		}
+		rec := &Certificate{ID: certID, CreatedAt: s.now(), AccountID: acc.ID, OrderID: id, Leaf: leaf, Intermediates: bytes.Join(chain, nil)}
+		if err := txPut(tx, store.TableACMECerts, certID, rec); err != nil {
+			return err
+		}
+		if err := txPut(tx, store.TableACMESerialCerts, serial, serialIndex{Serial: serial, CertificateID: certID}); err != nil {
+			return err
+		}
+		cur.Status, cur.CertificateID = StatusValid, certID
+		return txPut(tx, store.TableACMEOrders, id, &cur)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if serr != nil {
+		p := ProblemOf(serr)
+		if p.Type == RejectedIdentifier || p.Type == Malformed {
+			p.Type = BadCSR
+		}
+		return nil, p
+	}
+	return out, nil
+}
+
+// Certificate returns certificate id of account accID: the DER of the leaf
+// and of the intermediates, split without parsing them (they were parsed
+// when issued).
+func (s *Service) Certificate(ctx context.Context, accID, id string) ([][]byte, error) {
+	var c Certificate
+	if err := s.load(ctx, store.TableACMECerts, id, "certificate", &c); err != nil {
+		return nil, err
+	}
+	if c.AccountID != accID {
+		return nil, Problemf(Unauthorized, "account %s does not own certificate %s", accID, id)
+	}
+	out := [][]byte{c.Leaf}
+	rest := c.Intermediates
+	for len(rest) > 0 {
+		var v asn1.RawValue
+		r, err := asn1.Unmarshal(rest, &v)
+		if err != nil {
+			return nil, fmt.Errorf("certificate %s: intermediates: %w", id, err)
+		}
+		out = append(out, v.FullBytes)
+		rest = r
+	}
+	return out, nil
+}
+
+// CertificateBySerial returns the ACME record of serial, or a NotFound problem
+// when the certificate was not issued by ACME.
+func (s *Service) CertificateBySerial(ctx context.Context, serial string) (*Certificate, error) {
+	var idx serialIndex
+	if err := s.load(ctx, store.TableACMESerialCerts, serial, "certificate", &idx); err != nil {
+		return nil, err
+	}
+	var c Certificate
+	if err := s.load(ctx, store.TableACMECerts, idx.CertificateID, "certificate", &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// MayRevoke reports whether account acc may revoke cert (RFC 8555 §7.6):
+// it ordered it, or it holds valid authorizations for all its names is not
+// tracked here, so only the ordering account.
+func (s *Service) MayRevoke(ctx context.Context, acc *Account, cert *x509.Certificate) error {
+	c, err := s.CertificateBySerial(ctx, cert.SerialNumber.String())
+	if err != nil {
+		var p *Error
+		if errors.As(err, &p) && p.Type == NotFound {
+			return Problemf(Unauthorized, "the certificate was not issued by this ACME server")
+		}
+		return err
+	}
+	if !bytes.Equal(c.Leaf, cert.Raw) {
+		return Problemf(Unauthorized, "the certificate does not match the one issued")
+	}
+	if c.AccountID != acc.ID {
+		return Problemf(Unauthorized, "account %s did not order this certificate", acc.ID)
+	}
+	return nil
+}
