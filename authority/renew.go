@@ -48,6 +48,9 @@ func (a *Authority) Rekey(ctx context.Context, cert *x509.Certificate, csr *x509
 }
 
 func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509.CertificateRequest) (*Issued, error) {
+	if a.upstream != nil {
+		return a.renewUpstream(ctx, cert, csr, "")
+	}
 	serial := cert.SerialNumber.String()
 	if err := a.checkNotRevoked(ctx, serial); err != nil {
 		return nil, err

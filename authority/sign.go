@@ -152,6 +152,9 @@ func (a *Authority) signPlan(ctx context.Context, req *SignRequest, plan *provis
 			return nil, err
 		}
 	}
+	if a.upstream != nil {
+		return a.issueUpstream(ctx, req.CSR, tmpl, info)
+	}
 	return a.issueWith(ctx, templated, tmpl, req.CSR.PublicKey, info, nil)
 }
 
