@@ -130,7 +130,7 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
 		X509Policy: x509Policy, CRL: crlOptions(cfg), OCSP: ocspOptions(cfg), Lint: lintOpts, SSH: sshCfg, KeyHealth: d.keys.Health,
 		AdminRecords: d.admin, Upstream: upstream,
-		Meter:        d.obs.certificates(), Audit: d.obs.sink(),
+		Meter: d.obs.certificates(), Audit: d.obs.sink(),
 	})
 	if err != nil {
 		return nil, err
