@@ -190,7 +190,7 @@ func (a *Authority) AuthorizeRenewToken(ctx context.Context, raw string) (*x509.
 	if err := c.ValidateTime(a.now()); err != nil {
 		return fail(err)
 	}
-	if !a.audiences.Match(provisioner.PurposeRenew, c.Audience, "") {
+	if !a.audiences.Match(provisioner.PurposeRenew, c.Audience, "") && !a.issuedThroughRA(ctx, leaf) {
 		return fail(errors.New("invalid token audience"))
 	}
 	if c.Issuer != RenewIssuer {

@@ -1,6 +1,7 @@
 package authority
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -187,4 +188,35 @@ func newIssuer(o Options) (*issuer.Issuer, error) {
 		return nil, errors.New("authority.lint: not available in a registration authority (authority.type stepcas): the upstream CA signs")
 	}
 	return issuer.NewRemote(o.Intermediates)
+}
+
+// maxRAInfoSize bounds the step.ra claim kept in a certificate's record.
+const maxRAInfoSize = 4 << 10
+
+// certDataRA is certData with the "ra" member step-ca records for a
+// certificate a registration authority asked for (nil ra: certData's
+// default, nil).
+func certDataRA(info provisioner.Info, ra json.RawMessage) []byte {
+	if ra == nil || !json.Valid(ra) {
+		return nil
+	}
+	b, _ := json.Marshal(map[string]any{
+		"provisioner": map[string]string{"id": info.ID, "name": info.Name, "type": info.Type.String()},
+		"ra":          ra,
+	})
+	return b
+}
+
+// issuedThroughRA reports whether the record of cert says a registration
+// authority asked for it: a renew token it forwards names the RA, not this
+// CA, in its audience, and step-ca accepts it then.
+func (a *Authority) issuedThroughRA(ctx context.Context, cert *x509.Certificate) bool {
+	rec, err := a.store.GetCertificate(ctx, cert.SerialNumber.String())
+	if err != nil || !bytes.Equal(rec.DER, cert.Raw) {
+		return false
+	}
+	var d struct {
+		RA json.RawMessage `json:"ra"`
+	}
+	return json.Unmarshal(rec.Data, &d) == nil && len(d.RA) > 0 && string(d.RA) != "null"
 }

@@ -20,7 +20,8 @@ import (
 // write its ca.json: no crt and key, the upstream's root as root, and the
 // upstream's JWK provisioner "admin" as certificateIssuer, its key the
 // encryptedKey of the upstream's ca.json. The RA keeps its own JWK
-// provisioner "admin" (its own key) to authorise requests.
+// provisioner "admin" (its own key) to authorise requests. It is reached at
+// https://127.0.0.1:port, the upstream at https://localhost:port.
 func newRA(t *testing.T, up *testPKI) *testPKI {
 	t.Helper()
 	ra := initPKI(t)
@@ -52,6 +53,10 @@ func newRA(t *testing.T, up *testPKI) *testPKI {
 	}
 	delete(cfg, "crt")
 	delete(cfg, "key")
+	// The RA is reached by another name than the upstream's (localhost):
+	// a renew token made for the RA is not for the upstream's audience.
+	cfg["dnsNames"] = []string{"127.0.0.1"}
+	ra.url = "https://127.0.0.1:" + ra.port
 	auth := cfg["authority"].(map[string]any)
 	auth["type"] = "stepcas"
 	auth["certificateAuthority"] = up.url
