@@ -15,16 +15,11 @@ import (
 	"github.com/mayfly-pki/mayfly/db/badger"
 )
 
-// newRA turns a fresh `step ca init` CA into a registration authority in
-// front of up (authority.type "stepcas", wire-spec §7.2), as step-ca's docs
-// write its ca.json: no crt and key, the upstream's root as root, and the
-// upstream's JWK provisioner "admin" as certificateIssuer, its key the
-// encryptedKey of the upstream's ca.json. The RA keeps its own JWK
-// provisioner "admin" (its own key) to authorise requests. It is reached at
-// https://127.0.0.1:port, the upstream at https://localhost:port.
-func newRA(t *testing.T, up *testPKI) *testPKI {
+// jwkIssuer is a certificateIssuer with the upstream's JWK provisioner
+// "admin", its key the encryptedKey of the upstream's ca.json written to a
+// file (its password is given with --issuer-password-file).
+func jwkIssuer(t *testing.T, up *testPKI) map[string]any {
 	t.Helper()
-	ra := initPKI(t)
 	var upCfg struct {
 		Authority struct {
 			Provisioners []struct {
@@ -36,13 +31,25 @@ func newRA(t *testing.T, up *testPKI) *testPKI {
 	if err := json.Unmarshal(readFile(t, up.configPath()), &upCfg); err != nil {
 		t.Fatal(err)
 	}
-	if len(upCfg.Authority.Provisioners) != 1 || upCfg.Authority.Provisioners[0].EncryptedKey == "" {
-		t.Fatalf("upstream ca.json: want one JWK provisioner with an encryptedKey")
+	if len(upCfg.Authority.Provisioners) == 0 || upCfg.Authority.Provisioners[0].EncryptedKey == "" {
+		t.Fatalf("upstream ca.json: want the JWK provisioner admin with an encryptedKey")
 	}
-	issuerKey := filepath.Join(ra.caPath, "secrets", "upstream_issuer.jwe")
+	issuerKey := filepath.Join(t.TempDir(), "upstream_issuer.jwe")
 	if err := os.WriteFile(issuerKey, []byte(upCfg.Authority.Provisioners[0].EncryptedKey), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return map[string]any{"type": "jwk", "provisioner": "admin", "key": issuerKey}
+}
+
+// newRA turns a fresh `step ca init` CA into a registration authority in
+// front of up (authority.type "stepcas", wire-spec §7.2), as step-ca's docs
+// write its ca.json: no crt and key, the upstream's root as root, and
+// issuer as certificateIssuer. The RA keeps its own JWK provisioner "admin"
+// (its own key) to authorise requests. It is reached at
+// https://127.0.0.1:port, the upstream at https://localhost:port.
+func newRA(t *testing.T, up *testPKI, issuer map[string]any) *testPKI {
+	t.Helper()
+	ra := initPKI(t)
 	rootPath := filepath.Join(ra.caPath, "certs", "root_ca.crt")
 	if err := os.WriteFile(rootPath, pemOf(up.root), 0o600); err != nil {
 		t.Fatal(err)
@@ -61,7 +68,7 @@ func newRA(t *testing.T, up *testPKI) *testPKI {
 	auth["type"] = "stepcas"
 	auth["certificateAuthority"] = up.url
 	auth["certificateAuthorityFingerprint"] = up.fp
-	auth["certificateIssuer"] = map[string]any{"type": "jwk", "provisioner": "admin", "key": issuerKey}
+	auth["certificateIssuer"] = issuer
 	out, err := json.MarshalIndent(cfg, "", "\t")
 	if err != nil {
 		t.Fatal(err)
@@ -100,7 +107,7 @@ func TestRegistrationAuthority(t *testing.T) {
 	t.Parallel()
 	up := initPKI(t)
 	upCA := up.start(t)
-	ra := newRA(t, up)
+	ra := newRA(t, up, jwkIssuer(t, up))
 	raCA := startRA(t, t, ra, up)
 	u := ra.client(t)
 	pw := u.path("password.txt")
@@ -222,5 +229,51 @@ func TestRegistrationAuthority(t *testing.T) {
 		if !t.Run(s.name, s.run) {
 			return
 		}
+	}
+}
+
+// TestRegistrationAuthorityX5C: an RA whose certificateIssuer is an X5C
+// provisioner of the upstream (a certificate the upstream issued, and its
+// key) signs and revokes through it.
+func TestRegistrationAuthorityX5C(t *testing.T) {
+	t.Parallel()
+	up := initPKI(t)
+	up.op.ok(t, "ca", "provisioner", "add", "x5cp", "--type", "X5C", "--x5c-root", filepath.Join(up.caPath, "certs", "root_ca.crt"))
+	upCA := up.start(t)
+	idUser := up.client(t)
+	idCrt, idKey := idUser.path("ra.crt"), idUser.path("ra.key")
+	idUser.ok(t, "ca", "certificate", "ra.example.com", idCrt, idKey, "--provisioner", "admin",
+		"--provisioner-password-file", idUser.path("password.txt"), "--not-after", "2h")
+	ra := newRA(t, up, map[string]any{"type": "x5c", "provisioner": "x5cp", "crt": idCrt, "key": idKey})
+	startRA(t, t, ra, up)
+	u := ra.client(t)
+	crt, key := u.path("svc.crt"), u.path("svc.key")
+	// The upstream caps what an X5C credential obtains at its NotAfter
+	// (2h): a longer request is refused upstream, and the RA says so.
+	r := u.fails(t, "ca", "certificate", "svc.example.com", crt, key, "--provisioner-password-file", u.path("password.txt"))
+	if !strings.Contains(r.output(), "upstream CA "+up.url+" answered 403") {
+		t.Fatalf("want the upstream's 403 named in the message:\n%s", r)
+	}
+	mustNotExist(t, crt)
+	u.ok(t, "ca", "certificate", "svc.example.com", crt, key, "--provisioner-password-file", u.path("password.txt"), "--not-after", "1h")
+	chain := readCerts(t, crt)
+	roots, inters := x509.NewCertPool(), x509.NewCertPool()
+	roots.AddCert(up.root)
+	for _, c := range chain[1:] {
+		inters.AddCert(c)
+	}
+	if _, err := chain[0].Verify(x509.VerifyOptions{DNSName: "svc.example.com", Roots: roots, Intermediates: inters}); err != nil {
+		t.Fatalf("%s does not chain to the upstream's root: %v", crt, err)
+	}
+	if ext := provisionerExtension(t, chain[0]); ext.typ != 7 || ext.name != "x5cp" {
+		t.Fatalf("provisioner extension %+v, want the upstream's X5C provisioner x5cp (7)", ext)
+	}
+	sn := chain[0].SerialNumber.String()
+	u.ok(t, "ca", "revoke", sn, "--provisioner-password-file", u.path("password.txt"))
+	upCA.stop(t)
+	st := openUpstreamDB(t, up)
+	defer st.Close()
+	if _, err := st.GetRevocation(context.Background(), sn); err != nil {
+		t.Fatalf("the revocation of %s through the X5C RA is not in the upstream's database: %v", sn, err)
 	}
 }
