@@ -188,6 +188,25 @@ func TestRegistrationAuthority(t *testing.T) {
 			}
 			mustNotExist(t, u.path("down.crt"))
 			raCA.expectLog(t, mark, "status=503", "the RA did not answer 503 with the upstream down")
+			// A second RA (without a database: the first holds its lock)
+			// cannot start without its upstream, and says why.
+			var cfg map[string]any
+			if err := json.Unmarshal(readFile(t, ra.configPath()), &cfg); err != nil {
+				t.Fatal(err)
+			}
+			delete(cfg, "db")
+			second, err := json.Marshal(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			secondPath := filepath.Join(t.TempDir(), "ca.json")
+			if err := os.WriteFile(secondPath, second, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			r = ra.op.stepCA(secondPath, "--issuer-password-file", up.pwFile)
+			if r.code <= 0 || r.err != nil || !strings.Contains(r.output(), "upstream CA "+up.url) {
+				t.Fatalf("an RA started with its upstream down did not fail naming it:\n%s", r)
+			}
 		}},
 		{"the upstream's database holds the certificates and the revocation", func(t *testing.T) {
 			st := openUpstreamDB(t, up)
