@@ -132,3 +132,16 @@ func SSHAllowedFromToken(o *token.SSHOptions, subject string) (ssh.Options, erro
 	}
 	return a, nil
 }
+
+// InstanceHostSSHPlan is what a cloud instance identity (AWS, GCP, Azure)
+// grants, as step-ca's provisioners do: a host certificate with the
+// instance's keyID; with disableCustomSANs the principals are the
+// instance's own names (the request may ask for a subset), otherwise the
+// request names them (trust on first use) and must name at least one.
+func InstanceHostSSHPlan(info Info, c Resolved, keyID string, disableCustomSANs bool, names []string) *SSHPlan {
+	allowed := ssh.Options{CertType: ssh.HostCert, KeyID: keyID}
+	if disableCustomSANs {
+		allowed.Principals = names
+	}
+	return &SSHPlan{Info: info, Claims: c, Allowed: allowed}
+}
