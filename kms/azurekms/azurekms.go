@@ -217,42 +217,43 @@ func publicKey(j *azkeys.JSONWebKey) (crypto.PublicKey, error) {
 
 // GetPublicKey returns the key's public key.
 func (k *KMS) GetPublicKey(ctx context.Context, name string) (crypto.PublicKey, error) {
-	r, err := parseKey(name)
+	_, _, key, err := k.getKey(ctx, name)
 	if err != nil {
 		return nil, err
+	}
+	return publicKey(key)
+}
+
+// getKey reads the key named by the URI name from its vault.
+func (k *KMS) getKey(ctx context.Context, name string) (keyRef, *azkeys.Client, *azkeys.JSONWebKey, error) {
+	r, err := parseKey(name)
+	if err != nil {
+		return r, nil, nil, err
 	}
 	c, err := k.client(r.vault)
 	if err != nil {
-		return nil, err
+		return r, nil, nil, err
 	}
 	resp, err := c.GetKey(ctx, r.name, r.version, nil)
 	if err != nil {
-		return nil, classify("GetKey", err)
+		return r, nil, nil, classify("GetKey", err)
 	}
-	return publicKey(resp.Key)
+	return r, c, resp.Key, nil
 }
 
 // CreateSigner returns a signer calling the vault's sign operation.
 func (k *KMS) CreateSigner(ctx context.Context, name string) (crypto.Signer, error) {
-	r, err := parseKey(name)
+	r, c, key, err := k.getKey(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	c, err := k.client(r.vault)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.GetKey(ctx, r.name, r.version, nil)
-	if err != nil {
-		return nil, classify("GetKey", err)
-	}
-	pub, err := publicKey(resp.Key)
+	pub, err := publicKey(key)
 	if err != nil {
 		return nil, err
 	}
 	version := r.version
-	if version == "" && resp.Key.KID != nil {
-		version = resp.Key.KID.Version() // pin the version read now
+	if version == "" && key.KID != nil {
+		version = key.KID.Version() // pin the version read now
 	}
 	return &signer{client: c, name: r.name, version: version, pub: pub}, nil
 }
