@@ -145,3 +145,13 @@ func InstanceHostSSHPlan(info Info, c Resolved, keyID string, disableCustomSANs 
 	}
 	return &SSHPlan{Info: info, Claims: c, Allowed: allowed}
 }
+
+// SSHTokenAllowed is SSHAllowedFromToken for the claims of a verified
+// token of a provisioner of type typ ("jwk", "x5c") whose SSH tokens must
+// carry step.ssh (wire-spec §4.3): one without it is Unauthorized.
+func SSHTokenAllowed(c *token.Claims, typ string) (ssh.Options, error) {
+	if c.Step == nil || c.Step.SSH == nil {
+		return ssh.Options{}, errs.Errorf(errs.Unauthorized, "%s.AuthorizeSSHSign; %s token must be an SSH provisioning token: it has no step.ssh claim", typ, typ)
+	}
+	return SSHAllowedFromToken(c.Step.SSH, c.Subject)
+}
