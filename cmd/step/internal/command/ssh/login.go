@@ -68,11 +68,7 @@ func loginAction(c *cli.Context) error {
 		principals = principalsFor(sub)
 	}
 	if !c.Bool("force") {
-		cas, err := userCAKeys(cl)
-		if err != nil {
-			return err
-		}
-		certs, _, err := agentCerts(a, cas)
+		certs, err := agentCerts(a, cl)
 		if err != nil {
 			return err
 		}
@@ -141,11 +137,7 @@ func logoutCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			cas, err := userCAKeys(cl)
-			if err != nil {
-				return err
-			}
-			certs, _, err := agentCerts(a, cas)
+			certs, err := agentCerts(a, cl)
 			if err != nil {
 				return err
 			}
