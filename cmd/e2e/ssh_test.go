@@ -15,16 +15,7 @@ import (
 // initSSHPKI is initPKI with `step ca init --ssh`.
 func initSSHPKI(t *testing.T) *testPKI {
 	t.Helper()
-	needBinaries(t)
-	base := t.TempDir()
-	p := &testPKI{caPath: filepath.Join(base, "ca")}
-	p.addr, p.port = freeAddr(t)
-	p.url = "https://localhost:" + p.port
-	p.op = newUser(t, p.caPath)
-	p.pwFile = p.op.writeFile(t, "password.txt", passwordFileText, 0o600)
-	p.op.ok(t, append(p.initArgs(), "--ssh")...)
-	p.root = readCerts(t, filepath.Join(p.caPath, "certs", "root_ca.crt"))[0]
-	p.fp = fingerprint(p.root)
+	p, _ := initPKIWith(t, "--ssh")
 	return p
 }
 
