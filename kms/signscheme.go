@@ -16,9 +16,9 @@ type SignScheme struct {
 	PSS  bool
 }
 
-// SignSchemeOf is the SignScheme of a Sign call with opts on a key whose public
-// half is pub; ok is false for a key that is neither ECDSA nor RSA.
-func SignSchemeOf(pub crypto.PublicKey, opts crypto.SignerOpts) (s SignScheme, ok bool) {
+// SignSchemeOf is the SignScheme of a Sign call with opts on a key whose
+// public half is pub; false for a key that is neither ECDSA nor RSA.
+func SignSchemeOf(pub crypto.PublicKey, opts crypto.SignerOpts) (SignScheme, bool) {
 	switch pub.(type) {
 	case *ecdsa.PublicKey:
 		return SignScheme{Hash: opts.HashFunc()}, true

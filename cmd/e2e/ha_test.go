@@ -133,9 +133,9 @@ func setAddress(t *testing.T, path, addr string) {
 // cloneCA copies a's STEPPATH to a new one for a second CA on the same
 // keys and database (its paths in ca.json rewritten, its own loopback
 // address), and returns its STEPPATH and URL.
-func cloneCA(t *testing.T, a *testPKI) (bPath, bURL string) {
+func cloneCA(t *testing.T, a *testPKI) (string, string) {
 	t.Helper()
-	bPath = filepath.Join(t.TempDir(), "ca")
+	bPath := filepath.Join(t.TempDir(), "ca")
 	copyTree(t, a.caPath, bPath)
 	bConfig := filepath.Join(bPath, "config", "ca.json")
 	text := strings.ReplaceAll(string(readFile(t, bConfig)), a.caPath, bPath)

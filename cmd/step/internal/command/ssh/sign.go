@@ -18,11 +18,13 @@ import (
 )
 
 // validityFlags parses --not-before and --not-after (both may be empty).
-func validityFlags(c *cli.Context) (va, vb timeutil.TimeDuration, err error) {
-	if va, err = timeutil.Parse(c.String("not-before")); err != nil {
-		return va, vb, fmt.Errorf("invalid value for flag '--not-before': %w", err)
+func validityFlags(c *cli.Context) (timeutil.TimeDuration, timeutil.TimeDuration, error) {
+	va, err := timeutil.Parse(c.String("not-before"))
+	if err != nil {
+		return va, va, fmt.Errorf("invalid value for flag '--not-before': %w", err)
 	}
-	if vb, err = timeutil.Parse(c.String("not-after")); err != nil {
+	vb, err := timeutil.Parse(c.String("not-after"))
+	if err != nil {
 		return va, vb, fmt.Errorf("invalid value for flag '--not-after': %w", err)
 	}
 	return va, vb, nil
