@@ -110,19 +110,7 @@ func sshLogin(t *testing.T, s *sshdProcess, key, knownHosts string, extra ...str
 // certSerial reads the serial of an SSH certificate file.
 func certSerial(t *testing.T, path string) string {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _, _, _, err := gossh.ParseAuthorizedKey(b)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	c, ok := k.(*gossh.Certificate)
-	if !ok {
-		t.Fatalf("%s is not a certificate", path)
-	}
-	return fmt.Sprint(c.Serial)
+	return fmt.Sprint(readSSHCert(t, path).Serial)
 }
 
 // TestSSHLoginAndRevocation is the SSH CA against real OpenSSH: sshd gets
