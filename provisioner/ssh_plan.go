@@ -132,3 +132,26 @@ func SSHAllowedFromToken(o *token.SSHOptions, subject string) (ssh.Options, erro
 	}
 	return a, nil
 }
+
+// InstanceHostSSHPlan is what a cloud instance identity (AWS, GCP, Azure)
+// grants, as step-ca's provisioners do: a host certificate with the
+// instance's keyID; with disableCustomSANs the principals are the
+// instance's own names (the request may ask for a subset), otherwise the
+// request names them (trust on first use) and must name at least one.
+func InstanceHostSSHPlan(info Info, c Resolved, keyID string, disableCustomSANs bool, names []string) *SSHPlan {
+	allowed := ssh.Options{CertType: ssh.HostCert, KeyID: keyID}
+	if disableCustomSANs {
+		allowed.Principals = names
+	}
+	return &SSHPlan{Info: info, Claims: c, Allowed: allowed}
+}
+
+// SSHTokenAllowed is SSHAllowedFromToken for the claims of a verified
+// token of a provisioner of type typ ("jwk", "x5c") whose SSH tokens must
+// carry step.ssh (wire-spec §4.3): one without it is Unauthorized.
+func SSHTokenAllowed(c *token.Claims, typ string) (ssh.Options, error) {
+	if c.Step == nil || c.Step.SSH == nil {
+		return ssh.Options{}, errs.Errorf(errs.Unauthorized, "%s.AuthorizeSSHSign; %s token must be an SSH provisioning token: it has no step.ssh claim", typ, typ)
+	}
+	return SSHAllowedFromToken(c.Step.SSH, c.Subject)
+}

@@ -1,6 +1,7 @@
 package authoritytest
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
@@ -107,4 +108,27 @@ func RenewToken(t testing.TB, aud string, chain []*x509.Certificate, key crypto.
 		t.Fatalf("token.Sign: %v", err)
 	}
 	return s
+}
+
+// Background is a provisioner with background work (keys fetched by Run)
+// that reports when it is ready to authorize.
+type Background interface {
+	Run(ctx context.Context) error
+	Ready() <-chan struct{}
+}
+
+// RunUntilReady runs p's background work until the test ends and waits
+// (30s at most) until p is ready; what names what it fetches, for the
+// failure.
+func RunUntilReady(t *testing.T, p Background, what string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = p.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	select {
+	case <-p.Ready():
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s were not fetched within 30s", what)
+	}
 }

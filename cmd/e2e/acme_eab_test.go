@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,16 +22,7 @@ func TestACMEEAB(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("http-01 needs port 80: run as root")
 	}
-	needBinaries(t)
-	base := t.TempDir()
-	p := &testPKI{caPath: filepath.Join(base, "ca")}
-	p.addr, p.port = freeAddr(t)
-	p.url = "https://localhost:" + p.port
-	p.op = newUser(t, p.caPath)
-	p.pwFile = p.op.writeFile(t, "password.txt", passwordFileText, 0o600)
-	p.op.ok(t, append(p.initArgs(), "--remote-management")...)
-	p.root = readCerts(t, filepath.Join(p.caPath, "certs", "root_ca.crt"))[0]
-	p.fp = fingerprint(p.root)
+	p, _ := initPKIWith(t, "--remote-management")
 	d := startDNS(t, map[string]string{"eab.acme.test": "127.0.0.5"})
 	ca := launchCA(t, t, p.caPath, p.configPath(), "--password-file", p.pwFile, "--resolver", d.addr)
 	ca.waitLog(t, 0, "Serving HTTPS on")

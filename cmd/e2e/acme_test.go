@@ -113,15 +113,7 @@ func acmePKI(t *testing.T, names map[string]string, viaInit bool) (*testPKI, *ca
 	t.Helper()
 	var p *testPKI
 	if viaInit {
-		needBinaries(t)
-		p = &testPKI{caPath: filepath.Join(t.TempDir(), "ca")}
-		p.addr, p.port = freeAddr(t)
-		p.url = "https://localhost:" + p.port
-		p.op = newUser(t, p.caPath)
-		p.pwFile = p.op.writeFile(t, "password.txt", passwordFileText, 0o600)
-		p.op.ok(t, append(p.initArgs(), "--acme")...)
-		p.root = readCerts(t, filepath.Join(p.caPath, "certs", "root_ca.crt"))[0]
-		p.fp = fingerprint(p.root)
+		p, _ = initPKIWith(t, "--acme")
 		if cfg := string(readFile(t, p.configPath())); !strings.Contains(cfg, `"type": "ACME"`) || !strings.Contains(cfg, `"name": "acme"`) {
 			t.Fatalf("step ca init --acme wrote no ACME provisioner:\n%s", cfg)
 		}

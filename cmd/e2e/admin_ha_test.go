@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -22,18 +19,7 @@ func TestAdminHAMySQL(t *testing.T) {
 // enableAdmin sets authority.enableAdmin in the ca.json at path.
 func enableAdmin(t *testing.T, path string) {
 	t.Helper()
-	var cfg map[string]any
-	if err := json.Unmarshal(readFile(t, path), &cfg); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	cfg["authority"].(map[string]any)["enableAdmin"] = true
-	b, err := json.MarshalIndent(cfg, "", "\t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	editConfig(t, path, func(cfg map[string]any) { cfg["authority"].(map[string]any)["enableAdmin"] = true })
 }
 
 // testAdminHA runs two step-ca processes with remote administration on one
@@ -47,16 +33,7 @@ func testAdminHA(t *testing.T, srv haServer) {
 	setDB(t, a.configPath(), map[string]any{"type": srv.typ, "dataSource": srv.caDSN, "database": database})
 	enableAdmin(t, a.configPath())
 
-	bPath := filepath.Join(t.TempDir(), "ca")
-	copyTree(t, a.caPath, bPath)
-	bConfig := filepath.Join(bPath, "config", "ca.json")
-	text := strings.ReplaceAll(string(readFile(t, bConfig)), a.caPath, bPath)
-	if err := os.WriteFile(bConfig, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bAddr, bPort := freeAddr(t)
-	setAddress(t, bConfig, bAddr)
-	bURL := "https://localhost:" + bPort
+	bPath, bURL := cloneCA(t, a)
 
 	caA := a.start(t)
 	caB := startCA(t, bPath, a.pwFile)

@@ -95,14 +95,7 @@ func (a *adminHTTP) do(method, path, tok, body string) (int, string) {
 // admin changing admins; each changes nothing.
 func TestAdminRemoteManagement(t *testing.T) {
 	t.Parallel()
-	needBinaries(t)
-	base := t.TempDir()
-	p := &testPKI{caPath: filepath.Join(base, "ca")}
-	p.addr, p.port = freeAddr(t)
-	p.url = "https://localhost:" + p.port
-	p.op = newUser(t, p.caPath)
-	p.pwFile = p.op.writeFile(t, "password.txt", passwordFileText, 0o600)
-	r := p.op.ok(t, append(p.initArgs(), "--remote-management")...)
+	p, r := initPKIWith(t, "--remote-management")
 	for _, want := range []string{"✔ Admin provisioner: admin (JWK)", "✔ Super admin subject: step"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Fatalf("init output lacks %q:\n%s", want, r)
@@ -117,8 +110,6 @@ func TestAdminRemoteManagement(t *testing.T) {
 	if string(cfg.Authority["enableAdmin"]) != "true" || cfg.Authority["provisioners"] != nil {
 		t.Fatalf("ca.json authority = %v, want enableAdmin and no provisioners", cfg.Authority)
 	}
-	p.root = readCerts(t, filepath.Join(p.caPath, "certs", "root_ca.crt"))[0]
-	p.fp = fingerprint(p.root)
 	ca := p.start(t)
 	waitUntilAfterSecond(time.Now())
 	u := p.client(t)

@@ -177,12 +177,27 @@ func launchCAWith(owner, t *testing.T, caPath string, env []string, args ...stri
 	cmd := exec.Command(stepCABin(), args...)
 	cmd.Dir = u.dir
 	cmd.Env = append(commandEnv(u.home, caPath), env...)
+	p := startProcess(t, cmd, "step-ca "+strings.Join(args, " "))
+	owner.Cleanup(func() {
+		p.kill()
+		if owner.Failed() {
+			owner.Logf("%s (step-ca %s), last lines of its log:\n%s", p, strings.Join(args, " "), p.log.tail(40))
+		}
+	})
+	return p
+}
+
+// startProcess starts cmd (what names it in the failure) with its output
+// in a log that can be waited on, and records its exit code when it ends.
+// The caller stops it (kill) when its test ends.
+func startProcess(t *testing.T, cmd *exec.Cmd, what string) *caProcess {
+	t.Helper()
 	log := newLogBuffer()
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.WaitDelay = 5 * time.Second
 	dieWithTest(cmd)
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start step-ca %s: %v", strings.Join(args, " "), err)
+		t.Fatalf("start %s: %v", what, err)
 	}
 	p := &caProcess{cmd: cmd, log: log, exited: make(chan struct{}), code: -1}
 	go func() {
@@ -196,12 +211,6 @@ func launchCAWith(owner, t *testing.T, caPath string, env []string, args ...stri
 		}
 		close(p.exited)
 	}()
-	owner.Cleanup(func() {
-		p.kill()
-		if owner.Failed() {
-			owner.Logf("%s (step-ca %s), last lines of its log:\n%s", p, strings.Join(args, " "), log.tail(40))
-		}
-	})
 	return p
 }
 

@@ -21,18 +21,7 @@ import (
 // setDB replaces the "db" block of the ca.json at path.
 func setDB(t *testing.T, path string, block map[string]any) {
 	t.Helper()
-	var cfg map[string]any
-	if err := json.Unmarshal(readFile(t, path), &cfg); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	cfg["db"] = block
-	b, err := json.MarshalIndent(cfg, "", "\t")
-	if err != nil {
-		t.Fatalf("encode %s: %v", path, err)
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatalf("write %s: %v", path, err)
-	}
+	editConfig(t, path, func(cfg map[string]any) { cfg["db"] = block })
 }
 
 // writeStepBolt writes a bbolt file laid out as step-ca's (wire-spec §6.3)

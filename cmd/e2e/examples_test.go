@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 )
 
 func exampleBin(name string) string { return filepath.Join(binDir, name) }
@@ -25,29 +23,11 @@ func launchProgram(t *testing.T, u *user, bin string, args ...string) *caProcess
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = u.dir
 	cmd.Env = commandEnv(u.home, u.stepPath)
-	log := newLogBuffer()
-	cmd.Stdout, cmd.Stderr = log, log
-	cmd.WaitDelay = 5 * time.Second
-	dieWithTest(cmd)
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", bin, err)
-	}
-	p := &caProcess{cmd: cmd, log: log, exited: make(chan struct{}), code: -1}
-	go func() {
-		err := cmd.Wait()
-		var exitErr *exec.ExitError
-		switch {
-		case err == nil:
-			p.code = 0
-		case errors.As(err, &exitErr):
-			p.code = exitErr.ExitCode()
-		}
-		close(p.exited)
-	}()
+	p := startProcess(t, cmd, bin)
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {
-			t.Logf("%s %s, last lines of its log:\n%s", filepath.Base(bin), strings.Join(args, " "), log.tail(40))
+			t.Logf("%s %s, last lines of its log:\n%s", filepath.Base(bin), strings.Join(args, " "), p.log.tail(40))
 		}
 	})
 	return p

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -128,18 +127,24 @@ func copyTree(t *testing.T, src, dst string) {
 // setAddress sets the "address" of the ca.json at path.
 func setAddress(t *testing.T, path, addr string) {
 	t.Helper()
-	var cfg map[string]any
-	if err := json.Unmarshal(readFile(t, path), &cfg); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	cfg["address"] = addr
-	b, err := json.MarshalIndent(cfg, "", "\t")
-	if err != nil {
+	editConfig(t, path, func(cfg map[string]any) { cfg["address"] = addr })
+}
+
+// cloneCA copies a's STEPPATH to a new one for a second CA on the same
+// keys and database (its paths in ca.json rewritten, its own loopback
+// address), and returns its STEPPATH and URL.
+func cloneCA(t *testing.T, a *testPKI) (string, string) {
+	t.Helper()
+	bPath := filepath.Join(t.TempDir(), "ca")
+	copyTree(t, a.caPath, bPath)
+	bConfig := filepath.Join(bPath, "config", "ca.json")
+	text := strings.ReplaceAll(string(readFile(t, bConfig)), a.caPath, bPath)
+	if err := os.WriteFile(bConfig, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	bAddr, bPort := freeAddr(t)
+	setAddress(t, bConfig, bAddr)
+	return bPath, "https://localhost:" + bPort
 }
 
 func TestHAPostgreSQL(t *testing.T) {
@@ -162,17 +167,8 @@ func testHA(t *testing.T, srv haServer) {
 	a := initPKI(t)
 	setDB(t, a.configPath(), map[string]any{"type": srv.typ, "dataSource": srv.caDSN, "database": database})
 
-	// B is a copy of A's STEPPATH, its paths and address changed.
-	bPath := filepath.Join(t.TempDir(), "ca")
-	copyTree(t, a.caPath, bPath)
+	bPath, bURL := cloneCA(t, a) // B: a copy of A's STEPPATH, its paths and address changed
 	bConfig := filepath.Join(bPath, "config", "ca.json")
-	text := strings.ReplaceAll(string(readFile(t, bConfig)), a.caPath, bPath)
-	if err := os.WriteFile(bConfig, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bAddr, bPort := freeAddr(t)
-	setAddress(t, bConfig, bAddr)
-	bURL := "https://localhost:" + bPort
 
 	caA := a.start(t)
 	caB := startCA(t, bPath, a.pwFile)

@@ -3,11 +3,8 @@ package e2e
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -24,38 +21,12 @@ func TestKMSAWS(t *testing.T) {
 	p := initPKI(t)
 	srv := localkms.Start(t)
 	kmsURI := srv.KMSURI()
-	op := p.op
 
 	// $ step kms create --json --kms 'awskms:region=us-east-2' root-ca
-	keyName := func(r result) string {
-		var out struct{ Name, PublicKey string }
-		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || !strings.HasPrefix(out.Name, "awskms:key-id=") || out.PublicKey == "" {
-			t.Fatalf("step kms create --json printed %q (%v)", r.stdout, err)
-		}
-		return out.Name
-	}
-	rootKey := keyName(op.ok(t, "kms", "create", "--json", "--kms", kmsURI, "root-ca"))
-	interKey := keyName(op.ok(t, "kms", "create", "--json", "--kms", kmsURI, "intermediate-ca"))
-	op.ok(t, "certificate", "create", "--profile", "root-ca", "--kms", kmsURI, "--key", rootKey, "Smallstep Root CA", "root_ca.crt")
-	op.ok(t, "certificate", "create", "--profile", "intermediate-ca", "--kms", kmsURI, "--ca-kms", kmsURI,
-		"--ca", "root_ca.crt", "--ca-key", rootKey, "--key", interKey, "Smallstep Intermediate CA", "intermediate_ca.crt")
-	root := readCerts(t, op.path("root_ca.crt"))[0]
-	inter := readCerts(t, op.path("intermediate_ca.crt"))[0]
-	if err := inter.CheckSignatureFrom(root); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"root_ca.crt", "intermediate_ca.crt"} {
-		if err := os.WriteFile(filepath.Join(p.caPath, "certs", f), readFile(t, op.path(f)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	editConfig(t, p.configPath(), func(cfg map[string]any) {
-		cfg["key"] = interKey
-		cfg["kms"] = map[string]any{"type": "awskms", "uri": kmsURI}
-	})
-	p.root, p.fp = root, fingerprint(root)
-	ca := launchCA(t, t, p.caPath, p.configPath())
-	ca.waitLog(t, 0, "Serving HTTPS on")
+	awsKey := func(name string) bool { return strings.HasPrefix(name, "awskms:key-id=") }
+	rootKey := kmsCreate(t, p, kmsURI, "root-ca", awsKey)
+	interKey := kmsCreate(t, p, kmsURI, "intermediate-ca", awsKey)
+	_, inter := startKMSCA(t, p, kmsURI, "awskms", rootKey, interKey)
 	u := p.client(t)
 	pw := u.path("password.txt")
 	issue := func(t *testing.T, cn string) result {

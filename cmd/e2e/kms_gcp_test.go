@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,37 +15,11 @@ func TestKMSCloudKMS(t *testing.T) {
 	p := initPKI(t)
 	srv := gcpkms.Start(t)
 	kmsURI := srv.KMSURI()
-	op := p.op
 	const ring = "projects/smallstep/locations/global/keyRings/step-ca/cryptoKeys/"
 	create := func(key string) string {
-		r := op.ok(t, "kms", "create", "--json", "--kms", kmsURI, ring+key)
-		var out struct{ Name, PublicKey string }
-		if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Name != ring+key+"/cryptoKeyVersions/1" || out.PublicKey == "" {
-			t.Fatalf("step kms create --json printed %q (%v)", r.stdout, err)
-		}
-		return out.Name
+		return kmsCreate(t, p, kmsURI, ring+key, func(name string) bool { return name == ring+key+"/cryptoKeyVersions/1" })
 	}
-	rootKey, interKey := create("root"), create("intermediate")
-	op.ok(t, "certificate", "create", "--profile", "root-ca", "--kms", kmsURI, "--key", rootKey, "Smallstep Root CA", "root_ca.crt")
-	op.ok(t, "certificate", "create", "--profile", "intermediate-ca", "--kms", kmsURI, "--ca-kms", kmsURI,
-		"--ca", "root_ca.crt", "--ca-key", rootKey, "--key", interKey, "Smallstep Intermediate CA", "intermediate_ca.crt")
-	root := readCerts(t, op.path("root_ca.crt"))[0]
-	inter := readCerts(t, op.path("intermediate_ca.crt"))[0]
-	if err := inter.CheckSignatureFrom(root); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"root_ca.crt", "intermediate_ca.crt"} {
-		if err := os.WriteFile(filepath.Join(p.caPath, "certs", f), readFile(t, op.path(f)), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	editConfig(t, p.configPath(), func(cfg map[string]any) {
-		cfg["key"] = interKey
-		cfg["kms"] = map[string]any{"type": "cloudkms", "uri": kmsURI}
-	})
-	p.root, p.fp = root, fingerprint(root)
-	ca := launchCA(t, t, p.caPath, p.configPath())
-	ca.waitLog(t, 0, "Serving HTTPS on")
+	_, inter := startKMSCA(t, p, kmsURI, "cloudkms", create("root"), create("intermediate"))
 	u := p.client(t)
 	before := time.Now()
 	u.ok(t, "ca", "certificate", "gcp.example.com", u.path("gcp.crt"), u.path("gcp.key"), "--provisioner-password-file", u.path("password.txt"))

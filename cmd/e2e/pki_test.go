@@ -42,6 +42,14 @@ type testPKI struct {
 // CA listening on a free loopback port.
 func initPKI(t *testing.T) *testPKI {
 	t.Helper()
+	p, _ := initPKIWith(t)
+	return p
+}
+
+// initPKIWith is initPKI with more `step ca init` flags (--ssh, --acme,
+// --remote-management); it also returns what init printed.
+func initPKIWith(t *testing.T, initFlags ...string) (*testPKI, result) {
+	t.Helper()
 	needBinaries(t)
 	base := t.TempDir()
 	p := &testPKI{caPath: filepath.Join(base, "ca")}
@@ -49,10 +57,10 @@ func initPKI(t *testing.T) *testPKI {
 	p.url = "https://localhost:" + p.port
 	p.op = newUser(t, p.caPath)
 	p.pwFile = p.op.writeFile(t, "password.txt", passwordFileText, 0o600)
-	p.op.ok(t, p.initArgs()...)
+	r := p.op.ok(t, append(p.initArgs(), initFlags...)...)
 	p.root = readCerts(t, filepath.Join(p.caPath, "certs", "root_ca.crt"))[0]
 	p.fp = fingerprint(p.root)
-	return p
+	return p, r
 }
 
 // initArgs is the `step ca init` command line for p.

@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,18 +9,7 @@ import (
 // setKRLRefresh sets Mayfly's ssh.krlRefresh in a ca.json.
 func setKRLRefresh(t *testing.T, path, d string) {
 	t.Helper()
-	var cfg map[string]any
-	if err := json.Unmarshal(readFile(t, path), &cfg); err != nil {
-		t.Fatal(err)
-	}
-	cfg["ssh"].(map[string]any)["krlRefresh"] = d
-	b, err := json.MarshalIndent(cfg, "", "\t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	editConfig(t, path, func(cfg map[string]any) { cfg["ssh"].(map[string]any)["krlRefresh"] = d })
 }
 
 // TestSSHKRLAcrossHANodes: two CAs share a PostgreSQL database; an SSH
@@ -36,16 +22,7 @@ func TestSSHKRLAcrossHANodes(t *testing.T) {
 	a := initSSHPKI(t)
 	setDB(t, a.configPath(), map[string]any{"type": haPostgres.typ, "dataSource": haPostgres.caDSN, "database": database})
 	setKRLRefresh(t, a.configPath(), "1s")
-	bPath := filepath.Join(t.TempDir(), "ca")
-	copyTree(t, a.caPath, bPath)
-	bConfig := filepath.Join(bPath, "config", "ca.json")
-	text := strings.ReplaceAll(string(readFile(t, bConfig)), a.caPath, bPath)
-	if err := os.WriteFile(bConfig, []byte(text), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	bAddr, bPort := freeAddr(t)
-	setAddress(t, bConfig, bAddr)
-	bURL := "https://localhost:" + bPort
+	bPath, bURL := cloneCA(t, a)
 	a.start(t)
 	startCA(t, bPath, a.pwFile)
 	waitUntilAfterSecond(time.Now())

@@ -15,16 +15,7 @@ import (
 // initSSHPKI is initPKI with `step ca init --ssh`.
 func initSSHPKI(t *testing.T) *testPKI {
 	t.Helper()
-	needBinaries(t)
-	base := t.TempDir()
-	p := &testPKI{caPath: filepath.Join(base, "ca")}
-	p.addr, p.port = freeAddr(t)
-	p.url = "https://localhost:" + p.port
-	p.op = newUser(t, p.caPath)
-	p.pwFile = p.op.writeFile(t, "password.txt", passwordFileText, 0o600)
-	p.op.ok(t, append(p.initArgs(), "--ssh")...)
-	p.root = readCerts(t, filepath.Join(p.caPath, "certs", "root_ca.crt"))[0]
-	p.fp = fingerprint(p.root)
+	p, _ := initPKIWith(t, "--ssh")
 	return p
 }
 
@@ -119,19 +110,7 @@ func sshLogin(t *testing.T, s *sshdProcess, key, knownHosts string, extra ...str
 // certSerial reads the serial of an SSH certificate file.
 func certSerial(t *testing.T, path string) string {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, _, _, _, err := gossh.ParseAuthorizedKey(b)
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	c, ok := k.(*gossh.Certificate)
-	if !ok {
-		t.Fatalf("%s is not a certificate", path)
-	}
-	return fmt.Sprint(c.Serial)
+	return fmt.Sprint(readSSHCert(t, path).Serial)
 }
 
 // TestSSHLoginAndRevocation is the SSH CA against real OpenSSH: sshd gets

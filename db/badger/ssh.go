@@ -1,7 +1,6 @@
 package badger
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,26 +18,14 @@ var _ store.SSHStore = (*Store)(nil)
 // StoreSSHCertificate writes c's step-ca records (steplayout.SSHCertificateRecords)
 // in one transaction through the committer.
 func (s *Store) StoreSSHCertificate(ctx context.Context, c *store.SSHCertificate) error {
-	if c == nil || len(c.Wire) == 0 {
-		return errs.Errorf(errs.BadRequest, "store ssh certificate: no certificate")
-	}
-	if err := checkKey("serial", c.Serial); err != nil {
-		return err
-	}
-	if err := checkValue("ssh certificate", len(c.Wire)); err != nil {
-		return err
-	}
-	recs, err := steplayout.SSHCertificateRecords(c)
+	recs, err := steplayout.CheckedSSHRecords(c, checkKey, checkValue)
 	if err != nil {
-		return fmt.Errorf("store ssh certificate %s: %w", c.Serial, err)
+		return err
 	}
 	type kv struct{ k, v []byte }
 	writes := make([]kv, 0, len(recs))
 	for _, r := range recs {
-		if err := checkKey("principal", r.Key); err != nil {
-			return err
-		}
-		writes = append(writes, kv{recordKey(r.Table, r.Key), bytes.Clone(r.Value)})
+		writes = append(writes, kv{recordKey(r.Table, r.Key), r.Value})
 	}
 	return s.submit(ctx, &op{what: "store ssh certificate " + c.Serial, apply: func(txn *wtxn) error {
 		for _, w := range writes {

@@ -21,24 +21,9 @@ func (s *Store) StoreSSHCertificate(ctx context.Context, c *store.SSHCertificate
 	if err := ctxErr(ctx, "store ssh certificate"); err != nil {
 		return err
 	}
-	if c == nil || len(c.Wire) == 0 {
-		return errs.Errorf(errs.BadRequest, "store ssh certificate: no certificate")
-	}
-	if err := checkKey("serial", c.Serial); err != nil {
-		return err
-	}
-	if err := checkValue("ssh certificate", len(c.Wire)); err != nil {
-		return err
-	}
-	recs, err := steplayout.SSHCertificateRecords(c)
+	recs, err := steplayout.CheckedSSHRecords(c, checkKey, checkValue)
 	if err != nil {
-		return fmt.Errorf("store ssh certificate %s: %w", c.Serial, err)
-	}
-	for i := range recs {
-		if err := checkKey("principal", recs[i].Key); err != nil {
-			return err
-		}
-		recs[i].Value = bytes.Clone(recs[i].Value)
+		return err
 	}
 	return s.write(ctx, "store ssh certificate "+c.Serial, func(tx *bolt.Tx) (error, error) {
 		for _, r := range recs {

@@ -7,10 +7,19 @@ import (
 	"fmt"
 
 	"github.com/mayfly-pki/mayfly/authority/admin"
+	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 )
 
 var _ admin.Store = (*Store)(nil)
+
+// adminSQL is MySQL's upserts of the admin tables.
+var adminSQL = sqlstore.AdminSQL{
+	UpsertAdmin:       `INSERT INTO admins (id, data) VALUES (?, ?) ON DUPLICATE KEY UPDATE data = VALUES(data)`,
+	UpsertProvisioner: `INSERT INTO provisioners (id, data) VALUES (?, ?) ON DUPLICATE KEY UPDATE data = VALUES(data)`,
+	UpsertPolicy:      `INSERT INTO authority_policies (id, data) VALUES (?, ?) ON DUPLICATE KEY UPDATE data = VALUES(data)`,
+	DeletePolicy:      `DELETE FROM authority_policies WHERE id = ?`,
+}
 
 // LoadAdmin implements admin.Store: one read-only repeatable-read
 // transaction (one InnoDB snapshot).
@@ -26,24 +35,13 @@ func (s *Store) LoadAdmin(ctx context.Context) (*admin.Records, error) {
 		if err := tx.QueryRowContext(ctx, `SELECT version FROM mayfly_admin_version WHERE id = 1`).Scan(&r.Version); err != nil {
 			return err
 		}
-		if err := scanRecords(ctx, tx, `SELECT data FROM authority_policies`, func(b []byte) error {
-			r.Policy = b
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := scanRecords(ctx, tx, `SELECT data FROM admins`, func(b []byte) error {
-			a, err := steplayout.DecodeAdmin(b)
-			r.Admins = append(r.Admins, a)
-			return err
-		}); err != nil {
-			return err
-		}
-		if err := scanRecords(ctx, tx, `SELECT data FROM provisioners`, func(b []byte) error {
-			p, err := steplayout.DecodeProvisioner(b)
-			r.Provisioners = append(r.Provisioners, p)
-			return err
-		}); err != nil {
+		if err := sqlstore.ReadAdminTables(func(q string) (sqlstore.Rows, func(), error) {
+			rows, err := tx.QueryContext(ctx, q)
+			if err != nil {
+				return nil, nil, err
+			}
+			return rows, func() { _ = rows.Close() }, nil
+		}, r); err != nil {
 			return err
 		}
 		return tx.Commit()
@@ -52,24 +50,6 @@ func (s *Store) LoadAdmin(ctx context.Context) (*admin.Records, error) {
 		return nil, err
 	}
 	return r, nil
-}
-
-func scanRecords(ctx context.Context, tx *sql.Tx, query string, fn func([]byte) error) error {
-	rows, err := tx.QueryContext(ctx, query)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return err
-		}
-		if err := fn(b); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // AdminVersion implements admin.Store.
@@ -109,24 +89,11 @@ func (s *Store) SaveAdmin(ctx context.Context, expect int64, c admin.Change) err
 		} else if n != 1 {
 			return errConflict
 		}
-		for _, r := range as {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO admins (id, data) VALUES (?, ?) ON DUPLICATE KEY UPDATE data = VALUES(data)`, r.ID, r.Data); err != nil {
-				return err
-			}
-		}
-		for _, r := range ps {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO provisioners (id, data) VALUES (?, ?) ON DUPLICATE KEY UPDATE data = VALUES(data)`, r.ID, r.Data); err != nil {
-				return err
-			}
-		}
-		if c.SetPolicy && len(c.Policy) == 0 {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM authority_policies WHERE id = ?`, steplayout.PolicyKey); err != nil {
-				return err
-			}
-		} else if c.SetPolicy {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO authority_policies (id, data) VALUES (?, ?) ON DUPLICATE KEY UPDATE data = VALUES(data)`, steplayout.PolicyKey, []byte(c.Policy)); err != nil {
-				return err
-			}
+		if err := sqlstore.WriteAdminChange(func(q string, args ...any) error {
+			_, err := tx.ExecContext(ctx, q, args...)
+			return err
+		}, adminSQL, as, ps, c); err != nil {
+			return err
 		}
 		return tx.Commit()
 	})

@@ -8,10 +8,22 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mayfly-pki/mayfly/authority/admin"
+	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 )
 
 var _ admin.Store = (*Store)(nil)
+
+// adminSQL is PostgreSQL's upserts of the admin tables.
+var adminSQL = sqlstore.AdminSQL{
+	UpsertAdmin: `INSERT INTO admins (id, data) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET data = excluded.data`,
+	UpsertProvisioner: `INSERT INTO provisioners (id, data) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET data = excluded.data`,
+	UpsertPolicy: `INSERT INTO authority_policies (id, data) VALUES ($1, $2)
+		ON CONFLICT (id) DO UPDATE SET data = excluded.data`,
+	DeletePolicy: `DELETE FROM authority_policies WHERE id = $1`,
+}
 
 // LoadAdmin implements admin.Store: one repeatable-read transaction.
 func (s *Store) LoadAdmin(ctx context.Context) (*admin.Records, error) {
@@ -22,48 +34,19 @@ func (s *Store) LoadAdmin(ctx context.Context) (*admin.Records, error) {
 			if err := tx.QueryRow(ctx, `SELECT version FROM mayfly_admin_version WHERE id = 1`).Scan(&r.Version); err != nil {
 				return err
 			}
-			if err := scanRecords(ctx, tx, `SELECT data FROM authority_policies`, func(b []byte) error {
-				r.Policy = b
-				return nil
-			}); err != nil {
-				return err
-			}
-			if err := scanRecords(ctx, tx, `SELECT data FROM admins`, func(b []byte) error {
-				a, err := steplayout.DecodeAdmin(b)
-				r.Admins = append(r.Admins, a)
-				return err
-			}); err != nil {
-				return err
-			}
-			return scanRecords(ctx, tx, `SELECT data FROM provisioners`, func(b []byte) error {
-				p, err := steplayout.DecodeProvisioner(b)
-				r.Provisioners = append(r.Provisioners, p)
-				return err
-			})
+			return sqlstore.ReadAdminTables(func(q string) (sqlstore.Rows, func(), error) {
+				rows, err := tx.Query(ctx, q)
+				if err != nil {
+					return nil, nil, err
+				}
+				return rows, rows.Close, nil
+			}, r)
 		})
 	})
 	if err != nil {
 		return nil, err
 	}
 	return r, nil
-}
-
-func scanRecords(ctx context.Context, tx pgx.Tx, query string, fn func([]byte) error) error {
-	rows, err := tx.Query(ctx, query)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var b []byte
-		if err := rows.Scan(&b); err != nil {
-			return err
-		}
-		if err := fn(b); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // AdminVersion implements admin.Store.
@@ -97,28 +80,10 @@ func (s *Store) SaveAdmin(ctx context.Context, expect int64, c admin.Change) err
 				conflict = true
 				return errConflict
 			}
-			for _, r := range as {
-				if _, err := tx.Exec(ctx, `INSERT INTO admins (id, data) VALUES ($1, $2)
-					ON CONFLICT (id) DO UPDATE SET data = excluded.data`, r.ID, r.Data); err != nil {
-					return err
-				}
-			}
-			for _, r := range ps {
-				if _, err := tx.Exec(ctx, `INSERT INTO provisioners (id, data) VALUES ($1, $2)
-					ON CONFLICT (id) DO UPDATE SET data = excluded.data`, r.ID, r.Data); err != nil {
-					return err
-				}
-			}
-			if !c.SetPolicy {
-				return nil
-			}
-			if len(c.Policy) == 0 {
-				_, err := tx.Exec(ctx, `DELETE FROM authority_policies WHERE id = $1`, steplayout.PolicyKey)
+			return sqlstore.WriteAdminChange(func(q string, args ...any) error {
+				_, err := tx.Exec(ctx, q, args...)
 				return err
-			}
-			_, err = tx.Exec(ctx, `INSERT INTO authority_policies (id, data) VALUES ($1, $2)
-				ON CONFLICT (id) DO UPDATE SET data = excluded.data`, steplayout.PolicyKey, []byte(c.Policy))
-			return err
+			}, adminSQL, as, ps, c)
 		})
 	})
 	if conflict {

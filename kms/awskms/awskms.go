@@ -16,8 +16,6 @@ package awskms
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/rsa"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -240,34 +238,24 @@ func (s *signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 	return out.Signature, nil
 }
 
+// signingAlgorithms are KMS's names of the signatures it makes.
+var signingAlgorithms = map[kms.SignScheme]types.SigningAlgorithmSpec{
+	{Hash: crypto.SHA256}:                       types.SigningAlgorithmSpecEcdsaSha256,
+	{Hash: crypto.SHA384}:                       types.SigningAlgorithmSpecEcdsaSha384,
+	{Hash: crypto.SHA512}:                       types.SigningAlgorithmSpecEcdsaSha512,
+	{RSA: true, Hash: crypto.SHA256, PSS: true}: types.SigningAlgorithmSpecRsassaPssSha256,
+	{RSA: true, Hash: crypto.SHA384, PSS: true}: types.SigningAlgorithmSpecRsassaPssSha384,
+	{RSA: true, Hash: crypto.SHA512, PSS: true}: types.SigningAlgorithmSpecRsassaPssSha512,
+	{RSA: true, Hash: crypto.SHA256}:            types.SigningAlgorithmSpecRsassaPkcs1V15Sha256,
+	{RSA: true, Hash: crypto.SHA384}:            types.SigningAlgorithmSpecRsassaPkcs1V15Sha384,
+	{RSA: true, Hash: crypto.SHA512}:            types.SigningAlgorithmSpecRsassaPkcs1V15Sha512,
+}
+
 func signingAlgorithm(pub crypto.PublicKey, opts crypto.SignerOpts) (types.SigningAlgorithmSpec, error) {
-	h := opts.HashFunc()
-	_, pss := opts.(*rsa.PSSOptions)
-	switch pub.(type) {
-	case *ecdsa.PublicKey:
-		switch h {
-		case crypto.SHA256:
-			return types.SigningAlgorithmSpecEcdsaSha256, nil
-		case crypto.SHA384:
-			return types.SigningAlgorithmSpecEcdsaSha384, nil
-		case crypto.SHA512:
-			return types.SigningAlgorithmSpecEcdsaSha512, nil
-		}
-	case *rsa.PublicKey:
-		switch {
-		case h == crypto.SHA256 && pss:
-			return types.SigningAlgorithmSpecRsassaPssSha256, nil
-		case h == crypto.SHA384 && pss:
-			return types.SigningAlgorithmSpecRsassaPssSha384, nil
-		case h == crypto.SHA512 && pss:
-			return types.SigningAlgorithmSpecRsassaPssSha512, nil
-		case h == crypto.SHA256:
-			return types.SigningAlgorithmSpecRsassaPkcs1V15Sha256, nil
-		case h == crypto.SHA384:
-			return types.SigningAlgorithmSpecRsassaPkcs1V15Sha384, nil
-		case h == crypto.SHA512:
-			return types.SigningAlgorithmSpecRsassaPkcs1V15Sha512, nil
+	if sc, ok := kms.SignSchemeOf(pub, opts); ok {
+		if alg, ok := signingAlgorithms[sc]; ok {
+			return alg, nil
 		}
 	}
-	return "", fmt.Errorf("awskms: cannot sign with hash %v for a %T key", h, pub)
+	return "", fmt.Errorf("awskms: cannot sign with hash %v for a %T key", opts.HashFunc(), pub)
 }

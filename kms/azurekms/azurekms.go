@@ -217,42 +217,43 @@ func publicKey(j *azkeys.JSONWebKey) (crypto.PublicKey, error) {
 
 // GetPublicKey returns the key's public key.
 func (k *KMS) GetPublicKey(ctx context.Context, name string) (crypto.PublicKey, error) {
-	r, err := parseKey(name)
+	_, _, key, err := k.getKey(ctx, name)
 	if err != nil {
 		return nil, err
+	}
+	return publicKey(key)
+}
+
+// getKey reads the key named by the URI name from its vault.
+func (k *KMS) getKey(ctx context.Context, name string) (keyRef, *azkeys.Client, *azkeys.JSONWebKey, error) {
+	r, err := parseKey(name)
+	if err != nil {
+		return r, nil, nil, err
 	}
 	c, err := k.client(r.vault)
 	if err != nil {
-		return nil, err
+		return r, nil, nil, err
 	}
 	resp, err := c.GetKey(ctx, r.name, r.version, nil)
 	if err != nil {
-		return nil, classify("GetKey", err)
+		return r, nil, nil, classify("GetKey", err)
 	}
-	return publicKey(resp.Key)
+	return r, c, resp.Key, nil
 }
 
 // CreateSigner returns a signer calling the vault's sign operation.
 func (k *KMS) CreateSigner(ctx context.Context, name string) (crypto.Signer, error) {
-	r, err := parseKey(name)
+	r, c, key, err := k.getKey(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	c, err := k.client(r.vault)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := c.GetKey(ctx, r.name, r.version, nil)
-	if err != nil {
-		return nil, classify("GetKey", err)
-	}
-	pub, err := publicKey(resp.Key)
+	pub, err := publicKey(key)
 	if err != nil {
 		return nil, err
 	}
 	version := r.version
-	if version == "" && resp.Key.KID != nil {
-		version = resp.Key.KID.Version() // pin the version read now
+	if version == "" && key.KID != nil {
+		version = key.KID.Version() // pin the version read now
 	}
 	return &signer{client: c, name: r.name, version: version, pub: pub}, nil
 }
@@ -341,34 +342,28 @@ func (s *signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 	return resp.Result, nil
 }
 
+// signatureAlgorithms are Key Vault's names of the signatures it makes.
+var signatureAlgorithms = map[kms.SignScheme]azkeys.SignatureAlgorithm{
+	{Hash: crypto.SHA256}:                       azkeys.SignatureAlgorithmES256,
+	{Hash: crypto.SHA384}:                       azkeys.SignatureAlgorithmES384,
+	{Hash: crypto.SHA512}:                       azkeys.SignatureAlgorithmES512,
+	{RSA: true, Hash: crypto.SHA256, PSS: true}: azkeys.SignatureAlgorithmPS256,
+	{RSA: true, Hash: crypto.SHA384, PSS: true}: azkeys.SignatureAlgorithmPS384,
+	// Kept as it was before the table: PSS with SHA-512 asks Key Vault for
+	// RS512 (PKCS #1 v1.5), not PS512.
+	{RSA: true, Hash: crypto.SHA512, PSS: true}: azkeys.SignatureAlgorithmRS512,
+	{RSA: true, Hash: crypto.SHA256}:            azkeys.SignatureAlgorithmRS256,
+	{RSA: true, Hash: crypto.SHA384}:            azkeys.SignatureAlgorithmRS384,
+	{RSA: true, Hash: crypto.SHA512}:            azkeys.SignatureAlgorithmRS512,
+}
+
 func signatureAlgorithm(pub crypto.PublicKey, opts crypto.SignerOpts) (azkeys.SignatureAlgorithm, error) {
-	h := opts.HashFunc()
-	_, pss := opts.(*rsa.PSSOptions)
-	switch pub.(type) {
-	case *ecdsa.PublicKey:
-		switch h {
-		case crypto.SHA256:
-			return azkeys.SignatureAlgorithmES256, nil
-		case crypto.SHA384:
-			return azkeys.SignatureAlgorithmES384, nil
-		case crypto.SHA512:
-			return azkeys.SignatureAlgorithmES512, nil
-		}
-	case *rsa.PublicKey:
-		switch {
-		case h == crypto.SHA256 && pss:
-			return azkeys.SignatureAlgorithmPS256, nil
-		case h == crypto.SHA384 && pss:
-			return azkeys.SignatureAlgorithmPS384, nil
-		case h == crypto.SHA256:
-			return azkeys.SignatureAlgorithmRS256, nil
-		case h == crypto.SHA384:
-			return azkeys.SignatureAlgorithmRS384, nil
-		case h == crypto.SHA512:
-			return azkeys.SignatureAlgorithmRS512, nil
+	if sc, ok := kms.SignSchemeOf(pub, opts); ok {
+		if alg, ok := signatureAlgorithms[sc]; ok {
+			return alg, nil
 		}
 	}
-	return "", fmt.Errorf("azurekms: cannot sign with hash %v for a %T key", h, pub)
+	return "", fmt.Errorf("azurekms: cannot sign with hash %v for a %T key", opts.HashFunc(), pub)
 }
 
 // jwsToASN1 converts a JWS ECDSA signature (r||s) to ASN.1 DER.

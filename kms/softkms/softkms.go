@@ -79,13 +79,19 @@ func readFile(path string) ([]byte, error) {
 	return b, nil
 }
 
-// GetPublicKey reads a private or public key file and returns its public key.
-func (k *KMS) GetPublicKey(_ context.Context, name string) (crypto.PublicKey, error) {
+// readKey reads the key file of the URI name, and returns its path too.
+func readKey(name string) (string, []byte, error) {
 	path, err := Path(name)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	b, err := readFile(path)
+	return path, b, err
+}
+
+// GetPublicKey reads a private or public key file and returns its public key.
+func (k *KMS) GetPublicKey(_ context.Context, name string) (crypto.PublicKey, error) {
+	path, b, err := readKey(name)
 	if err != nil {
 		return nil, err
 	}
@@ -101,11 +107,7 @@ func (k *KMS) GetPublicKey(_ context.Context, name string) (crypto.PublicKey, er
 
 // CreateSigner reads and decrypts the key file.
 func (k *KMS) CreateSigner(_ context.Context, name string) (crypto.Signer, error) {
-	path, err := Path(name)
-	if err != nil {
-		return nil, err
-	}
-	b, err := readFile(path)
+	path, b, err := readKey(name)
 	if err != nil {
 		return nil, err
 	}

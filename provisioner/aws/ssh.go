@@ -6,7 +6,6 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
-	"github.com/mayfly-pki/mayfly/ssh"
 )
 
 var _ provisioner.SSHAuthorizer = (*Provisioner)(nil)
@@ -24,11 +23,8 @@ func (p *Provisioner) AuthorizeSSHSign(_ context.Context, tok *token.Token) (*pr
 	if err != nil {
 		return nil, err
 	}
-	allowed := ssh.Options{CertType: ssh.HostCert, KeyID: doc.InstanceID}
-	if p.cfg.DisableCustomSANs {
-		allowed.Principals = []string{doc.PrivateIP, DNSName(doc)}
-	}
-	return &provisioner.SSHPlan{Info: p.Info(), Claims: p.Claims(), Allowed: allowed}, nil
+	names := []string{doc.PrivateIP, DNSName(doc)}
+	return provisioner.InstanceHostSSHPlan(p.Info(), p.Claims(), doc.InstanceID, p.cfg.DisableCustomSANs, names), nil
 }
 
 // AuthorizeSSHRevoke is not offered: step-ca's AWS provisioner revokes nothing.

@@ -56,15 +56,7 @@ func newEnv(t *testing.T, extra map[string]any) *env {
 		t.Fatal("no provisioner azure")
 	}
 	prov := p.(*azure.Provisioner)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = prov.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-prov.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatal("the tenant's keys were not fetched within 10s")
-	}
+	at.RunUntilReady(t, prov, "the tenant's keys")
 	return &env{Env: e, tenant: tn, prov: prov}
 }
 

@@ -6,7 +6,6 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
-	"github.com/mayfly-pki/mayfly/ssh"
 )
 
 var _ provisioner.SSHAuthorizer = (*Provisioner)(nil)
@@ -23,11 +22,7 @@ func (p *Provisioner) AuthorizeSSHSign(_ context.Context, tok *token.Token) (*pr
 	if err != nil {
 		return nil, err
 	}
-	allowed := ssh.Options{CertType: ssh.HostCert, KeyID: id.name}
-	if p.cfg.DisableCustomSANs {
-		allowed.Principals = []string{id.name}
-	}
-	return &provisioner.SSHPlan{Info: p.Info(), Claims: p.Claims(), Allowed: allowed}, nil
+	return provisioner.InstanceHostSSHPlan(p.Info(), p.Claims(), id.name, p.cfg.DisableCustomSANs, []string{id.name}), nil
 }
 
 // AuthorizeSSHRevoke is not offered: step-ca's Azure provisioner revokes nothing.

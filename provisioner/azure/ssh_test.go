@@ -32,15 +32,7 @@ func TestSSHHostCertificate(t *testing.T) {
 	})
 	p, _ := e.Authority.Provisioners().ByName("azure")
 	prov := p.(*azure.Provisioner)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = prov.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-prov.Ready():
-	case <-time.After(30 * time.Second):
-		t.Fatal("the tenant's keys were not fetched within 30s")
-	}
+	at.RunUntilReady(t, prov, "the tenant's keys")
 	key, _ := gossh.NewPublicKey(&at.NewKey(t).PublicKey)
 	vm := azuretest.VM{Subscription: "sub-1", Group: "rg-1", Name: "vm-ssh", ObjectID: "oid-1"}
 	res, err := e.Authority.SignSSH(context.Background(), &authority.SSHSignRequest{PublicKey: key,

@@ -52,15 +52,7 @@ func newEnv(t *testing.T, extra map[string]any) *env {
 		t.Fatal("no provisioner gcp")
 	}
 	prov := p.(*gcp.Provisioner)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = prov.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-prov.Ready():
-	case <-time.After(10 * time.Second):
-		t.Fatal("Google's keys were not fetched within 10s")
-	}
+	at.RunUntilReady(t, prov, "Google's keys")
 	return &env{Env: e, google: g, prov: prov}
 }
 

@@ -6,7 +6,6 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
-	"github.com/mayfly-pki/mayfly/ssh"
 )
 
 var _ provisioner.SSHAuthorizer = (*Provisioner)(nil)
@@ -25,11 +24,7 @@ func (p *Provisioner) AuthorizeSSHSign(_ context.Context, tok *token.Token) (*pr
 		return nil, err
 	}
 	ce := &pl.Google.ComputeEngine
-	allowed := ssh.Options{CertType: ssh.HostCert, KeyID: ce.InstanceName}
-	if p.cfg.DisableCustomSANs {
-		allowed.Principals = DNSNames(ce)
-	}
-	return &provisioner.SSHPlan{Info: p.Info(), Claims: p.Claims(), Allowed: allowed}, nil
+	return provisioner.InstanceHostSSHPlan(p.Info(), p.Claims(), ce.InstanceName, p.cfg.DisableCustomSANs, DNSNames(ce)), nil
 }
 
 // AuthorizeSSHRevoke is not offered: step-ca's GCP provisioner revokes nothing.

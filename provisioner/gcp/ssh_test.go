@@ -32,15 +32,7 @@ func TestSSHHostCertificate(t *testing.T) {
 	})
 	p, _ := e.Authority.Provisioners().ByName("gcp")
 	prov := p.(*gcp.Provisioner)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = prov.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
-	select {
-	case <-prov.Ready():
-	case <-time.After(30 * time.Second):
-		t.Fatal("Google's keys were not fetched within 30s")
-	}
+	at.RunUntilReady(t, prov, "Google's keys")
 	in := gcptest.DefaultInstance(e.Clock.Now())
 	tok := g.Mint(t, gcptest.Payload(in, at.CAURL+"/1.0/ssh/sign#gcp/gcp", e.Clock.Now()))
 	key, _ := gossh.NewPublicKey(&at.NewKey(t).PublicKey)

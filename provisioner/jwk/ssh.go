@@ -3,7 +3,6 @@ package jwk
 import (
 	"context"
 
-	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 )
@@ -23,11 +22,7 @@ func (p *Provisioner) AuthorizeSSHSign(_ context.Context, tok *token.Token) (*pr
 	if err := p.authorize(tok, provisioner.PurposeSSHSign); err != nil {
 		return nil, err
 	}
-	c := &tok.Claims
-	if c.Step == nil || c.Step.SSH == nil {
-		return nil, errs.Errorf(errs.Unauthorized, "jwk.AuthorizeSSHSign; jwk token must be an SSH provisioning token: it has no step.ssh claim")
-	}
-	allowed, err := provisioner.SSHAllowedFromToken(c.Step.SSH, c.Subject)
+	allowed, err := provisioner.SSHTokenAllowed(&tok.Claims, "jwk")
 	if err != nil {
 		return nil, err
 	}

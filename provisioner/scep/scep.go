@@ -5,7 +5,6 @@
 package scep
 
 import (
-	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -20,6 +19,7 @@ import (
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/internal/pemutil"
 	"github.com/mayfly-pki/mayfly/provisioner"
+	"github.com/mayfly-pki/mayfly/provisioner/internal/base"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/provisioner/validate"
 	"github.com/mayfly-pki/mayfly/provisioner/webhook"
@@ -94,32 +94,22 @@ func New(raw json.RawMessage, cfg provisioner.Config) (provisioner.Interface, er
 	if c.MinimumPublicKeyLength < 0 || c.MinimumPublicKeyLength%8 != 0 {
 		return nil, fmt.Errorf("SCEP provisioner %q: %d bits is not exactly divisible by 8", c.Name, c.MinimumPublicKeyLength)
 	}
-	claims := c.Claims.Merge(cfg.Claims)
-	if err := claims.Validate(); err != nil {
-		return nil, fmt.Errorf("SCEP provisioner %q: claims: %w", c.Name, err)
-	}
-	tmpl, err := provisioner.ParseX509Template(c.Options, cfg.StepPath)
+	info := provisioner.Info{ID: "scep/" + c.Name, Name: c.Name, Type: provisioner.TypeSCEP}
+	parts, err := base.Parse(info, c.Base, raw, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("SCEP provisioner %q: %w", c.Name, err)
-	}
-	hooks, err := webhook.Parse(c.Options, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("SCEP provisioner %q: %w", c.Name, err)
-	}
-	compact := new(bytes.Buffer)
-	if err := json.Compact(compact, raw); err != nil {
 		return nil, err
 	}
+	claims := parts.Claims
 	caps := c.Capabilities
 	if len(caps) == 0 {
 		caps = DefaultCapabilities
 	}
 	p := &Provisioner{
-		info:   provisioner.Info{ID: "scep/" + c.Name, Name: c.Name, Type: provisioner.TypeSCEP},
-		claims: claims, raw: compact.Bytes(), now: cfg.Clock(), challenge: []byte(c.Challenge),
+		info:   info,
+		claims: claims, raw: parts.Raw, now: cfg.Clock(), challenge: []byte(c.Challenge),
 		forceCN: c.ForceCN, caps: caps, includeRoot: c.IncludeRoot, excludeInter: c.ExcludeIntermediate,
 		minKeyLen: c.MinimumPublicKeyLength, encAlg: c.EncryptionAlgorithmIdentifier,
-		x509: tmpl, webhooks: hooks,
+		x509: parts.X509, webhooks: parts.Webhooks,
 	}
 	if err := p.loadDecrypter(&c); err != nil {
 		return nil, fmt.Errorf("SCEP provisioner %q: %w", c.Name, err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 )
@@ -25,11 +24,7 @@ func (p *Provisioner) AuthorizeSSHSign(_ context.Context, tok *token.Token) (*pr
 	if err != nil {
 		return nil, err
 	}
-	c := &tok.Claims
-	if c.Step == nil || c.Step.SSH == nil {
-		return nil, errs.Errorf(errs.Unauthorized, "x5c.AuthorizeSSHSign; x5c token must be an SSH provisioning token: it has no step.ssh claim")
-	}
-	allowed, err := provisioner.SSHAllowedFromToken(c.Step.SSH, c.Subject)
+	allowed, err := provisioner.SSHTokenAllowed(&tok.Claims, "x5c")
 	if err != nil {
 		return nil, err
 	}

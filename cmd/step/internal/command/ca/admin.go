@@ -61,28 +61,35 @@ type adminView struct {
 	provName, provType string
 }
 
+// getPages GETs path page after page (limit=100, each page's cursor) and
+// calls page with each; page returns the page's next cursor, empty on the
+// last one.
+func getPages[T any](c *cli.Context, a *adminClient, path string, page func(*T) string) error {
+	for cursor := ""; ; {
+		var p T
+		if err := a.call(c, http.MethodGet, path+"?limit=100&cursor="+url.QueryEscape(cursor), nil, &p); err != nil {
+			return err
+		}
+		if cursor = page(&p); cursor == "" {
+			return nil
+		}
+	}
+}
+
 // fetchAdmins returns every admin, following the pages, with provisioner
 // names from GET /admin/provisioners.
 func fetchAdmins(c *cli.Context, a *adminClient) ([]adminView, error) {
 	provs := map[string]*wire.Provisioner{}
-	for cursor := ""; ; {
-		var page wire.AdminProvisionersResponse
-		if err := a.call(c, http.MethodGet, "/admin/provisioners?limit=100&cursor="+url.QueryEscape(cursor), nil, &page); err != nil {
-			return nil, err
-		}
+	if err := getPages(c, a, "/admin/provisioners", func(page *wire.AdminProvisionersResponse) string {
 		for _, p := range page.Provisioners {
 			provs[p.ID] = p
 		}
-		if cursor = page.NextCursor; cursor == "" {
-			break
-		}
+		return page.NextCursor
+	}); err != nil {
+		return nil, err
 	}
 	var out []adminView
-	for cursor := ""; ; {
-		var page wire.AdminsResponse
-		if err := a.call(c, http.MethodGet, "/admin/admins?limit=100&cursor="+url.QueryEscape(cursor), nil, &page); err != nil {
-			return nil, err
-		}
+	if err := getPages(c, a, "/admin/admins", func(page *wire.AdminsResponse) string {
 		for _, adm := range page.Admins {
 			v := adminView{Admin: adm, provName: adm.ProvisionerID, provType: "unknown"}
 			if p, ok := provs[adm.ProvisionerID]; ok {
@@ -90,9 +97,9 @@ func fetchAdmins(c *cli.Context, a *adminClient) ([]adminView, error) {
 			}
 			out = append(out, v)
 		}
-		if cursor = page.NextCursor; cursor == "" {
-			break
-		}
+		return page.NextCursor
+	}); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

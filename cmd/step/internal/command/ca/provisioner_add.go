@@ -138,24 +138,9 @@ func provisionerAddAction(c *cli.Context) error {
 	if f := anyTemplateFlag(c); f != "" && typ == "SSHPOP" {
 		return fmt.Errorf("flag '--%s' is not supported by SSHPOP provisioners", f)
 	}
-	claims, err := newProvClaims(c)
+	raw, err := provEntryJSON(c, typ, name, cfg.Authority.Claims)
 	if err != nil {
 		return err
-	}
-	if err := checkProvClaims(name, claims, cfg.Authority.Claims); err != nil {
-		return err
-	}
-	opts, err := newProvOptions(c)
-	if err != nil {
-		return err
-	}
-	entry, err := newProvEntry(c, typ, name, claims, opts)
-	if err != nil {
-		return err
-	}
-	raw, err := json.Marshal(entry)
-	if err != nil {
-		return fmt.Errorf("encoding provisioner %q: %w", name, err)
 	}
 	cfg.Authority.Provisioners = append(cfg.Authority.Provisioners, raw)
 	return saveCAConfig(errWriter(c), path, cfg)
@@ -163,6 +148,32 @@ func provisionerAddAction(c *cli.Context) error {
 
 // newProvEntry builds the ca.json entry of a new provisioner of type typ
 // from the type's flags.
+// provEntryJSON is the ca.json entry of the new provisioner name of type
+// typ from the flags, its claims checked against the authority's (global;
+// nil: none known).
+func provEntryJSON(c *cli.Context, typ, name string, global *provisioner.Claims) (json.RawMessage, error) {
+	claims, err := newProvClaims(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkProvClaims(name, claims, global); err != nil {
+		return nil, err
+	}
+	opts, err := newProvOptions(c)
+	if err != nil {
+		return nil, err
+	}
+	entry, err := newProvEntry(c, typ, name, claims, opts)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(entry)
+	if err != nil {
+		return nil, fmt.Errorf("encoding provisioner %q: %w", name, err)
+	}
+	return raw, nil
+}
+
 func newProvEntry(c *cli.Context, typ, name string, claims *provisioner.Claims, opts *provOptions) (any, error) {
 	switch typ {
 	case "JWK":

@@ -47,24 +47,9 @@ func provisionerAddRemote(c *cli.Context, typ, name string) error {
 	if f := anyTemplateFlag(c); f != "" && typ == "SSHPOP" {
 		return fmt.Errorf("flag '--%s' is not supported by SSHPOP provisioners", f)
 	}
-	claims, err := newProvClaims(c)
+	raw, err := provEntryJSON(c, typ, name, nil)
 	if err != nil {
 		return err
-	}
-	if err := checkProvClaims(name, claims, nil); err != nil {
-		return err
-	}
-	opts, err := newProvOptions(c)
-	if err != nil {
-		return err
-	}
-	entry, err := newProvEntry(c, typ, name, claims, opts)
-	if err != nil {
-		return err
-	}
-	raw, err := json.Marshal(entry)
-	if err != nil {
-		return fmt.Errorf("encoding provisioner %q: %w", name, err)
 	}
 	lp, err := linkedProvisioner(raw)
 	if err != nil {

@@ -47,16 +47,19 @@ func userCAKeys(cl *client.Client) ([][]byte, error) {
 	return out, nil
 }
 
-// agentCerts returns the agent's certificates signed by one of caKeys,
-// valid now.
-func agentCerts(a agent.Agent, caKeys [][]byte) ([]*gossh.Certificate, []*agent.Key, error) {
+// agentCerts returns the agent's certificates signed by one of the CA's
+// user keys (GET /ssh/roots), valid now.
+func agentCerts(a agent.Agent, cl *client.Client) ([]*gossh.Certificate, error) {
+	caKeys, err := userCAKeys(cl)
+	if err != nil {
+		return nil, err
+	}
 	keys, err := a.List()
 	if err != nil {
-		return nil, nil, fmt.Errorf("error listing the ssh-agent keys: %w", err)
+		return nil, fmt.Errorf("error listing the ssh-agent keys: %w", err)
 	}
 	now := uint64(time.Now().Unix())
 	var certs []*gossh.Certificate
-	var entries []*agent.Key
 	for _, k := range keys {
 		pk, err := gossh.ParsePublicKey(k.Blob)
 		if err != nil {
@@ -68,12 +71,12 @@ func agentCerts(a agent.Agent, caKeys [][]byte) ([]*gossh.Certificate, []*agent.
 		}
 		for _, ca := range caKeys {
 			if bytes.Equal(c.SignatureKey.Marshal(), ca) {
-				certs, entries = append(certs, c), append(entries, k)
+				certs = append(certs, c)
 				break
 			}
 		}
 	}
-	return certs, entries, nil
+	return certs, nil
 }
 
 // agentUser is the first principal of the first agent certificate of the
@@ -84,11 +87,7 @@ func agentUser(cl *client.Client) (string, error) {
 		return "", fmt.Errorf("ssh certificate not found: please run step ssh login <identity> (%v)", err)
 	}
 	defer closeFn()
-	cas, err := userCAKeys(cl)
-	if err != nil {
-		return "", err
-	}
-	certs, _, err := agentCerts(a, cas)
+	certs, err := agentCerts(a, cl)
 	if err != nil {
 		return "", err
 	}

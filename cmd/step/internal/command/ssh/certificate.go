@@ -12,14 +12,11 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
-	"github.com/mayfly-pki/mayfly/api/wire"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
 	caCmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/flags"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/ui"
 	"github.com/mayfly-pki/mayfly/internal/keyutil"
-	"github.com/mayfly-pki/mayfly/internal/timeutil"
-	"github.com/mayfly-pki/mayfly/ssh"
 )
 
 func certificateCommand() *cli.Command {
@@ -74,16 +71,10 @@ func certificateAction(c *cli.Context) error {
 			principals = principalsFor(sub)
 		}
 	}
-	now := time.Now()
-	va, err := timeutil.Parse(c.String("not-before"))
+	va, vb, err := validityFlags(c)
 	if err != nil {
-		return fmt.Errorf("invalid value for flag '--not-before': %w", err)
+		return err
 	}
-	vb, err := timeutil.Parse(c.String("not-after"))
-	if err != nil {
-		return fmt.Errorf("invalid value for flag '--not-after': %w", err)
-	}
-	_ = now
 
 	// The key: a new one, or the public key of --sign.
 	var pub gossh.PublicKey
@@ -123,31 +114,7 @@ func certificateAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	tok := c.String("token")
-	if tok == "" {
-		o, err := caCmd.SSHTokenOptions(c, sub, host, principals)
-		if err != nil {
-			return err
-		}
-		o.ValidAfter, o.ValidBefore = va.String(), vb.String()
-		if tok, err = caCmd.MintSSHToken(c, cl, roots, caCmd.SSHToken{Subject: sub, Path: "/1.0/ssh/sign", SSH: o}); err != nil {
-			return err
-		}
-	}
-	certType := ssh.UserCert
-	if host {
-		certType = ssh.HostCert
-	}
-	ctx, cancel := timeoutCtx(c)
-	defer cancel()
-	resp, err := cl.SSHSign(ctx, &wire.SSHSignRequest{
-		PublicKey: pub.Marshal(), OTT: tok, CertType: certType, KeyID: sub, Principals: principals,
-		ValidAfter: va, ValidBefore: vb,
-	})
-	if err != nil {
-		return err
-	}
-	cert, err := decodeCert(resp.Certificate)
+	cert, err := signSSH(c, cl, roots, signRequest{pub: pub, sub: sub, host: host, principals: principals, va: va, vb: vb})
 	if err != nil {
 		return err
 	}
@@ -217,12 +184,7 @@ func addToAgent(k crypto.Signer, cert *gossh.Certificate, comment string) bool {
 		return false
 	}
 	defer conn.Close()
-	life := time.Until(ssh.Time(cert.ValidBefore))
-	added := agent.AddedKey{PrivateKey: k, Certificate: cert, Comment: comment}
-	if life > 0 && life < 1<<31*time.Second {
-		added.LifetimeSecs = uint32(life / time.Second)
-	}
-	if err := agent.NewClient(conn).Add(added); err != nil {
+	if err := agent.NewClient(conn).Add(agentKey(k, cert, comment)); err != nil {
 		fmt.Fprintf(os.Stderr, "warning: cannot add the certificate to the ssh-agent: %v\n", err)
 		return false
 	}

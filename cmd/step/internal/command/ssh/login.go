@@ -4,20 +4,15 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"time"
 
 	"github.com/urfave/cli/v2"
 	gossh "golang.org/x/crypto/ssh"
-	"golang.org/x/crypto/ssh/agent"
 
-	"github.com/mayfly-pki/mayfly/api/wire"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/app"
 	caCmd "github.com/mayfly-pki/mayfly/cmd/step/internal/command/ca"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/flags"
 	"github.com/mayfly-pki/mayfly/cmd/step/internal/ui"
 	"github.com/mayfly-pki/mayfly/internal/keyutil"
-	"github.com/mayfly-pki/mayfly/internal/timeutil"
-	"github.com/mayfly-pki/mayfly/ssh"
 )
 
 func loginCommand() *cli.Command {
@@ -73,11 +68,7 @@ func loginAction(c *cli.Context) error {
 		principals = principalsFor(sub)
 	}
 	if !c.Bool("force") {
-		cas, err := userCAKeys(cl)
-		if err != nil {
-			return err
-		}
-		certs, _, err := agentCerts(a, cas)
+		certs, err := agentCerts(a, cl)
 		if err != nil {
 			return err
 		}
@@ -88,13 +79,9 @@ func loginAction(c *cli.Context) error {
 			}
 		}
 	}
-	va, err := timeutil.Parse(c.String("not-before"))
+	va, vb, err := validityFlags(c)
 	if err != nil {
-		return fmt.Errorf("invalid value for flag '--not-before': %w", err)
-	}
-	vb, err := timeutil.Parse(c.String("not-after"))
-	if err != nil {
-		return fmt.Errorf("invalid value for flag '--not-after': %w", err)
+		return err
 	}
 	kty, crv, size, err := flags.KeyParams(c)
 	if err != nil {
@@ -108,27 +95,7 @@ func loginAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	tok := c.String("token")
-	if tok == "" {
-		o, err := caCmd.SSHTokenOptions(c, sub, false, principals)
-		if err != nil {
-			return err
-		}
-		o.ValidAfter, o.ValidBefore = va.String(), vb.String()
-		if tok, err = caCmd.MintSSHToken(c, cl, roots, caCmd.SSHToken{Subject: sub, Path: "/1.0/ssh/sign", SSH: o}); err != nil {
-			return err
-		}
-	}
-	ctx, cancel := timeoutCtx(c)
-	defer cancel()
-	resp, err := cl.SSHSign(ctx, &wire.SSHSignRequest{
-		PublicKey: pub.Marshal(), OTT: tok, CertType: ssh.UserCert, KeyID: sub, Principals: principals,
-		ValidAfter: va, ValidBefore: vb,
-	})
-	if err != nil {
-		return err
-	}
-	cert, err := decodeCert(resp.Certificate)
+	cert, err := signSSH(c, cl, roots, signRequest{pub: pub, sub: sub, principals: principals, va: va, vb: vb})
 	if err != nil {
 		return err
 	}
@@ -136,11 +103,7 @@ func loginAction(c *cli.Context) error {
 	if comment == "" {
 		comment = sub
 	}
-	added := agent.AddedKey{PrivateKey: priv, Certificate: cert, Comment: comment}
-	if life := time.Until(ssh.Time(cert.ValidBefore)); life > 0 && life < 1<<31*time.Second {
-		added.LifetimeSecs = uint32(life / time.Second)
-	}
-	if err := a.Add(added); err != nil {
+	if err := a.Add(agentKey(priv, cert, comment)); err != nil {
 		return fmt.Errorf("error adding the certificate to the ssh-agent: %w", err)
 	}
 	ui.PrintSelected("SSH Agent", "yes")
@@ -174,11 +137,7 @@ func logoutCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			cas, err := userCAKeys(cl)
-			if err != nil {
-				return err
-			}
-			certs, _, err := agentCerts(a, cas)
+			certs, err := agentCerts(a, cl)
 			if err != nil {
 				return err
 			}
