@@ -349,9 +349,7 @@ var signatureAlgorithms = map[kms.SignScheme]azkeys.SignatureAlgorithm{
 	{Hash: crypto.SHA512}:                       azkeys.SignatureAlgorithmES512,
 	{RSA: true, Hash: crypto.SHA256, PSS: true}: azkeys.SignatureAlgorithmPS256,
 	{RSA: true, Hash: crypto.SHA384, PSS: true}: azkeys.SignatureAlgorithmPS384,
-	// Kept as it was before the table: PSS with SHA-512 asks Key Vault for
-	// RS512 (PKCS #1 v1.5), not PS512.
-	{RSA: true, Hash: crypto.SHA512, PSS: true}: azkeys.SignatureAlgorithmRS512,
+	{RSA: true, Hash: crypto.SHA512, PSS: true}: azkeys.SignatureAlgorithmPS512,
 	{RSA: true, Hash: crypto.SHA256}:            azkeys.SignatureAlgorithmRS256,
 	{RSA: true, Hash: crypto.SHA384}:            azkeys.SignatureAlgorithmRS384,
 	{RSA: true, Hash: crypto.SHA512}:            azkeys.SignatureAlgorithmRS512,

@@ -3,6 +3,9 @@ package azurekms
 import (
 	"context"
 	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	_ "crypto/sha512"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -45,6 +48,29 @@ func TestEmulator(t *testing.T) {
 		}
 		if !s.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(r.PublicKey) {
 			t.Fatal("latest version is another key")
+		}
+	})
+	t.Run("rsa-pss", func(t *testing.T) {
+		r, err := km.CreateKey(context.Background(), kms.CreateKeyRequest{Name: "azurekms:name=pss;vault=test-vault", Algorithm: kms.SHA256WithRSA, Bits: 2048})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := km.CreateSigner(context.Background(), r.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range []crypto.Hash{crypto.SHA256, crypto.SHA384, crypto.SHA512} {
+			d := h.New()
+			d.Write([]byte("message"))
+			digest := d.Sum(nil)
+			opts := &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: h}
+			sig, err := s.Sign(rand.Reader, digest, opts)
+			if err != nil {
+				t.Fatalf("%v: %v", h, err)
+			}
+			if err := rsa.VerifyPSS(r.PublicKey.(*rsa.PublicKey), h, digest, sig, opts); err != nil {
+				t.Fatalf("RSA-PSS with %v does not verify: %v", h, err)
+			}
 		}
 	})
 	t.Run("wrong secret", func(t *testing.T) {

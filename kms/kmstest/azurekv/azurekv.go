@@ -218,7 +218,8 @@ func (s *Server) sign(w http.ResponseWriter, r *http.Request, name, version stri
 		return
 	}
 	h := map[string]crypto.Hash{"ES256": crypto.SHA256, "ES384": crypto.SHA384, "ES512": crypto.SHA512,
-		"RS256": crypto.SHA256, "RS384": crypto.SHA384, "RS512": crypto.SHA512}[req.Alg]
+		"RS256": crypto.SHA256, "RS384": crypto.SHA384, "RS512": crypto.SHA512,
+		"PS256": crypto.SHA256, "PS384": crypto.SHA384, "PS512": crypto.SHA512}[req.Alg]
 	if h == 0 || len(digest) != h.Size() {
 		kvError(w, 400, "BadParameter", "bad alg or digest length")
 		return
@@ -234,7 +235,13 @@ func (s *Server) sign(w http.ResponseWriter, r *http.Request, name, version stri
 		size := (key.Curve.Params().BitSize + 7) / 8
 		sig = append(rr.FillBytes(make([]byte, size)), ss.FillBytes(make([]byte, size))...)
 	case *rsa.PrivateKey:
-		if sig, err = rsa.SignPKCS1v15(rand.Reader, key, h, digest); err != nil {
+		if strings.HasPrefix(req.Alg, "PS") {
+			// Key Vault's PS* are RSASSA-PSS with a salt as long as the hash.
+			sig, err = rsa.SignPSS(rand.Reader, key, h, digest, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
+		} else {
+			sig, err = rsa.SignPKCS1v15(rand.Reader, key, h, digest)
+		}
+		if err != nil {
 			kvError(w, 500, "InternalError", err.Error())
 			return
 		}
