@@ -81,6 +81,21 @@ func (a *Authority) SSHEnabled() bool {
 	return a.ssh != nil && (a.ssh.user != nil || a.ssh.host != nil)
 }
 
+// SSHCAKeys returns the public keys of the CA's own SSH signers (ssh.hostKey,
+// ssh.userKey), nil for one not configured.
+func (a *Authority) SSHCAKeys() (host, user gossh.PublicKey) {
+	if a.ssh == nil {
+		return nil, nil
+	}
+	if a.ssh.host != nil {
+		host = a.ssh.host.PublicKey()
+	}
+	if a.ssh.user != nil {
+		user = a.ssh.user.PublicKey()
+	}
+	return host, user
+}
+
 // SSHKeys are the public keys of /ssh/roots or /ssh/federation.
 type SSHKeys struct {
 	User, Host []gossh.PublicKey

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/mayfly-pki/mayfly/api"
 	apiadmin "github.com/mayfly-pki/mayfly/api/admin"
@@ -226,6 +228,15 @@ func (d *daemon) banner(cfg *config.Config, snap *ca.Snapshot) {
 	}
 	for _, r := range snap.Authority.Roots() {
 		stdLog.Printf("X.509 Root Fingerprint: %s", pemutil.Fingerprint(r))
+	}
+	// step-ca prints the CA's own SSH keys (host first) in authorized_keys
+	// form without a comment; ssh.keys are not printed.
+	hostKey, userKey := snap.Authority.SSHCAKeys()
+	if hostKey != nil {
+		stdLog.Printf("SSH Host CA Key: %s", bytes.TrimSpace(gossh.MarshalAuthorizedKey(hostKey)))
+	}
+	if userKey != nil {
+		stdLog.Printf("SSH User CA Key: %s", bytes.TrimSpace(gossh.MarshalAuthorizedKey(userKey)))
 	}
 	stdLog.Printf("Serving HTTPS on %s ...", d.server.Addr())
 	if d.insecure != nil {
