@@ -323,6 +323,13 @@ func (a *Authority) Claims() provisioner.Resolved { return a.claims }
 // authorizeToken parses ott, finds and runs its provisioner's check, then
 // marks the token used (wire-spec §4.10) before any further check.
 func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(provisioner.Interface, *token.Token) error) (provisioner.Interface, *token.Token, error) {
+	return a.authorizeTokenReuse(ctx, ott, check, true)
+}
+
+// authorizeTokenReuse is authorizeToken; with record false the token is not
+// marked used (a token already used by the request it came with:
+// /ssh/sign's identityCSR).
+func (a *Authority) authorizeTokenReuse(ctx context.Context, ott string, check func(provisioner.Interface, *token.Token) error, record bool) (provisioner.Interface, *token.Token, error) {
 	tok, err := a.provisioners.ParseToken(ott)
 	if err != nil {
 		return nil, nil, errs.E(errs.Unauthorized, "authority.authorizeToken", err)
@@ -338,6 +345,9 @@ func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(p
 		return nil, nil, err
 	}
 	a.provisioners.LearnHeader(tok)
+	if !record {
+		return p, tok, nil
+	}
 	key := tok.ReuseKey()
 	if r, ok := p.(provisioner.TokenReuser); ok {
 		var record bool

@@ -38,6 +38,9 @@ type SSHConfig struct {
 	// KRLInterval is how often the key revocation list is rebuilt from the
 	// store (other HA nodes' revocations); 0 means a minute.
 	KRLInterval time.Duration
+	// AddUserPrincipal and AddUserCommand are ssh.addUserPrincipal and
+	// ssh.addUserCommand ("": step-ca's defaults).
+	AddUserPrincipal, AddUserCommand string
 }
 
 // SSHBastion is ssh.bastion (wire-spec §3.4 POST /ssh/bastion).
