@@ -67,7 +67,7 @@ func (h *Handler) sshSign(w http.ResponseWriter, r *http.Request, a *authority.A
 	req := &authority.SSHSignRequest{PublicKey: key, OTT: body.OTT, Options: ssh.Options{
 		CertType: body.CertType, KeyID: body.KeyID, Principals: body.Principals,
 		ValidAfter: body.ValidAfter, ValidBefore: body.ValidBefore,
-	}}
+	}, TemplateData: body.TemplateData}
 	var addUserKey gossh.PublicKey
 	if len(body.AddUserPublicKey) > 0 {
 		if addUserKey, err = ssh.ParsePublicKey(body.AddUserPublicKey); err != nil {

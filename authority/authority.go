@@ -107,10 +107,13 @@ type Authority struct {
 	// provPolicy holds the X.509 name policy of each provisioner that has
 	// one, by provisioner name.
 	provPolicy map[string]*policy.Engine
-	crl        *crl.Service       // nil: CRL disabled
-	ocsp       *ocsp.Responder    // nil: OCSP disabled
-	lint       *linter            // authority.lint; nil: off
-	provLint   map[string]*linter // by provisioner name
+	// sshTemplates holds the options.ssh template of each provisioner that
+	// has one, by name (nil: none).
+	sshTemplates map[string]*provisioner.SSHTemplate
+	crl          *crl.Service       // nil: CRL disabled
+	ocsp         *ocsp.Responder    // nil: OCSP disabled
+	lint         *linter            // authority.lint; nil: off
+	provLint     map[string]*linter // by provisioner name
 	// issuedExts are added to every issued certificate (CRL distribution
 	// point, AIA OCSP), encoded once per snapshot.
 	issuedExts []pkix.Extension
@@ -217,6 +220,9 @@ func New(o Options) (*Authority, error) {
 		p, err := buildProvisioner(raw, o.Registry, cfg)
 		if err == nil && p != nil {
 			err = a.addProvisionerPolicy(p.Info(), raw)
+		}
+		if err == nil && p != nil {
+			err = a.addProvisionerSSHTemplate(p.Info(), raw)
 		}
 		if err != nil {
 			var base provisioner.Base

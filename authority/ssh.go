@@ -3,6 +3,7 @@ package authority
 import (
 	"context"
 	"crypto"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -139,6 +140,11 @@ type SSHSignRequest struct {
 	OTT       string
 	// Options are what the request asks for (validity bounds resolved).
 	Options ssh.Options
+	// TemplateData is the request's templateData: .Insecure.User of the
+	// provisioner's SSH template, if any.
+	TemplateData json.RawMessage
+
+	tok *token.Token // the authorized token (SignSSH): .Token of templates
 }
 
 // SSHIssued is a signed and persisted SSH certificate.
@@ -166,6 +172,7 @@ func (a *Authority) SignSSH(ctx context.Context, req *SSHSignRequest) (*SSHIssue
 		}
 		var err error
 		plan, err = sp.AuthorizeSSHSign(ctx, tok)
+		req.tok = tok
 		return err
 	})
 	if err != nil {
@@ -244,6 +251,20 @@ func (a *Authority) SignSSHWithPlan(ctx context.Context, req *SSHSignRequest, pl
 	cert, err := ssh.NewCertificate(req.PublicKey, certType, allowed.KeyID, allowed.Principals, va, vb)
 	if err != nil {
 		return nil, errs.E(errs.Internal, "error creating ssh certificate", err)
+	}
+	if t := a.sshTemplates[plan.Info.Name]; t != nil && !plan.Renewal {
+		if err := applySSHTemplate(t, req, cert); err != nil {
+			return nil, err
+		}
+		if cert.CertType != certType {
+			certType = cert.CertType
+			if signer = a.ssh.user; certType == gossh.HostCert {
+				signer = a.ssh.host
+			}
+			if signer == nil {
+				return nil, errs.Errorf(errs.NotImplemented, "signing %s certificates is not enabled: ca.json has no ssh.%sKey", ssh.CertTypeName(certType), ssh.CertTypeName(certType))
+			}
+		}
 	}
 	if len(plan.Modifiers) > 0 {
 		m := provisioner.SSHCert{

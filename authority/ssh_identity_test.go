@@ -102,3 +102,32 @@ func TestSignSSHIdentity(t *testing.T) {
 		t.Fatal("the token was accepted twice for an ssh certificate")
 	}
 }
+
+// TestSignSSHTemplate: a provisioner's options.ssh template decides the key
+// ID, principals, extensions and critical options, with templateData, the
+// token's claims and the request's templateData (.Insecure.User).
+func TestSignSSHTemplate(t *testing.T) {
+	tmpl := `{
+	"type": {{ toJson .Type }},
+	"keyId": {{ toJson (printf "%s-%s" .Token.sub .Team) }},
+	"principals": [{{ range .Principals }}{{ toJson . }}, {{ end }}{{ toJson .Insecure.User.extra }}],
+	"extensions": {"permit-pty": ""},
+	"criticalOptions": {"source-address": "10.0.0.0/8"}
+}`
+	e := authoritytest.New(t, authoritytest.Options{
+		AdminExtra: map[string]any{"claims": map[string]any{"enableSSHCA": true},
+			"options": map[string]any{"ssh": map[string]any{"template": tmpl, "templateData": map[string]any{"Team": "ops"}}}},
+		Store: authoritytest.OpenBadger(t),
+		SSH:   &authority.SSHConfig{UserKey: authoritytest.NewKey(t), HostKey: authoritytest.NewKey(t)},
+	})
+	res, err := e.Authority.SignSSH(context.Background(), &authority.SSHSignRequest{PublicKey: sshKey(t),
+		OTT: sshToken(t, e, "alice@example.com", "user", "alice"), TemplateData: []byte(`{"extra":"deploy"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Cert
+	if c.CertType != gossh.UserCert || c.KeyId != "alice@example.com-ops" || !slices.Equal(c.ValidPrincipals, []string{"alice", "deploy"}) ||
+		len(c.Extensions) != 1 || c.CriticalOptions["source-address"] != "10.0.0.0/8" {
+		t.Fatalf("templated certificate: type %d key ID %q principals %v extensions %v options %v", c.CertType, c.KeyId, c.ValidPrincipals, c.Extensions, c.CriticalOptions)
+	}
+}
