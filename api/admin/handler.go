@@ -22,7 +22,7 @@ import (
 // templates and roots, in linkedca's JSON (bytes as base64).
 const MaxBodySize = adm.MaxProvisionerSize * 2
 
-// Handler serves /admin/provisioners and /admin/admins.
+// Handler serves /admin/provisioners, /admin/admins and /admin/policy.
 type Handler struct {
 	d   Deps
 	svc *adm.Service
@@ -47,6 +47,13 @@ func (h *Handler) Mount(r chi.Router) {
 		r.Post("/admin/admins", h.wrap(h.createAdmin))
 		r.Patch("/admin/admins/{id}", h.wrap(h.updateAdmin))
 		r.Delete("/admin/admins/{id}", h.wrap(h.deleteAdmin))
+		r.Post("/admin/provisioners/{prov}/webhooks", h.wrap(h.createWebhook))
+		r.Put("/admin/provisioners/{prov}/webhooks/{name}", h.wrap(h.updateWebhook))
+		r.Delete("/admin/provisioners/{prov}/webhooks/{name}", h.wrap(h.deleteWebhook))
+		r.Get("/admin/policy", h.wrap(h.getPolicy))
+		r.Post("/admin/policy", h.wrap(h.setPolicy(true)))
+		r.Put("/admin/policy", h.wrap(h.setPolicy(false)))
+		r.Delete("/admin/policy", h.wrap(h.deletePolicy))
 	})
 }
 
@@ -138,9 +145,9 @@ func (h *Handler) provisioners(r *http.Request, a *authority.Authority) ([]*wire
 		if rec, ok := byName[info.Name]; ok {
 			cfg = rec.Config
 		}
-		lp, err := wire.ProvisionerFromConfig(cfg)
+		lp, err := redactedWire(cfg)
 		if err != nil {
-			return nil, errs.E(errs.Internal, "error encoding provisioner", err)
+			return nil, err
 		}
 		lp.ID = info.ID
 		if rec, ok := byName[info.Name]; ok {
@@ -193,9 +200,9 @@ func provisionerBody(r *http.Request) (json.RawMessage, error) {
 }
 
 func recordToWire(rec *adm.Provisioner) (*wire.Provisioner, error) {
-	lp, err := wire.ProvisionerFromConfig(rec.Config)
+	lp, err := redactedWire(rec.Config)
 	if err != nil {
-		return nil, errs.E(errs.Internal, "error encoding provisioner", err)
+		return nil, err
 	}
 	created := rec.CreatedAt
 	lp.ID, lp.AuthorityID, lp.CreatedAt = rec.ID, rec.AuthorityID, &created
@@ -227,6 +234,13 @@ func (h *Handler) updateProvisioner(w http.ResponseWriter, r *http.Request, a *a
 	}
 	if err := h.notInCAJSON(r, a, name); err != nil {
 		return err
+	}
+	if recs, err := h.svc.Load(r.Context()); err != nil {
+		return err
+	} else if old, ok := recs.ProvisionerByName(name); ok {
+		if cfg, err = keepWebhookSecrets(old.Config, cfg); err != nil {
+			return err
+		}
 	}
 	rec, err := h.svc.UpdateProvisioner(r.Context(), name, cfg)
 	if err != nil {

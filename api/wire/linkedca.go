@@ -23,6 +23,7 @@ type Provisioner struct {
 	Claims       *LinkedClaims              `json:"claims,omitempty"`
 	X509Template *LinkedTemplate            `json:"x509Template,omitempty"`
 	SSHTemplate  *LinkedTemplate            `json:"sshTemplate,omitempty"`
+	Webhooks     []*Webhook                 `json:"webhooks,omitempty"`
 	CreatedAt    *time.Time                 `json:"createdAt,omitempty"`
 	DeletedAt    *time.Time                 `json:"deletedAt,omitempty"`
 }
@@ -180,6 +181,16 @@ func ProvisionerToConfig(p *Provisioner) (json.RawMessage, error) {
 			o["templateData"] = json.RawMessage(t.Data)
 		}
 		opts[k] = o
+	}
+	if len(p.Webhooks) > 0 {
+		list := make([]json.RawMessage, len(p.Webhooks))
+		for i, w := range p.Webhooks {
+			if w == nil {
+				return nil, fmt.Errorf("webhooks[%d] is null", i)
+			}
+			list[i] = WebhookToConfig(w)
+		}
+		opts["webhooks"] = list
 	}
 	if len(opts) > 0 {
 		out["options"] = opts
@@ -342,12 +353,25 @@ func ProvisionerFromConfig(cfg json.RawMessage) (*Provisioner, error) {
 		p.Claims = lc
 	}
 	if raw, ok := m["options"]; ok {
-		var o map[string]struct {
-			Template     string          `json:"template"`
-			TemplateData json.RawMessage `json:"templateData"`
+		var hooks struct {
+			Webhooks []json.RawMessage `json:"webhooks"`
 		}
+		_ = json.Unmarshal(raw, &hooks)
+		for _, h := range hooks.Webhooks {
+			if w, err := WebhookFromConfig(h); err == nil {
+				p.Webhooks = append(p.Webhooks, w)
+			}
+		}
+		var o map[string]json.RawMessage
 		_ = json.Unmarshal(raw, &o)
-		for k, v := range o {
+		for k, vraw := range o {
+			var v struct {
+				Template     string          `json:"template"`
+				TemplateData json.RawMessage `json:"templateData"`
+			}
+			if k != "x509" && k != "ssh" || json.Unmarshal(vraw, &v) != nil {
+				continue
+			}
 			t := &LinkedTemplate{Template: []byte(v.Template), Data: []byte(v.TemplateData)}
 			switch k {
 			case "x509":

@@ -70,7 +70,16 @@ func FuzzProvisionerToConfig(f *testing.F) {
 	f.Add(`{"type":"JWK","name":"dev","details":{"JWK":{"publicKey":"e30=","encryptedPrivateKey":"YQ=="}}}`)
 	f.Add(`{"type":"X5C","name":"x","details":{"X5C":{"roots":["YQ=="]}},"claims":{"x509":{"durations":{"max":"1h"}}}}`)
 	f.Add(`{"type":"ACME","name":"a","details":{"ACME":{"challenges":["HTTP_01"]}}}`)
+	f.Add(`{"x509":{"allow":{"dns":["*.example.com"],"commonNames":["a"]}},"ssh":{"user":{"deny":{"emails":["x@y"]}}}}`)
 	f.Fuzz(func(t *testing.T, body string) {
+		var pol Policy
+		if json.Unmarshal([]byte(body), &pol) == nil {
+			if out, err := PolicyToConfig(&pol); err == nil {
+				if _, err := PolicyFromConfig(out); err != nil {
+					t.Fatalf("converted policy does not decode: %s: %v", out, err)
+				}
+			}
+		}
 		var p Provisioner
 		if json.Unmarshal([]byte(body), &p) != nil {
 			return
@@ -84,4 +93,35 @@ func FuzzProvisionerToConfig(f *testing.F) {
 			t.Fatalf("converted body is not a JSON object: %s", out)
 		}
 	})
+}
+
+func TestLinkedPolicyRoundTrip(t *testing.T) {
+	in := `{"x509":{"allow":{"cn":["a"],"dns":["*.example.com"],"ip":["10.0.0.0/8"],"email":["@example.com"],"uri":["spiffe.example"]},"deny":{"dns":["bad.example.com"]},"allowWildcardNames":true},"ssh":{"user":{"allow":{"email":["@example.com"],"principal":["ops"]}},"host":{"deny":{"dns":["*.internal"],"ip":["10.1.0.0/16"]}}}}`
+	p, err := PolicyFromConfig(json.RawMessage(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(p)
+	if !strings.Contains(string(body), `"commonNames":["a"]`) || !strings.Contains(string(body), `"ips":["10.0.0.0/8"]`) {
+		t.Fatalf("linkedca form: %s", body)
+	}
+	var back Policy
+	if err := json.Unmarshal(body, &back); err != nil {
+		t.Fatal(err)
+	}
+	out, err := PolicyToConfig(&back)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got map[string]any
+	_ = json.Unmarshal([]byte(in), &want)
+	_ = json.Unmarshal(out, &got)
+	w, _ := json.Marshal(want)
+	g, _ := json.Marshal(got)
+	if string(w) != string(g) {
+		t.Fatalf("round trip:\n got %s\nwant %s", g, w)
+	}
+	if _, err := PolicyToConfig(&Policy{}); err == nil {
+		t.Fatal("an empty policy was accepted")
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -209,14 +210,55 @@ func TestAdminRemoteManagement(t *testing.T) {
 			t.Fatalf("provisioners after the refusals: %d %s", code, body)
 		}
 	})
+	t.Run("authority policy through /admin/policy", func(t *testing.T) {
+		u.ok(t, "ca", "certificate", "step", u.path("super.crt"), u.path("super.key"), "--provisioner", "admin", "--provisioner-password-file", pw)
+		h := newAdminHTTP(t, p, u.path("super.crt"), u.path("super.key"))
+		if code, msg := h.do("GET", "/admin/policy", h.token("/admin/policy"), ""); code != 404 || msg != "authority policy does not exist" {
+			t.Fatalf("GET without a policy: %d %q", code, msg)
+		}
+		deny := `{"x509":{"allow":{"dns":["*.example.com","step","mallory"]},"deny":{"dns":["*.denied.example.com"]}}}`
+		if code, body := h.do("POST", "/admin/policy", h.token("/admin/policy"), deny); code != 201 || !strings.Contains(body, "denied.example.com") {
+			t.Fatalf("POST policy: %d %s", code, body)
+		}
+		r := u.fails(t, "ca", "certificate", "x.denied.example.com", u.path("d.crt"), u.path("d.key"), "--provisioner", "admin", "--provisioner-password-file", pw)
+		mustNotExist(t, u.path("d.crt"))
+		if !strings.Contains(r.stderr, "denied.example.com") {
+			t.Fatalf("certificate for a denied name:\n%s", r)
+		}
+		u.ok(t, "ca", "certificate", "ok.example.com", u.path("ok.crt"), u.path("ok.key"), "--provisioner", "admin", "--provisioner-password-file", pw)
+		if code, msg := h.do("POST", "/admin/policy", h.token("/admin/policy"), deny); code != 409 || msg != "authority already has a policy" {
+			t.Fatalf("second POST: %d %q", code, msg)
+		}
+		// A rule the engine refuses changes nothing.
+		if code, msg := h.do("PUT", "/admin/policy", h.token("/admin/policy"), `{"x509":{"allow":{"dns":["*.*.example.com"]}}}`); code != 400 {
+			t.Fatalf("PUT of an invalid policy: %d %q", code, msg)
+		}
+		if code, body := h.do("GET", "/admin/policy", h.token("/admin/policy"), ""); code != 200 || !strings.Contains(body, "denied.example.com") {
+			t.Fatalf("policy after the refused PUT: %d %s", code, body)
+		}
+		if code, body := h.do("DELETE", "/admin/policy", h.token("/admin/policy"), ""); code != 200 {
+			t.Fatalf("DELETE policy: %d %s", code, body)
+		}
+		u.ok(t, "ca", "certificate", "x.denied.example.com", u.path("d.crt"), u.path("d.key"), "--provisioner", "admin", "--provisioner-password-file", pw)
+	})
+	t.Run("provisioner webhooks through the admin API", func(t *testing.T) {
+		u.ok(t, "ca", "certificate", "step", u.path("hooks.crt"), u.path("hooks.key"), "--provisioner", "admin", "--provisioner-password-file", pw)
+		testAdminWebhooks(t, p, u, newAdminHTTP(t, p, u.path("hooks.crt"), u.path("hooks.key")), pw)
+	})
 	ca.stop(t)
-	// The admin tables survive a restart.
-	p.start(t)
+	// The admin tables survive a restart, and SIGHUP keeps the stored
+	// provisioners (admin and hooked) with ca.json's (none).
+	ca = p.start(t)
 	waitUntilAfterSecond(time.Now())
 	out := u.ok(t, append([]string{"ca", "admin", "list"}, adm...)...).stdout
 	if !strings.Contains(out, "ops@example.com") {
 		t.Fatalf("admins after a restart:\n%s", out)
 	}
+	mark := ca.log.mark()
+	ca.signal(t, syscall.SIGHUP)
+	ca.waitLog(t, mark, "reloaded")
+	ca.expectLog(t, mark, ": 2 provisioners", "SIGHUP did not keep the stored provisioners")
+	u.ok(t, "ca", "certificate", "after-hup.example.com", u.path("hup.crt"), u.path("hup.key"), "--provisioner", "hooked", "--provisioner-password-file", pw)
 	if _, err := os.Stat(filepath.Join(p.caPath, "db")); err != nil {
 		t.Fatal(err)
 	}

@@ -134,6 +134,14 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		if a.Backdate != nil {
 			backdate = a.Backdate.Duration
 		}
+		if d.admin != nil && d.admin.Policy != nil {
+			// The policy of the admin API replaces ca.json's.
+			var p config.Policy
+			if err := json.Unmarshal(d.admin.Policy, &p); err != nil {
+				return nil, fmt.Errorf("authority policy in the admin tables: %w", err)
+			}
+			x509Policy = p.X509Options()
+		}
 		if a.Type != "" && a.Type != "softcas" {
 			return nil, fmt.Errorf("authority.type: %q is not supported yet; only softcas is", a.Type)
 		}

@@ -44,6 +44,6 @@ func provisionerCommand() *cli.Command {
 				fmt.Println(out.String())
 				return nil
 			},
-		}, provisionerAddCommand(), provisionerRemoveCommand(), provisionerUpdateCommand()},
+		}, provisionerAddCommand(), provisionerRemoveCommand(), provisionerUpdateCommand(), provisionerWebhookCommand()},
 	}
 }
