@@ -100,7 +100,7 @@ func openMeteredStore(ctx context.Context, cfg *config.Config, path string, log 
 }
 
 func newDaemon(path string, cfg *config.Config, password []byte, start time.Time, quiet bool) (*daemon, error) {
-	d := &daemon{path: path, password: password, start: start, logger: newLogger(cfg, os.Stderr), keys: newKeyLoader(cfg)}
+	d := &daemon{path: path, password: password, start: start, logger: newLogger(cfg, os.Stderr)}
 	for _, k := range cfg.UnknownKeys {
 		d.logger.WithField("key", k).Warn("unknown key in ca.json is ignored")
 	}
@@ -109,6 +109,7 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		return nil, err
 	}
 	d.obs = obs
+	d.keys = newKeyLoader(cfg, d.obs.metered)
 	st, err := openMeteredStore(context.Background(), cfg, path, d.logger, d.obs.metered)
 	if err != nil {
 		d.close()
