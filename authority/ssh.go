@@ -13,6 +13,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/ssh"
@@ -161,11 +162,20 @@ func errSSHDisabled() error {
 // SignSSH authorizes req's token and applies the provisioner's SSH plan in
 // provisioner.SSHPlan's order. It knows no provisioner type.
 func (a *Authority) SignSSH(ctx context.Context, req *SSHSignRequest) (*SSHIssued, error) {
+	var prov string
+	res, err := a.signSSH(ctx, req, &prov)
+	a.sshDecided(ctx, meter.OpSSHSign, prov, res, "", err)
+	return res, err
+}
+
+// signSSH is SignSSH; it sets *prov to the token's provisioner once found.
+func (a *Authority) signSSH(ctx context.Context, req *SSHSignRequest, prov *string) (*SSHIssued, error) {
 	if !a.SSHEnabled() {
 		return nil, errSSHDisabled()
 	}
 	var plan *provisioner.SSHPlan
 	_, _, err := a.authorizeToken(ctx, req.OTT, func(p provisioner.Interface, tok *token.Token) error {
+		*prov = p.Info().Name
 		sp, ok := p.(provisioner.SSHAuthorizer)
 		if !ok {
 			return errs.Errorf(errs.Unauthorized, "provisioner '%s' does not issue ssh certificates", p.Info().Name)

@@ -85,6 +85,7 @@ func (a *Authority) SignSSHAddUser(ctx context.Context, key gossh.PublicKey, sub
 	if err := a.storeSSH(ctx, cert); err != nil {
 		return nil, err
 	}
+	a.sshDecided(ctx, meter.OpSSHSign, "", &SSHIssued{Cert: cert}, "", nil)
 	return cert, nil
 }
 
