@@ -77,3 +77,37 @@ func TestSSHAddUser(t *testing.T) {
 		t.Fatalf("ssh with the add user certificate: want the forced add-user command: %v\n%s", err, out)
 	}
 }
+
+// TestSSHProvisionerTemplate: the provisioner's options.ssh templateFile
+// (relative to $STEPPATH) with templateData decides the certificate, and
+// `step ssh certificate --set` reaches it as .Insecure.User.
+func TestSSHProvisionerTemplate(t *testing.T) {
+	t.Parallel()
+	p := initSSHPKI(t)
+	tpl := `{"type": {{ toJson .Type }}, "keyId": {{ toJson (printf "%s/%s" .KeyID .team) }},
+"principals": [{{ range .Principals }}{{ toJson . }}, {{ end }}{{ toJson .Insecure.User.role }}],
+"extensions": {"permit-pty": ""}, "criticalOptions": {"force-command": {{ toJson (printf "/usr/local/bin/%s-shell" .team) }}}}`
+	if err := os.MkdirAll(filepath.Join(p.caPath, "templates", "certs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(p.caPath, "templates", "certs", "team.tpl"), []byte(tpl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	editConfig(t, p.configPath(), func(cfg map[string]any) {
+		provs := cfg["authority"].(map[string]any)["provisioners"].([]any)
+		admin := provs[0].(map[string]any)
+		admin["options"] = map[string]any{"ssh": map[string]any{"templateFile": "templates/certs/team.tpl", "templateData": map[string]any{"team": "ops"}}}
+	})
+	p.start(t)
+	u := p.client(t)
+	pw := u.path("password.txt")
+	key := u.path("id_ecdsa")
+	u.ok(t, "ssh", "certificate", "alice@example.com", key, "--set", "role=deploy", "--provisioner", "admin",
+		"--provisioner-password-file", pw, "--no-password", "--insecure", "--no-agent")
+	c := readSSHCert(t, key+"-cert.pub")
+	want := []string{"alice", "alice@example.com", "deploy"}
+	if c.KeyId != "alice@example.com/ops" || strings.Join(c.ValidPrincipals, ",") != strings.Join(want, ",") ||
+		len(c.Extensions) != 1 || c.CriticalOptions["force-command"] != "/usr/local/bin/ops-shell" {
+		t.Fatalf("templated certificate: key ID %q principals %v extensions %v options %v", c.KeyId, c.ValidPrincipals, c.Extensions, c.CriticalOptions)
+	}
+}

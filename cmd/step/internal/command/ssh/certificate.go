@@ -2,6 +2,7 @@ package ssh
 
 import (
 	"crypto"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -36,8 +37,7 @@ func certificateCommand() *cli.Command {
 		&cli.StringFlag{Name: "comment", Usage: "The `comment` of the new key and certificate (default: the key ID)."},
 		&cli.BoolFlag{Name: "add-user", Usage: "Also create a user provisioner certificate (<key-file>-provisioner), used to create the user on the host."},
 		&cli.BoolFlag{Name: "no-agent", Usage: "Do not add the key and certificate to the ssh-agent."},
-		&cli.StringSliceFlag{Name: "set", Usage: "Accepted for compatibility with templates (`key=value`)."},
-		&cli.StringFlag{Name: "set-file", Usage: "Accepted for compatibility with templates (`file`)."},
+		flags.Set(), flags.SetFile(),
 		flags.Offline(),
 	}
 	fs = append(fs, flags.KeyFlags()...)
@@ -62,6 +62,16 @@ func certificateAction(c *cli.Context) error {
 	}
 	if err := flags.CheckNoPassword(c); err != nil {
 		return err
+	}
+	// Template data (.Insecure.User of the provisioner's SSH template),
+	// checked before any password prompt.
+	var data json.RawMessage
+	if m, ok, err := flags.TemplateData(c); err != nil {
+		return err
+	} else if ok {
+		if data, err = json.Marshal(m); err != nil {
+			return fmt.Errorf("error encoding the template data: %w", err)
+		}
 	}
 	host := c.Bool("host")
 	addUser := c.Bool("add-user")
@@ -162,7 +172,7 @@ func certificateAction(c *cli.Context) error {
 	defer cancel()
 	req := &wire.SSHSignRequest{
 		PublicKey: pub.Marshal(), OTT: tok, CertType: certType, KeyID: sub, Principals: principals,
-		ValidAfter: va, ValidBefore: vb,
+		ValidAfter: va, ValidBefore: vb, TemplateData: data,
 	}
 	if auPub != nil {
 		req.AddUserPublicKey = auPub.Marshal()
