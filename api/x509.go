@@ -39,12 +39,13 @@ func (h *Handler) sign(w http.ResponseWriter, r *http.Request, a *authority.Auth
 
 func (h *Handler) renew(w http.ResponseWriter, r *http.Request, a *authority.Authority, f logrus.Fields) error {
 	cert := peerCertificate(r)
+	var tok string
 	if cert == nil {
 		auth := r.Header.Get("Authorization")
 		if !strings.HasPrefix(auth, "Bearer ") {
 			return errs.E(errs.BadRequest, "missing client certificate", nil)
 		}
-		tok := strings.TrimPrefix(auth, "Bearer ")
+		tok = strings.TrimPrefix(auth, "Bearer ")
 		if err := checkLen("authorization token", tok, MaxTokenSize); err != nil {
 			return err
 		}
@@ -53,7 +54,14 @@ func (h *Handler) renew(w http.ResponseWriter, r *http.Request, a *authority.Aut
 			return err
 		}
 	}
-	iss, err := a.Renew(r.Context(), cert)
+	var iss *authority.Issued
+	var err error
+	if a.Upstream() != nil {
+		// A registration authority forwards the renew token upstream.
+		iss, err = a.RenewForward(r.Context(), cert, tok)
+	} else {
+		iss, err = a.Renew(r.Context(), cert)
+	}
 	if err != nil {
 		return err
 	}

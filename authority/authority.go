@@ -83,6 +83,11 @@ type Options struct {
 	// ID names a stored provisioner or a ca.json provisioner's ID).
 	Admins       *admin.Index
 	AdminRecords *admin.Records
+	// Upstream, when set, makes this CA a registration authority
+	// (authority.type "stepcas"): Intermediates are the upstream's chain,
+	// Signer is unused, and the upstream signs every X.509 certificate
+	// (upstream.go). CRL, OCSP and lint need a local key and are refused.
+	Upstream Upstream
 }
 
 // Authority is one configuration snapshot. Safe for concurrent use.
@@ -123,6 +128,7 @@ type Authority struct {
 	ssh        *sshCA       // nil: no SSH CA
 	dnsNames   []string
 	admins     *admin.Index // nil: remote administration off
+	upstream   Upstream     // nil: this CA signs itself
 }
 
 // New builds an authority. A provisioner that fails to initialize is kept,
@@ -134,7 +140,7 @@ func New(o Options) (*Authority, error) {
 	if o.Store == nil {
 		return nil, errors.New("authority: no store")
 	}
-	iss, err := issuer.New(o.Intermediates, o.Signer)
+	iss, err := newIssuer(o)
 	if err != nil {
 		return nil, err
 	}
@@ -161,7 +167,7 @@ func New(o Options) (*Authority, error) {
 		audiences: provisioner.NewAudiences(o.DNSNames), claims: claims, backdate: o.Backdate,
 		checkIAT: !o.DisableIssuedAtCheck, startTime: o.StartTime, store: o.Store, now: now, log: log,
 		storeName: o.StoreName, meter: o.Meter, audit: o.Audit, keyHealth: o.KeyHealth,
-		dnsNames: o.DNSNames, admins: o.Admins,
+		dnsNames: o.DNSNames, admins: o.Admins, upstream: o.Upstream,
 	}
 	if a.meter == nil {
 		a.meter = meter.Nop{}

@@ -48,6 +48,9 @@ func (a *Authority) Rekey(ctx context.Context, cert *x509.Certificate, csr *x509
 }
 
 func (a *Authority) renew(ctx context.Context, cert *x509.Certificate, csr *x509.CertificateRequest) (*Issued, error) {
+	if a.upstream != nil {
+		return a.renewUpstream(ctx, cert, csr, "")
+	}
 	serial := cert.SerialNumber.String()
 	if err := a.checkNotRevoked(ctx, serial); err != nil {
 		return nil, err
@@ -187,7 +190,7 @@ func (a *Authority) AuthorizeRenewToken(ctx context.Context, raw string) (*x509.
 	if err := c.ValidateTime(a.now()); err != nil {
 		return fail(err)
 	}
-	if !a.audiences.Match(provisioner.PurposeRenew, c.Audience, "") {
+	if !a.audiences.Match(provisioner.PurposeRenew, c.Audience, "") && !a.issuedThroughRA(ctx, leaf) {
 		return fail(errors.New("invalid token audience"))
 	}
 	if c.Issuer != RenewIssuer {

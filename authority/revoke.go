@@ -117,6 +117,13 @@ func (a *Authority) revoke(ctx context.Context, req *RevokeRequest) (*Revoked, e
 	rec.ProvisionerID = info.ID
 	// Authorized: from here the request writes (store.WriteHinter).
 	defer a.expectWrite()()
+	if a.upstream != nil {
+		// Forwarded first: a revocation the upstream refused is not
+		// recorded here, and the client can retry it.
+		if err := a.upstream.Revoke(ctx, serial, req.ReasonCode, req.Reason); err != nil {
+			return nil, err
+		}
+	}
 	if err := a.store.Revoke(ctx, rec); err != nil {
 		if errors.Is(err, store.ErrAlreadyRevoked) {
 			return nil, errs.Errorf(errs.BadRequest, "certificate with serial number '%s' is already revoked", serial)

@@ -30,6 +30,10 @@ type SignRequest struct {
 	// TemplateData is the request's templateData (step ca certificate --set):
 	// .Insecure.User for a provisioner with a template, ignored otherwise.
 	TemplateData json.RawMessage
+
+	// raInfo is the authenticated token's step.ra claim: the request came
+	// from a registration authority (upstream.go).
+	raInfo json.RawMessage
 }
 
 // Issued is a signed and persisted certificate.
@@ -63,7 +67,7 @@ func (a *Authority) sign(ctx context.Context, req *SignRequest, prov *string) (*
 		return nil, errs.E(errs.BadRequest, "missing ott", nil)
 	}
 	var plan *provisioner.X509Plan
-	p, _, err := a.authorizeToken(ctx, req.OTT, func(p provisioner.Interface, tok *token.Token) error {
+	p, tok, err := a.authorizeToken(ctx, req.OTT, func(p provisioner.Interface, tok *token.Token) error {
 		*prov = p.Info().Name
 		var err error
 		plan, err = p.AuthorizeSign(ctx, tok)
@@ -71,6 +75,9 @@ func (a *Authority) sign(ctx context.Context, req *SignRequest, prov *string) (*
 	})
 	if err != nil {
 		return nil, err
+	}
+	if st := tok.Claims.Step; st != nil && len(st.RA) > 0 && len(st.RA) <= maxRAInfoSize {
+		req.raInfo = st.RA
 	}
 	return a.signPlan(ctx, req, plan, p.Info())
 }
@@ -152,7 +159,10 @@ func (a *Authority) signPlan(ctx context.Context, req *SignRequest, plan *provis
 			return nil, err
 		}
 	}
-	return a.issueWith(ctx, templated, tmpl, req.CSR.PublicKey, info, nil)
+	if a.upstream != nil {
+		return a.issueUpstream(ctx, req.CSR, tmpl, info)
+	}
+	return a.issueWith(ctx, templated, tmpl, req.CSR.PublicKey, info, certDataRA(info, req.raInfo))
 }
 
 // defaultLeaf is step-ca's default leaf (wire-spec §5.1), built directly:

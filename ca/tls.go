@@ -1,6 +1,7 @@
 package ca
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -49,6 +50,9 @@ func newServerCertificate(a *authority.Authority, commonName string, dnsNames []
 			tmpl.DNSNames = append(tmpl.DNSNames, n)
 		}
 	}
+	if u := a.Upstream(); u != nil {
+		return upstreamServerCertificate(u, tmpl, key)
+	}
 	der, err := a.Issuer().Sign(tmpl, &key.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("error issuing the CA's TLS certificate: %w", err)
@@ -59,6 +63,37 @@ func newServerCertificate(a *authority.Authority, commonName string, dnsNames []
 	}
 	cert := &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
 	for _, c := range a.Issuer().Chain() {
+		cert.Certificate = append(cert.Certificate, c.Raw)
+	}
+	return cert, nil
+}
+
+// upstreamTLSTimeout bounds the upstream's answer for the CA's TLS certificate.
+const upstreamTLSTimeout = 30 * time.Second
+
+// upstreamServerCertificate has a registration authority's TLS certificate
+// signed by its upstream CA (docs/ra.md), with the upstream provisioner's
+// default validity; the renew loop renews it like a local one.
+func upstreamServerCertificate(u authority.Upstream, tmpl *x509.Certificate, key *ecdsa.PrivateKey) (*tls.Certificate, error) {
+	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
+		Subject: tmpl.Subject, DNSNames: tmpl.DNSNames, IPAddresses: tmpl.IPAddresses,
+	}, key)
+	if err != nil {
+		return nil, err
+	}
+	csr, err := x509.ParseCertificateRequest(csrDER)
+	if err != nil {
+		return nil, err
+	}
+	req := &x509.Certificate{Subject: tmpl.Subject, DNSNames: tmpl.DNSNames, IPAddresses: tmpl.IPAddresses}
+	ctx, cancel := context.WithTimeout(context.Background(), upstreamTLSTimeout)
+	defer cancel()
+	leaf, chain, err := u.Sign(ctx, csr, req, nil)
+	if err != nil {
+		return nil, fmt.Errorf("error issuing the CA's TLS certificate: %w", err)
+	}
+	cert := &tls.Certificate{Certificate: [][]byte{leaf.Raw}, PrivateKey: key, Leaf: leaf}
+	for _, c := range chain {
 		cert.Certificate = append(cert.Certificate, c.Raw)
 	}
 	return cert, nil

@@ -159,6 +159,9 @@ func (i *Issuer) SignTemplate(tmpl *x509.Certificate, pub crypto.PublicKey) ([]b
 // gets here; the cap is for the CA's own TLS certificate, and the check after
 // it keeps any caller from signing a certificate that ends before it starts.
 func (i *Issuer) complete(tmpl *x509.Certificate) error {
+	if i.signer == nil {
+		return ErrNoSigningKey
+	}
 	if tmpl.NotAfter.After(i.cert.NotAfter) {
 		tmpl.NotAfter = i.cert.NotAfter
 	}

@@ -84,13 +84,12 @@ type buildDeps struct {
 
 // buildSnapshot turns a loaded, validated config into a server snapshot.
 func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
-	var roots []*x509.Certificate
-	for _, path := range cfg.Roots() {
-		cs, err := pemutil.ReadCertificates(path)
-		if err != nil {
-			return nil, fmt.Errorf("root: %w", err)
-		}
-		roots = append(roots, cs...)
+	if err := checkCASType(cfg); err != nil {
+		return nil, err
+	}
+	roots, chain, signer, upstream, err := issuingKeys(cfg, d)
+	if err != nil {
+		return nil, err
 	}
 	var federated []*x509.Certificate
 	for _, path := range cfg.FederatedRoots {
@@ -99,17 +98,6 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 			return nil, fmt.Errorf("federatedRoots: %w", err)
 		}
 		federated = append(federated, cs...)
-	}
-	chain, err := pemutil.ReadCertificates(cfg.IntermediateCert)
-	if err != nil {
-		return nil, fmt.Errorf("crt: %w", err)
-	}
-	signer, err := d.keys.SignerWith(context.Background(), kmsOptions(cfg.KMS), cfg.IntermediateKey, d.password)
-	if err != nil {
-		if kms.InKeyManager(kmsOptions(cfg.KMS), cfg.IntermediateKey) {
-			return nil, fmt.Errorf("key: %w", err)
-		}
-		return nil, err
 	}
 	sshCfg, err := loadSSH(cfg, func(key string) (crypto.Signer, error) {
 		return d.keys.SignerWith(context.Background(), kmsOptions(cfg.KMS), key, d.password)
@@ -142,9 +130,6 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 			}
 			x509Policy = p.X509Options()
 		}
-		if a.Type != "" && a.Type != "softcas" {
-			return nil, fmt.Errorf("authority.type: %q is not supported yet; only softcas is", a.Type)
-		}
 	}
 	auth, err := authority.New(authority.Options{
 		Roots: roots, FederatedRoots: federated, Intermediates: chain, Signer: signer,
@@ -152,8 +137,8 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		Backdate: backdate, DisableIssuedAtCheck: disableIAT, StartTime: d.startTime,
 		Store: d.store, StoreName: d.storeName, Logger: d.logger, HTTPClient: newHTTPClient(),
 		X509Policy: x509Policy, CRL: crlOptions(cfg), OCSP: ocspOptions(cfg), Lint: lintOpts, SSH: sshCfg, KeyHealth: d.keys.Health,
-		AdminRecords: d.admin,
-		Meter:        d.obs.certificates(), Audit: d.obs.sink(),
+		AdminRecords: d.admin, Upstream: upstream,
+		Meter: d.obs.certificates(), Audit: d.obs.sink(),
 	})
 	if err != nil {
 		return nil, err
@@ -166,6 +151,39 @@ func buildSnapshot(cfg *config.Config, d buildDeps) (*ca.Snapshot, error) {
 		Authority: auth, CommonName: cn, DNSNames: cfg.DNSNames,
 		TLS: ca.TLSOptions{MinVersion: tlsOpts.MinVersion, MaxVersion: tlsOpts.MaxVersion, CipherSuites: tlsOpts.CipherSuites},
 	}, nil
+}
+
+// issuingKeys returns the roots, the issuing chain and its key from ca.json's
+// files or key manager; for a registration authority (stepcas) the roots and
+// chain of the upstream CA, which signs, and no key.
+func issuingKeys(cfg *config.Config, d buildDeps) ([]*x509.Certificate, []*x509.Certificate, crypto.Signer, authority.Upstream, error) {
+	if isRA(cfg) {
+		up, roots, chain, err := raUpstream(cfg)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		return roots, chain, nil, up, nil
+	}
+	var roots []*x509.Certificate
+	for _, path := range cfg.Roots() {
+		cs, err := pemutil.ReadCertificates(path)
+		if err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("root: %w", err)
+		}
+		roots = append(roots, cs...)
+	}
+	chain, err := pemutil.ReadCertificates(cfg.IntermediateCert)
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("crt: %w", err)
+	}
+	signer, err := d.keys.SignerWith(context.Background(), kmsOptions(cfg.KMS), cfg.IntermediateKey, d.password)
+	if err != nil {
+		if kms.InKeyManager(kmsOptions(cfg.KMS), cfg.IntermediateKey) {
+			return nil, nil, nil, nil, fmt.Errorf("key: %w", err)
+		}
+		return nil, nil, nil, nil, err
+	}
+	return roots, chain, signer, nil, nil
 }
 
 // readKey decrypts the intermediate key; errors name the file and never the password.

@@ -307,6 +307,7 @@ func (d *daemon) reload() {
 		d.logger.WithError(err).Error("reload failed; the running configuration is kept")
 		return
 	}
+	inheritIssuerPassword(d.cfg.Load(), cfg)
 	snap, err := buildSnapshot(cfg, buildDeps{password: d.password, store: d.store, storeName: d.storeName, startTime: d.start, logger: d.logger, obs: d.obs, keys: d.keys, admin: recs})
 	if err != nil {
 		d.logger.WithError(err).Error("reload failed; the running configuration is kept")

@@ -176,7 +176,11 @@ func run(c *cli.Context) error {
 	}
 	// A key held by a key manager needs no password: none is asked for.
 	var password []byte
-	if !kms.InKeyManager(kmsOptions(cfg.KMS), cfg.IntermediateKey) || c.String("password-file") != "" {
+	if err := applyIssuerPassword(cfg, c.String("issuer-password-file")); err != nil {
+		return err
+	}
+	// A registration authority has no intermediate key (the upstream signs).
+	if (!isRA(cfg) && !kms.InKeyManager(kmsOptions(cfg.KMS), cfg.IntermediateKey)) || c.String("password-file") != "" {
 		if password, err = readPassword(c.String("password-file"), cfg.Password); err != nil {
 			return err
 		}
