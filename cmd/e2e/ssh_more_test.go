@@ -111,3 +111,22 @@ func TestSSHProvisionerTemplate(t *testing.T) {
 		t.Fatalf("templated certificate: key ID %q principals %v extensions %v options %v", c.KeyId, c.ValidPrincipals, c.Extensions, c.CriticalOptions)
 	}
 }
+
+// TestSSHLoginAddUser: `step ssh login --add-user` puts the add-user
+// certificate in the agent beside the user's.
+func TestSSHLoginAddUser(t *testing.T) {
+	t.Parallel()
+	sock := startAgent(t)
+	p := initSSHPKI(t)
+	p.start(t)
+	u := p.client(t)
+	env := []string{"SSH_AUTH_SOCK=" + sock}
+	r := u.okEnv(t, env, "ssh", "login", "bob@example.com", "--add-user", "--provisioner", "admin", "--provisioner-password-file", u.path("password.txt"))
+	if !strings.Contains(r.stderr, "SSH Agent: yes") || !strings.Contains(r.stderr, "Add User Certificate: yes") {
+		t.Fatalf("ssh login --add-user:\n%s", r)
+	}
+	r = u.okEnv(t, env, "ssh", "list")
+	if n := strings.Count(r.stdout, "bob@example.com (ECDSA-CERT)"); n != 2 {
+		t.Fatalf("the agent holds %d certificates of bob, want 2 (his and the add-user one):\n%s", n, r)
+	}
+}
