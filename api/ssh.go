@@ -1,6 +1,7 @@
 package api
 
 import (
+	"crypto/x509"
 	"encoding/base64"
 	"net/http"
 	"strconv"
@@ -66,14 +67,68 @@ func (h *Handler) sshSign(w http.ResponseWriter, r *http.Request, a *authority.A
 	req := &authority.SSHSignRequest{PublicKey: key, OTT: body.OTT, Options: ssh.Options{
 		CertType: body.CertType, KeyID: body.KeyID, Principals: body.Principals,
 		ValidAfter: body.ValidAfter, ValidBefore: body.ValidBefore,
-	}}
+	}, TemplateData: body.TemplateData}
+	var addUserKey gossh.PublicKey
+	if len(body.AddUserPublicKey) > 0 {
+		if addUserKey, err = ssh.ParsePublicKey(body.AddUserPublicKey); err != nil {
+			return errs.E(errs.BadRequest, "error parsing addUserPublicKey", err)
+		}
+	}
+	var identityCSR *x509.CertificateRequest
+	if body.IdentityCSR != nil && *body.IdentityCSR != "" {
+		if err := checkLen("identityCSR", *body.IdentityCSR, MaxCSRSize); err != nil {
+			return err
+		}
+		if identityCSR, err = parseCSR(*body.IdentityCSR); err != nil {
+			return errs.E(errs.BadRequest, "invalid identityCSR", err)
+		}
+	}
 	res, err := a.SignSSH(r.Context(), req)
 	if err != nil {
 		return err
 	}
 	logSSHCert(f, res)
-	render.JSON(w, http.StatusCreated, wire.SSHSignResponse{Certificate: base64.StdEncoding.EncodeToString(res.Cert.Marshal())})
+	resp := wire.SSHSignResponse{Certificate: base64.StdEncoding.EncodeToString(res.Cert.Marshal())}
+	// step-ca issues the "add user" certificate only when the certificate
+	// qualifies, and answers without it otherwise.
+	if addUserKey != nil && authority.IsValidForAddUser(res.Cert) == nil {
+		au, err := a.SignSSHAddUser(r.Context(), addUserKey, res.Cert)
+		if err != nil {
+			return err
+		}
+		resp.AddUserCertificate = base64.StdEncoding.EncodeToString(au.Marshal())
+	}
+	if identityCSR != nil {
+		iss, err := a.SignSSHIdentity(r.Context(), body.OTT, identityCSR, res.Cert)
+		if err != nil {
+			return err
+		}
+		resp.IdentityCertificate = identityChain(a, iss)
+	}
+	render.JSON(w, http.StatusCreated, resp)
 	return nil
+}
+
+// identityChain is an identity certificate's PEM chain (leaf first).
+func identityChain(a *authority.Authority, iss *authority.Issued) []string {
+	return append([]string{authority.EncodePEM(iss.DER)}, a.Issuer().ChainPEM()...)
+}
+
+// renewIdentity renews the request's TLS client certificate, if any, with
+// the validity of the renewed SSH certificate (step-ca's identityCrt of
+// /ssh/renew and /ssh/rekey); nil without one.
+func renewIdentity(r *http.Request, a *authority.Authority, cert *gossh.Certificate) ([]string, error) {
+	peer := peerCertificate(r)
+	if peer == nil {
+		return nil, nil
+	}
+	c := *peer
+	c.NotBefore, c.NotAfter = ssh.Time(cert.ValidAfter).UTC(), ssh.Time(cert.ValidBefore).UTC()
+	iss, err := a.Renew(r.Context(), &c)
+	if err != nil {
+		return nil, err
+	}
+	return identityChain(a, iss), nil
 }
 
 // logSSHCert adds the issued certificate to the request log line.
@@ -283,7 +338,11 @@ func (h *Handler) sshRenew(w http.ResponseWriter, r *http.Request, a *authority.
 		return err
 	}
 	logSSHCert(f, res)
-	render.JSON(w, http.StatusCreated, wire.SSHSignResponse{Certificate: base64.StdEncoding.EncodeToString(res.Cert.Marshal())})
+	identity, err := renewIdentity(r, a, res.Cert)
+	if err != nil {
+		return err
+	}
+	render.JSON(w, http.StatusCreated, wire.SSHSignResponse{Certificate: base64.StdEncoding.EncodeToString(res.Cert.Marshal()), IdentityCertificate: identity})
 	return nil
 }
 
@@ -310,6 +369,10 @@ func (h *Handler) sshRekey(w http.ResponseWriter, r *http.Request, a *authority.
 		return err
 	}
 	logSSHCert(f, res)
-	render.JSON(w, http.StatusCreated, wire.SSHSignResponse{Certificate: base64.StdEncoding.EncodeToString(res.Cert.Marshal())})
+	identity, err := renewIdentity(r, a, res.Cert)
+	if err != nil {
+		return err
+	}
+	render.JSON(w, http.StatusCreated, wire.SSHSignResponse{Certificate: base64.StdEncoding.EncodeToString(res.Cert.Marshal()), IdentityCertificate: identity})
 	return nil
 }

@@ -112,10 +112,13 @@ type Authority struct {
 	// provPolicy holds the X.509 name policy of each provisioner that has
 	// one, by provisioner name.
 	provPolicy map[string]*policy.Engine
-	crl        *crl.Service       // nil: CRL disabled
-	ocsp       *ocsp.Responder    // nil: OCSP disabled
-	lint       *linter            // authority.lint; nil: off
-	provLint   map[string]*linter // by provisioner name
+	// sshTemplates holds the options.ssh template of each provisioner that
+	// has one, by name (nil: none).
+	sshTemplates map[string]*provisioner.SSHTemplate
+	crl          *crl.Service       // nil: CRL disabled
+	ocsp         *ocsp.Responder    // nil: OCSP disabled
+	lint         *linter            // authority.lint; nil: off
+	provLint     map[string]*linter // by provisioner name
 	// issuedExts are added to every issued certificate (CRL distribution
 	// point, AIA OCSP), encoded once per snapshot.
 	issuedExts []pkix.Extension
@@ -224,6 +227,9 @@ func New(o Options) (*Authority, error) {
 		if err == nil && p != nil {
 			err = a.addProvisionerPolicy(p.Info(), raw)
 		}
+		if err == nil && p != nil {
+			err = a.addProvisionerSSHTemplate(p.Info(), raw)
+		}
 		if err != nil {
 			var base provisioner.Base
 			_ = json.Unmarshal(raw, &base)
@@ -329,6 +335,13 @@ func (a *Authority) Claims() provisioner.Resolved { return a.claims }
 // authorizeToken parses ott, finds and runs its provisioner's check, then
 // marks the token used (wire-spec §4.10) before any further check.
 func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(provisioner.Interface, *token.Token) error) (provisioner.Interface, *token.Token, error) {
+	return a.authorizeTokenReuse(ctx, ott, check, true)
+}
+
+// authorizeTokenReuse is authorizeToken; with record false the token is not
+// marked used (a token already used by the request it came with:
+// /ssh/sign's identityCSR).
+func (a *Authority) authorizeTokenReuse(ctx context.Context, ott string, check func(provisioner.Interface, *token.Token) error, record bool) (provisioner.Interface, *token.Token, error) {
 	tok, err := a.provisioners.ParseToken(ott)
 	if err != nil {
 		return nil, nil, errs.E(errs.Unauthorized, "authority.authorizeToken", err)
@@ -344,6 +357,9 @@ func (a *Authority) authorizeToken(ctx context.Context, ott string, check func(p
 		return nil, nil, err
 	}
 	a.provisioners.LearnHeader(tok)
+	if !record {
+		return p, tok, nil
+	}
 	key := tok.ReuseKey()
 	if r, ok := p.(provisioner.TokenReuser); ok {
 		var record bool

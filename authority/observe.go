@@ -47,13 +47,13 @@ func result(err error) string {
 // doneDecision is the audit decision of op when it was carried out.
 func doneDecision(op string) string {
 	switch op {
-	case meter.OpSign:
+	case meter.OpSign, meter.OpSSHSign:
 		return audit.Issue
-	case meter.OpRenew:
+	case meter.OpRenew, meter.OpSSHRenew:
 		return audit.Renew
-	case meter.OpRekey:
+	case meter.OpRekey, meter.OpSSHRekey:
 		return audit.Rekey
-	case meter.OpRevoke:
+	case meter.OpRevoke, meter.OpSSHRevoke:
 		return audit.Revoke
 	}
 	return audit.Admin

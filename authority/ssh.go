@@ -3,6 +3,7 @@ package authority
 import (
 	"context"
 	"crypto"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/ssh"
@@ -38,6 +40,9 @@ type SSHConfig struct {
 	// KRLInterval is how often the key revocation list is rebuilt from the
 	// store (other HA nodes' revocations); 0 means a minute.
 	KRLInterval time.Duration
+	// AddUserPrincipal and AddUserCommand are ssh.addUserPrincipal and
+	// ssh.addUserCommand ("": step-ca's defaults).
+	AddUserPrincipal, AddUserCommand string
 }
 
 // SSHBastion is ssh.bastion (wire-spec §3.4 POST /ssh/bastion).
@@ -81,6 +86,21 @@ func (a *Authority) SSHEnabled() bool {
 	return a.ssh != nil && (a.ssh.user != nil || a.ssh.host != nil)
 }
 
+// SSHCAKeys returns the public keys of the CA's own SSH signers (ssh.hostKey,
+// ssh.userKey), nil for one not configured.
+func (a *Authority) SSHCAKeys() (host, user gossh.PublicKey) {
+	if a.ssh == nil {
+		return nil, nil
+	}
+	if a.ssh.host != nil {
+		host = a.ssh.host.PublicKey()
+	}
+	if a.ssh.user != nil {
+		user = a.ssh.user.PublicKey()
+	}
+	return host, user
+}
+
 // SSHKeys are the public keys of /ssh/roots or /ssh/federation.
 type SSHKeys struct {
 	User, Host []gossh.PublicKey
@@ -121,6 +141,11 @@ type SSHSignRequest struct {
 	OTT       string
 	// Options are what the request asks for (validity bounds resolved).
 	Options ssh.Options
+	// TemplateData is the request's templateData: .Insecure.User of the
+	// provisioner's SSH template, if any.
+	TemplateData json.RawMessage
+
+	tok *token.Token // the authorized token (SignSSH): .Token of templates
 }
 
 // SSHIssued is a signed and persisted SSH certificate.
@@ -137,17 +162,27 @@ func errSSHDisabled() error {
 // SignSSH authorizes req's token and applies the provisioner's SSH plan in
 // provisioner.SSHPlan's order. It knows no provisioner type.
 func (a *Authority) SignSSH(ctx context.Context, req *SSHSignRequest) (*SSHIssued, error) {
+	var prov string
+	res, err := a.signSSH(ctx, req, &prov)
+	a.sshDecided(ctx, meter.OpSSHSign, prov, res, "", err)
+	return res, err
+}
+
+// signSSH is SignSSH; it sets *prov to the token's provisioner once found.
+func (a *Authority) signSSH(ctx context.Context, req *SSHSignRequest, prov *string) (*SSHIssued, error) {
 	if !a.SSHEnabled() {
 		return nil, errSSHDisabled()
 	}
 	var plan *provisioner.SSHPlan
 	_, _, err := a.authorizeToken(ctx, req.OTT, func(p provisioner.Interface, tok *token.Token) error {
+		*prov = p.Info().Name
 		sp, ok := p.(provisioner.SSHAuthorizer)
 		if !ok {
 			return errs.Errorf(errs.Unauthorized, "provisioner '%s' does not issue ssh certificates", p.Info().Name)
 		}
 		var err error
 		plan, err = sp.AuthorizeSSHSign(ctx, tok)
+		req.tok = tok
 		return err
 	})
 	if err != nil {
@@ -226,6 +261,20 @@ func (a *Authority) SignSSHWithPlan(ctx context.Context, req *SSHSignRequest, pl
 	cert, err := ssh.NewCertificate(req.PublicKey, certType, allowed.KeyID, allowed.Principals, va, vb)
 	if err != nil {
 		return nil, errs.E(errs.Internal, "error creating ssh certificate", err)
+	}
+	if t := a.sshTemplates[plan.Info.Name]; t != nil && !plan.Renewal {
+		if err := applySSHTemplate(t, req, cert); err != nil {
+			return nil, err
+		}
+		if cert.CertType != certType {
+			certType = cert.CertType
+			if signer = a.ssh.user; certType == gossh.HostCert {
+				signer = a.ssh.host
+			}
+			if signer == nil {
+				return nil, errs.Errorf(errs.NotImplemented, "signing %s certificates is not enabled: ca.json has no ssh.%sKey", ssh.CertTypeName(certType), ssh.CertTypeName(certType))
+			}
+		}
 	}
 	if len(plan.Modifiers) > 0 {
 		m := provisioner.SSHCert{

@@ -9,6 +9,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/internal/timeutil"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
@@ -20,15 +21,20 @@ import (
 // and extensions; the validity is the old one's length, starting now −
 // backdate. A revoked certificate is refused (401).
 func (a *Authority) RenewSSH(ctx context.Context, ott string) (*SSHIssued, error) {
-	return a.renewSSH(ctx, ott, nil)
+	res, err := a.renewSSH(ctx, ott, nil)
+	a.sshDecided(ctx, meter.OpSSHRenew, "", res, "", err)
+	return res, err
 }
 
 // RekeySSH is RenewSSH with a new public key (POST /ssh/rekey).
 func (a *Authority) RekeySSH(ctx context.Context, ott string, key gossh.PublicKey) (*SSHIssued, error) {
-	if key == nil {
-		return nil, errs.E(errs.BadRequest, "missing or empty publicKey", nil)
+	var res *SSHIssued
+	var err error = errs.E(errs.BadRequest, "missing or empty publicKey", nil)
+	if key != nil {
+		res, err = a.renewSSH(ctx, ott, key)
 	}
-	return a.renewSSH(ctx, ott, key)
+	a.sshDecided(ctx, meter.OpSSHRekey, "", res, "", err)
+	return res, err
 }
 
 func (a *Authority) renewSSH(ctx context.Context, ott string, newKey gossh.PublicKey) (*SSHIssued, error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/provisioner"
 	"github.com/mayfly-pki/mayfly/provisioner/token"
 	"github.com/mayfly-pki/mayfly/ssh"
@@ -26,6 +27,16 @@ type SSHRevokeRequest struct {
 // is recorded when the CA has its record (step-ca records none), so that
 // the KRL drops it once expired.
 func (a *Authority) RevokeSSH(ctx context.Context, req *SSHRevokeRequest) (*Revoked, error) {
+	rv, err := a.revokeSSH(ctx, req)
+	prov := ""
+	if rv != nil {
+		prov = rv.Provisioner.Name
+	}
+	a.sshDecided(ctx, meter.OpSSHRevoke, prov, nil, req.Serial, err)
+	return rv, err
+}
+
+func (a *Authority) revokeSSH(ctx context.Context, req *SSHRevokeRequest) (*Revoked, error) {
 	serial := req.Serial
 	if _, err := strconv.ParseUint(serial, 10, 64); err != nil {
 		return nil, errs.Errorf(errs.BadRequest, "'%s' is not a valid ssh certificate serial number: want a decimal number below 2^64", serial)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 )
 
 // GuardOptions bound the calls made to one key manager.
@@ -26,6 +27,9 @@ type GuardOptions struct {
 	Backoff time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Meter receives every call that reaches the key manager, with its
+	// backend (Name), op ("sign") and latency (default: none).
+	Meter meter.KMS
 }
 
 // Guard limits and watches the signatures made through one key manager:
@@ -57,6 +61,9 @@ func NewGuard(o GuardOptions) *Guard {
 	}
 	if o.Name == "" {
 		o.Name = "kms"
+	}
+	if o.Meter == nil {
+		o.Meter = meter.Nop{}
 	}
 	return &Guard{o: o, sem: make(chan struct{}, o.Limit)}
 }
@@ -131,7 +138,10 @@ func (s *guarded) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([
 	done := make(chan result, 1)
 	go func() {
 		defer func() { <-g.sem }()
+		start := g.o.Now()
 		sig, err := s.s.Sign(rand, digest, opts)
+		// Metered when the call returns, also after the caller gave up.
+		g.o.Meter.KMSCall(g.o.Name, "sign", g.o.Now().Sub(start), err)
 		g.record(err)
 		done <- result{sig, err}
 	}()

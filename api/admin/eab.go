@@ -70,7 +70,9 @@ func (h *EAB) wrap(fn eabFunc) http.HandlerFunc {
 		if r.Body != nil {
 			r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 		}
-		err := h.serve(w, r, h.d.Authority(), fn)
+		a := h.d.Authority()
+		err := h.serve(w, r, a, fn)
+		auditChange(r, a, err)
 		if err != nil {
 			h.d.logRefusal(r, err)
 			WriteError(w, adminError(err))

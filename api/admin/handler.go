@@ -67,7 +67,9 @@ func (h *Handler) wrap(fn handlerFunc) http.HandlerFunc {
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBodySize)
 		}
 		who, _ := FromContext(r.Context())
-		err := fn(w, r, h.d.Authority(), who)
+		a := h.d.Authority()
+		err := fn(w, r, a, who)
+		auditChange(r, a, err)
 		if err != nil {
 			h.d.logRefusal(r, err)
 			WriteError(w, err)

@@ -116,9 +116,11 @@ func TestKMSPKCS11(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	metricsAddr, _ := freeAddr(t)
 	editConfig(t, p.configPath(), func(cfg map[string]any) {
 		cfg["key"] = interKey
 		cfg["kms"] = map[string]any{"type": "pkcs11", "uri": pkcsURI}
+		cfg["metricsAddress"] = metricsAddr
 	})
 	p.root, p.fp = root, fingerprint(root)
 
@@ -135,6 +137,11 @@ func TestKMSPKCS11(t *testing.T) {
 		got := checkIssued(t, p, crt, key, "leaf.example.com", 24*time.Hour, before, time.Now())
 		if err := got.leaf.CheckSignatureFrom(inter); err != nil {
 			t.Fatalf("leaf is not signed by the HSM intermediate: %v", err)
+		}
+		// The HSM's signatures are metered (kms.Guard → metrics).
+		const kmsCalls = `mayfly_kms_call_duration_seconds_count{backend="pkcs11",operation="sign",result="ok"} `
+		if body := scrape(t, "http://"+metricsAddr+"/metrics"); !strings.Contains(body, "\n"+kmsCalls) {
+			t.Fatalf("no %q series after an HSM signature:\n%s", kmsCalls, body)
 		}
 	})
 	t.Run("renew", func(t *testing.T) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sirupsen/logrus"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/mayfly-pki/mayfly/api"
 	apiadmin "github.com/mayfly-pki/mayfly/api/admin"
@@ -98,7 +100,7 @@ func openMeteredStore(ctx context.Context, cfg *config.Config, path string, log 
 }
 
 func newDaemon(path string, cfg *config.Config, password []byte, start time.Time, quiet bool) (*daemon, error) {
-	d := &daemon{path: path, password: password, start: start, logger: newLogger(cfg, os.Stderr), keys: newKeyLoader(cfg)}
+	d := &daemon{path: path, password: password, start: start, logger: newLogger(cfg, os.Stderr)}
 	for _, k := range cfg.UnknownKeys {
 		d.logger.WithField("key", k).Warn("unknown key in ca.json is ignored")
 	}
@@ -107,6 +109,7 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		return nil, err
 	}
 	d.obs = obs
+	d.keys = newKeyLoader(cfg, d.obs.metered)
 	st, err := openMeteredStore(context.Background(), cfg, path, d.logger, d.obs.metered)
 	if err != nil {
 		d.close()
@@ -226,6 +229,15 @@ func (d *daemon) banner(cfg *config.Config, snap *ca.Snapshot) {
 	}
 	for _, r := range snap.Authority.Roots() {
 		stdLog.Printf("X.509 Root Fingerprint: %s", pemutil.Fingerprint(r))
+	}
+	// step-ca prints the CA's own SSH keys (host first) in authorized_keys
+	// form without a comment; ssh.keys are not printed.
+	hostKey, userKey := snap.Authority.SSHCAKeys()
+	if hostKey != nil {
+		stdLog.Printf("SSH Host CA Key: %s", bytes.TrimSpace(gossh.MarshalAuthorizedKey(hostKey)))
+	}
+	if userKey != nil {
+		stdLog.Printf("SSH User CA Key: %s", bytes.TrimSpace(gossh.MarshalAuthorizedKey(userKey)))
 	}
 	stdLog.Printf("Serving HTTPS on %s ...", d.server.Addr())
 	if d.insecure != nil {

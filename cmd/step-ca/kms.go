@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/mayfly-pki/mayfly/authority/config"
+	"github.com/mayfly-pki/mayfly/internal/meter"
 	"github.com/mayfly-pki/mayfly/kms"
 	"github.com/mayfly-pki/mayfly/kms/awskms"
 	"github.com/mayfly-pki/mayfly/kms/azurekms"
@@ -28,8 +29,10 @@ func kmsOptions(k *config.KMS) *kms.Options {
 }
 
 // newKeyLoader returns the loader for the CA's keys: files through readKey,
-// URIs through the registry. SSH CA keys load the same way:
+// URIs through the registry, every key manager call reported to m. SSH CA
+// keys load the same way:
 // loader.SignerWith(ctx, kmsOptions(cfg.KMS), cfg.SSH.HostKey, hostPassword).
-func newKeyLoader(cfg *config.Config) *kms.Loader {
-	return kms.NewLoader(kms.LoaderDeps{Registry: kmsRegistry(), KMS: kmsOptions(cfg.KMS), ReadFile: readKey})
+func newKeyLoader(cfg *config.Config, m meter.KMS) *kms.Loader {
+	return kms.NewLoader(kms.LoaderDeps{Registry: kmsRegistry(), KMS: kmsOptions(cfg.KMS), ReadFile: readKey,
+		Guard: kms.GuardOptions{Meter: m}})
 }

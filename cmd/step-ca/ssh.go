@@ -24,7 +24,7 @@ func loadSSH(cfg *config.Config, readKey func(key string) (crypto.Signer, error)
 	if s == nil {
 		return nil, nil
 	}
-	out := &authority.SSHConfig{}
+	out := &authority.SSHConfig{AddUserPrincipal: s.AddUserPrincipal, AddUserCommand: s.AddUserCommand}
 	if s.KRLRefresh != nil {
 		if s.KRLRefresh.Duration < time.Second {
 			return nil, fmt.Errorf("ssh.krlRefresh: %s is below the minimum of 1s", s.KRLRefresh.Duration)

@@ -18,9 +18,59 @@ import (
 	"testing"
 	"time"
 
+	gossh "golang.org/x/crypto/ssh"
+
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/badger"
 )
+
+// checkSSHImported verifies that st holds fx's SSH certificates, the host
+// principals of its host certificate, and its SSH revocations.
+func checkSSHImported(t testing.TB, st store.Store, fx *fixture) {
+	t.Helper()
+	ctx := context.Background()
+	ss := st.(store.SSHStore)
+	for _, want := range fx.sshCerts {
+		got, err := ss.GetSSHCertificate(ctx, want.Serial)
+		if err != nil || !bytes.Equal(got.Wire, want.Wire) {
+			t.Fatalf("ssh certificate %s: %v (wire equal: %t)", want.Serial, err, err == nil && bytes.Equal(got.Wire, want.Wire))
+		}
+	}
+	hosts, err := ss.ListSSHHosts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, h := range hosts {
+		got = append(got, fmt.Sprintf("%s=%s@%d", h.Principal, h.Serial, h.Expiry.Unix()))
+	}
+	var want []string
+	for p, v := range fx.tables["ssh_host_principals"] {
+		var rec struct {
+			Serial string
+			Expiry int64
+		}
+		if err := json.Unmarshal(v, &rec); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, fmt.Sprintf("%s=%s@%d", p, rec.Serial, rec.Expiry))
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("ssh hosts %v, want %v", got, want)
+	}
+	for _, want := range fx.sshRevs {
+		got, err := ss.GetSSHRevocation(ctx, want.Serial)
+		if err != nil {
+			t.Fatalf("ssh revocation %s: %v", want.Serial, err)
+		}
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(want)
+		if !bytes.Equal(gj, wj) {
+			t.Fatalf("ssh revocation %s:\n got %s\nwant %s", want.Serial, gj, wj)
+		}
+	}
+}
 
 // fixture is a step-ca database's content: table → key → value, with rows
 // of tables Mayfly does not import (ACME, SSH, CRL) that Import must count.
@@ -29,6 +79,10 @@ type fixture struct {
 	certs  []*store.Certificate // what x509_certs(+data) must import as
 	revs   []*store.Revocation
 	tokens map[string][]byte
+	// sshCerts and sshRevs are what ssh_certs and revoked_ssh_certs must
+	// import as.
+	sshCerts []*store.SSHCertificate
+	sshRevs  []*store.Revocation
 	// written lists the tables the test's source holds (nil: every
 	// table of tables); the records of those Import does not carry are
 	// the expected Stats.Skipped.
@@ -97,7 +151,7 @@ func newFixture(t testing.TB, nCerts, nRevoked, nTokens int) *fixture {
 	fx.tables["acme_accounts"] = map[string][]byte{
 		"acc1": []byte(`{"id":"acc1","status":"valid"}`), "acc2": []byte(`{"id":"acc2","status":"valid"}`),
 	}
-	fx.tables["ssh_certs"] = map[string][]byte{"5555": []byte("ssh-cert-wire-bytes")}
+	fx.addSSH(t, key, base)
 	fx.tables["x509_crl"] = map[string][]byte{"crl": []byte(`{"Number":1}`)}
 	fx.tables["admins"] = map[string][]byte{} // created, empty: not reported
 	return fx
@@ -121,12 +175,85 @@ func (fx *fixture) wantSkipped() []TableCount {
 		if store.IsACMETable(name) && name != store.TableACMENonces {
 			continue // imported
 		}
+		if isSSHTable(name) {
+			continue // imported
+		}
 		if n := len(fx.tables[name]); n > 0 {
 			want = append(want, TableCount{Table: name, Records: n})
 		}
 	}
 	slices.SortFunc(want, func(a, b TableCount) int { return strings.Compare(a.Table, b.Table) })
 	return want
+}
+
+// addSSH writes step-ca's SSH tables: a host certificate with two
+// principals and its ssh_hosts/ssh_host_principals rows, a user certificate
+// with its ssh_users row, and revocations of the user certificate and of a
+// serial without certificate.
+func (fx *fixture) addSSH(t testing.TB, key *ecdsa.PrivateKey, base time.Time) {
+	t.Helper()
+	signer, err := gossh.NewSignerFromSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tables := range []string{"ssh_certs", "ssh_hosts", "ssh_users", "ssh_host_principals", "revoked_ssh_certs"} {
+		fx.tables[tables] = map[string][]byte{}
+	}
+	for i, c := range []struct {
+		typ        uint32
+		principals []string
+	}{{gossh.HostCert, []string{"host1.example.com", "10.0.0.1"}}, {gossh.UserCert, []string{"alice"}}} {
+		cert := &gossh.Certificate{
+			Key: signer.PublicKey(), Serial: uint64(7000000000000000001 + i), CertType: c.typ, KeyId: c.principals[0],
+			ValidPrincipals: c.principals, ValidAfter: uint64(base.Unix()), ValidBefore: uint64(base.Add(24 * time.Hour).Unix()),
+		}
+		if err := cert.SignCert(rand.Reader, signer); err != nil {
+			t.Fatal(err)
+		}
+		rec := &store.SSHCertificate{Serial: fmt.Sprint(cert.Serial), Wire: cert.Marshal(), Host: c.typ == gossh.HostCert,
+			Principals: c.principals, ValidBefore: base.Add(24 * time.Hour)}
+		fx.tables["ssh_certs"][rec.Serial] = rec.Wire
+		for _, p := range c.principals {
+			if rec.Host {
+				fx.tables["ssh_hosts"][p] = []byte(rec.Serial)
+				fx.tables["ssh_host_principals"][p] = []byte(fmt.Sprintf(`{"Serial":%q,"Expiry":%d}`, rec.Serial, rec.ValidBefore.Unix()))
+			} else {
+				fx.tables["ssh_users"][p] = []byte(rec.Serial)
+			}
+		}
+		fx.sshCerts = append(fx.sshCerts, rec)
+	}
+	for i, serial := range []string{fx.sshCerts[1].Serial, "12345"} {
+		r := &store.Revocation{Serial: serial, ProvisionerID: "sshpop/sshpop", ReasonCode: i, RevokedAt: base.Add(time.Hour), TokenID: fmt.Sprintf("%064x", 5000+i)}
+		v := fmt.Sprintf(`{"Serial":%q,"ProvisionerID":%q,"ReasonCode":%d,"Reason":"","RevokedAt":%q,"ExpiresAt":"0001-01-01T00:00:00Z","TokenID":%q,"MTLS":false,"ACME":false}`,
+			r.Serial, r.ProvisionerID, r.ReasonCode, r.RevokedAt.Format(time.RFC3339Nano), r.TokenID)
+		fx.tables["revoked_ssh_certs"][serial] = []byte(v)
+		fx.sshRevs = append(fx.sshRevs, r)
+	}
+}
+
+// sshRecords is the number of SSH certificates and revocations in the
+// written tables of fx: every import writes them.
+func (fx *fixture) sshRecords() int {
+	n := 0
+	for _, name := range fx.writtenTables() {
+		if name == "ssh_certs" || name == "revoked_ssh_certs" {
+			n += len(fx.tables[name])
+		}
+	}
+	return n
+}
+
+// writtenTables is fx.written, or every table of fx when nil.
+func (fx *fixture) writtenTables() []string {
+	if fx.written != nil {
+		return fx.written
+	}
+	var tables []string
+	for name := range fx.tables {
+		tables = append(tables, name)
+	}
+	return tables
 }
 
 // acmeRecords is the number of ACME records (nonces aside) in the written
@@ -171,6 +298,9 @@ func checkImported(t testing.TB, st store.Store, fx *fixture) {
 			}
 		}
 	}
+	if fx.sshRecords() > 0 {
+		checkSSHImported(t, st, fx)
+	}
 	for _, want := range fx.certs {
 		got, err := st.GetCertificate(ctx, want.Serial)
 		if err != nil {
@@ -211,9 +341,9 @@ func checkStats(t testing.TB, got Stats, fx *fixture, second bool) {
 	}
 	want.Skipped = fx.wantSkipped()
 	if second {
-		want.ACMERecordsPresent = fx.acmeRecords()
+		want.ACMERecordsPresent, want.SSHRecordsPresent = fx.acmeRecords(), fx.sshRecords()
 	} else {
-		want.ACMERecords = fx.acmeRecords()
+		want.ACMERecords, want.SSHRecords = fx.acmeRecords(), fx.sshRecords()
 	}
 	if got.String() != want.String() || !slices.Equal(got.Skipped, want.Skipped) {
 		t.Fatalf("stats %+v, want %+v", got, want)

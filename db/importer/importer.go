@@ -43,8 +43,7 @@ type Source interface {
 	// raw token.
 	Tokens(ctx context.Context, fn func(key string, token []byte) error) error
 	// Skipped counts, by table, the records of the tables Import does not
-	// carry (ACME, SSH, admin and CRL records, which Mayfly does not store
-	// yet), leaving out empty tables; sorted by table name.
+	// carry (step-ca's admin, CRL and ACME nonce records), leaving out empty tables; sorted by table name.
 	Skipped(ctx context.Context) ([]TableCount, error)
 	// Close releases the source.
 	Close() error
@@ -78,6 +77,9 @@ type Stats struct {
 	// ACMERecords and ACMERecordsPresent count the records of step-ca's
 	// ACME tables written and already present.
 	ACMERecords, ACMERecordsPresent int
+	// SSHRecords and SSHRecordsPresent count the SSH certificates and SSH
+	// revocations written and already present.
+	SSHRecords, SSHRecordsPresent int
 	// Skipped is the source's records that were not imported, by table
 	// (Source.Skipped), known once every table was copied.
 	Skipped []TableCount
@@ -85,7 +87,7 @@ type Stats struct {
 
 // Present returns the number of records that were already present.
 func (s Stats) Present() int {
-	return s.CertificatesPresent + s.RevocationsPresent + s.TokensPresent + s.AdminRecordsPresent + s.ACMERecordsPresent
+	return s.CertificatesPresent + s.RevocationsPresent + s.TokensPresent + s.AdminRecordsPresent + s.ACMERecordsPresent + s.SSHRecordsPresent
 }
 
 // String is the summary line, e.g. "imported 1234 certificates, 5
@@ -97,6 +99,9 @@ func (s Stats) String() string {
 	}
 	if s.ACMERecords+s.ACMERecordsPresent > 0 {
 		line += fmt.Sprintf(", %d ACME records", s.ACMERecords)
+	}
+	if s.SSHRecords+s.SSHRecordsPresent > 0 {
+		line += fmt.Sprintf(", %d SSH records", s.SSHRecords)
 	}
 	return line + fmt.Sprintf(" (%d already present)", s.Present())
 }
@@ -117,7 +122,8 @@ func (s Stats) SkippedLine() string {
 }
 
 // Import copies every certificate, revocation and used token of src into
-// dst, in that order, writing with opts.Workers concurrent calls, then counts
+// dst, in that order (then the admin, ACME and SSH records of sources that
+// carry them), writing with opts.Workers concurrent calls, then counts
 // the source's records it does not carry (Stats.Skipped). A certificate
 // whose serial is in dst with the same DER and data is left
 // alone; otherwise StoreCertificate writes it (overwriting). A revocation
@@ -154,6 +160,9 @@ func Import(ctx context.Context, dst store.Store, src Source, opts Options) (Sta
 				return submit(func(ctx context.Context) error { return r.token(ctx, key, token) })
 			})
 		})
+	}
+	if err == nil {
+		err = r.importSSH(ctx, src)
 	}
 	var skipped []TableCount
 	if err == nil {

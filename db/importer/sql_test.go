@@ -121,7 +121,7 @@ func fillSQL(t *testing.T, db *sql.DB, postgres bool, fx *fixture) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	fx.written = []string{tableCerts, tableCertsData, tableRevoked, "x509_crl", tableUsedOTT, "ssh_certs"}
+	fx.written = []string{tableCerts, tableCertsData, tableRevoked, "x509_crl", tableUsedOTT, "ssh_certs", "ssh_hosts", "ssh_host_principals", "revoked_ssh_certs"}
 	for _, table := range fx.written {
 		ddl := fmt.Sprintf("CREATE TABLE IF NOT EXISTS `%s`(nkey VARBINARY(255), nvalue BLOB, PRIMARY KEY (nkey))", table)
 		if postgres {

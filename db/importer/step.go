@@ -71,7 +71,7 @@ func (s stepSource) Tokens(ctx context.Context, fn func(string, []byte) error) e
 	})
 }
 
-// Skipped counts the records of every table but the four Import reads.
+// Skipped counts the records of every table Import does not carry.
 func (s stepSource) Skipped(ctx context.Context) ([]TableCount, error) {
 	counts, err := s.db.tables(ctx)
 	if err != nil {
@@ -85,6 +85,9 @@ func (s stepSource) Skipped(ctx context.Context) ([]TableCount, error) {
 		}
 		if store.IsACMETable(table) && table != store.TableACMENonces {
 			continue // imported by importACME
+		}
+		if isSSHTable(table) {
+			continue // imported by importSSH
 		}
 		if n > 0 {
 			skipped = append(skipped, TableCount{Table: table, Records: n})
@@ -121,17 +124,23 @@ func decodeCertificate(serial string, der, data []byte) (*store.Certificate, err
 // decodeRevocation decodes revoked_x509_certs[serial]: step-ca's JSON with
 // Go field names, which is store.Revocation's encoding.
 func decodeRevocation(serial string, value []byte) (*store.Revocation, error) {
+	return decodeRevocationOf(tableRevoked, serial, value)
+}
+
+// decodeRevocationOf decodes a revocation record of table (revoked_x509_certs
+// or revoked_ssh_certs, which share the encoding).
+func decodeRevocationOf(table, serial string, value []byte) (*store.Revocation, error) {
 	var r store.Revocation
 	if err := json.Unmarshal(value, &r); err != nil {
-		return nil, fmt.Errorf("table %s, serial %s: decode revocation JSON: %w", tableRevoked, serial, err)
+		return nil, fmt.Errorf("table %s, serial %s: decode revocation JSON: %w", table, serial, err)
 	}
 	switch {
 	case serial == "":
-		return nil, fmt.Errorf("table %s: a record has an empty key", tableRevoked)
+		return nil, fmt.Errorf("table %s: a record has an empty key", table)
 	case r.Serial == "":
 		r.Serial = serial
 	case r.Serial != serial:
-		return nil, fmt.Errorf("table %s, key %s: the record's Serial is %s", tableRevoked, serial, r.Serial)
+		return nil, fmt.Errorf("table %s, key %s: the record's Serial is %s", table, serial, r.Serial)
 	}
 	return &r, nil
 }

@@ -17,6 +17,11 @@ const (
 	OpRenew  = "renew"
 	OpRekey  = "rekey"
 	OpRevoke = "revoke"
+	// The same decisions on SSH certificates.
+	OpSSHSign   = "ssh_sign"
+	OpSSHRenew  = "ssh_renew"
+	OpSSHRekey  = "ssh_rekey"
+	OpSSHRevoke = "ssh_revoke"
 )
 
 // Results of Certificates.Certificate: ResultOK, or the error kind of a

@@ -58,6 +58,12 @@ type config struct {
 	DisableTrustOnFirstUse bool                 `json:"disableTrustOnFirstUse"`
 	InstanceAge            provisioner.Duration `json:"instanceAge"`
 	OrganizationID         string               `json:"organizationID"`
+	// DisableSSHCAUser and DisableSSHCAHost are step-ca's switches of the
+	// SSH certificates of GCP identities. Mayfly's GCP provisioner issues
+	// host certificates only, so DisableSSHCAUser changes nothing;
+	// DisableSSHCAHost true refuses them.
+	DisableSSHCAUser *bool `json:"disableSSHCAUser,omitempty"`
+	DisableSSHCAHost *bool `json:"disableSSHCAHost,omitempty"`
 }
 
 // Payload is the payload of a Google identity token (format=full).

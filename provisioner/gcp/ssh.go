@@ -19,6 +19,9 @@ func (p *Provisioner) AuthorizeSSHSign(_ context.Context, tok *token.Token) (*pr
 	if err := provisioner.CheckSSHEnabled(p.Claims(), p.Info().Name); err != nil {
 		return nil, err
 	}
+	if h := p.cfg.DisableSSHCAHost; h != nil && *h {
+		return nil, errs.Errorf(errs.Unauthorized, "gcp.AuthorizeSSHSign; ssh host certificates are disabled for gcp provisioner '%s'", p.Info().Name)
+	}
 	pl, err := p.authorize(tok)
 	if err != nil {
 		return nil, err

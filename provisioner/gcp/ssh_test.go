@@ -51,3 +51,48 @@ func TestSSHHostCertificate(t *testing.T) {
 		t.Fatalf("a principal outside the instance's: %v", err)
 	}
 }
+
+// TestSSHHostDisabled: disableSSHCAHost refuses the host certificate a
+// valid instance token would get; false (or absent) does not.
+func TestSSHHostDisabled(t *testing.T) {
+	t.Parallel()
+	g := gcptest.New(t)
+	var raws []json.RawMessage
+	for name, disabled := range map[string]bool{"off": true, "on": false} {
+		raw, _ := json.Marshal(map[string]any{"type": "GCP", "name": name, "disableTrustOnFirstUse": true,
+			"disableSSHCAHost": disabled, "disableSSHCAUser": true, "claims": map[string]any{"enableSSHCA": true}})
+		raws = append(raws, raw)
+	}
+	e := at.New(t, at.Options{
+		MoreProvisioners: raws,
+		Registry:         provisioner.Registry{provisioner.TypeGCP: gcp.NewWith(gcp.Endpoints{CertsURL: g.Certs.URL})},
+		SSH:              &authority.SSHConfig{UserKey: at.NewKey(t), HostKey: at.NewKey(t)},
+	})
+	for _, name := range []string{"off", "on"} {
+		p, _ := e.Authority.Provisioners().ByName(name)
+		prov := p.(*gcp.Provisioner)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = prov.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		select {
+		case <-prov.Ready():
+		case <-time.After(30 * time.Second):
+			t.Fatal("Google's keys were not fetched within 30s")
+		}
+	}
+	in := gcptest.DefaultInstance(e.Clock.Now())
+	key, _ := gossh.NewPublicKey(&at.NewKey(t).PublicKey)
+	sign := func(name string) error {
+		tok := g.Mint(t, gcptest.Payload(in, at.CAURL+"/1.0/ssh/sign#gcp/"+name, e.Clock.Now()))
+		_, err := e.Authority.SignSSH(context.Background(), &authority.SSHSignRequest{PublicKey: key, OTT: tok,
+			Options: ssh.Options{CertType: "host", Principals: []string{"web.example.com"}}})
+		return err
+	}
+	if err := sign("off"); !errs.Is(err, errs.Unauthorized) {
+		t.Fatalf("disableSSHCAHost true: %v, want 401", err)
+	}
+	if err := sign("on"); err != nil {
+		t.Fatalf("disableSSHCAHost false: %v", err)
+	}
+}

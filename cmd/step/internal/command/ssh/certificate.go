@@ -2,6 +2,7 @@ package ssh
 
 import (
 	"crypto"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
@@ -31,10 +32,9 @@ func certificateCommand() *cli.Command {
 		flags.PasswordFile("The path to the `file` containing the password to encrypt the new private key."),
 		flags.NoPassword(), flags.Insecure(),
 		&cli.StringFlag{Name: "comment", Usage: "The `comment` of the new key and certificate (default: the key ID)."},
-		&cli.BoolFlag{Name: "add-user", Usage: "Not supported yet: create a user provisioner certificate."},
+		&cli.BoolFlag{Name: "add-user", Usage: "Also create a user provisioner certificate (<key-file>-provisioner), used to create the user on the host."},
 		&cli.BoolFlag{Name: "no-agent", Usage: "Do not add the key and certificate to the ssh-agent."},
-		&cli.StringSliceFlag{Name: "set", Usage: "Accepted for compatibility with templates (`key=value`)."},
-		&cli.StringFlag{Name: "set-file", Usage: "Accepted for compatibility with templates (`file`)."},
+		flags.Set(), flags.SetFile(),
 		flags.Offline(),
 	}
 	fs = append(fs, flags.KeyFlags()...)
@@ -57,13 +57,24 @@ func certificateAction(c *cli.Context) error {
 	if c.Bool("offline") {
 		return fmt.Errorf("--offline is not supported yet")
 	}
-	if c.Bool("add-user") {
-		return fmt.Errorf("--add-user is not supported yet")
-	}
 	if err := flags.CheckNoPassword(c); err != nil {
 		return err
 	}
+	// Template data (.Insecure.User of the provisioner's SSH template),
+	// checked before any password prompt.
+	var data json.RawMessage
+	if m, ok, err := flags.TemplateData(c); err != nil {
+		return err
+	} else if ok {
+		if data, err = json.Marshal(m); err != nil {
+			return fmt.Errorf("error encoding the template data: %w", err)
+		}
+	}
 	host := c.Bool("host")
+	addUser := c.Bool("add-user")
+	if addUser && host {
+		return fmt.Errorf("flag '--add-user' is incompatible with '--host'")
+	}
 	principals := c.StringSlice("principal")
 	if len(principals) == 0 {
 		principals = []string{sub}
@@ -110,11 +121,30 @@ func certificateAction(c *cli.Context) error {
 		}
 	}
 
+	// The "add user" key: step's default key type, never encrypted (step
+	// does the same), written only if the CA answers a certificate for it.
+	var auPriv crypto.Signer
+	var auPub gossh.PublicKey
+	auFile := keyFile + "-provisioner"
+	if addUser {
+		for _, f := range []string{auFile, auFile + ".pub", auFile + "-cert.pub"} {
+			if err := ui.CheckOverwrite(f, c.Bool("force")); err != nil {
+				return err
+			}
+		}
+		if auPriv, err = keyutil.Generate("EC", "P-256", 0); err != nil {
+			return err
+		}
+		if auPub, err = gossh.NewPublicKey(auPriv.Public()); err != nil {
+			return err
+		}
+	}
+
 	cl, roots, err := caCmd.NewClient(c)
 	if err != nil {
 		return err
 	}
-	cert, err := signSSH(c, cl, roots, signRequest{pub: pub, sub: sub, host: host, principals: principals, va: va, vb: vb})
+	cert, resp, err := signSSH(c, cl, roots, signRequest{pub: pub, sub: sub, host: host, principals: principals, va: va, vb: vb, templateData: data, addUser: auPub})
 	if err != nil {
 		return err
 	}
@@ -145,11 +175,45 @@ func certificateAction(c *cli.Context) error {
 		return err
 	}
 	ui.PrintSelected("Certificate", crtFile)
+	if auPriv != nil && resp.AddUserCertificate != "" {
+		if err := writeAddUser(auFile, auPriv, auPub, resp.AddUserCertificate, sub); err != nil {
+			return err
+		}
+	}
 	if priv != nil && !c.Bool("no-agent") {
 		if added := addToAgent(priv, cert, comment); added {
 			ui.PrintSelected("SSH Agent", "yes")
 		}
 	}
+	return nil
+}
+
+// writeAddUser writes the "add user" key, public key and certificate as
+// step does: <key-file>-provisioner (0600, OpenSSH, unencrypted), .pub and
+// -cert.pub, with the comment "<user>-provisioner".
+func writeAddUser(file string, priv crypto.Signer, pub gossh.PublicKey, b64Cert, sub string) error {
+	cert, err := decodeCert(b64Cert)
+	if err != nil {
+		return err
+	}
+	user := principalsFor(sub)[0]
+	comment := user + "-provisioner"
+	block, err := marshalPrivateKey(priv, comment, nil)
+	if err != nil {
+		return err
+	}
+	if err := ui.WriteFile(file, pem.EncodeToMemory(block), 0o600, true); err != nil {
+		return err
+	}
+	if err := ui.WriteFile(file+".pub", authorizedLine(pub, comment), 0o644, true); err != nil {
+		return err
+	}
+	if err := ui.WriteFile(file+"-cert.pub", authorizedLine(cert, comment), 0o644, true); err != nil {
+		return err
+	}
+	ui.PrintSelected("Add User Private Key", file)
+	ui.PrintSelected("Add User Public Key", file+".pub")
+	ui.PrintSelected("Add User Certificate", file+"-cert.pub")
 	return nil
 }
 

@@ -2,6 +2,7 @@ package ssh
 
 import (
 	"bytes"
+	"crypto"
 	"fmt"
 	"os"
 
@@ -21,7 +22,7 @@ func loginCommand() *cli.Command {
 		&cli.StringSliceFlag{Name: "principal", Aliases: []string{"n"}, Usage: "Add the principal (user `name`) to the certificate; repeat for several."},
 		flags.NotBefore("certificate"), flags.NotAfter("certificate"),
 		&cli.StringFlag{Name: "comment", Usage: "The `comment` of the key in the agent (default: the identity)."},
-		&cli.BoolFlag{Name: "add-user", Usage: "Not supported yet: create a user provisioner certificate."},
+		&cli.BoolFlag{Name: "add-user", Usage: "Also add a user provisioner certificate to the agent, used to create the user on the host."},
 		&cli.StringFlag{Name: "identity", Usage: "The `identity` (email) to log in with, instead of the argument."},
 		&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "Log in even when the agent already holds a valid certificate of the CA."},
 	}
@@ -43,9 +44,6 @@ func loginCommand() *cli.Command {
 func loginAction(c *cli.Context) error {
 	if err := app.CheckArgs(c, 0, 1); err != nil {
 		return err
-	}
-	if c.Bool("add-user") {
-		return fmt.Errorf("--add-user is not supported yet")
 	}
 	sub := c.Args().First()
 	if sub == "" {
@@ -95,7 +93,17 @@ func loginAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	cert, err := signSSH(c, cl, roots, signRequest{pub: pub, sub: sub, principals: principals, va: va, vb: vb})
+	var auPriv crypto.Signer
+	var auPub gossh.PublicKey
+	if c.Bool("add-user") {
+		if auPriv, err = keyutil.Generate("EC", "P-256", 0); err != nil {
+			return err
+		}
+		if auPub, err = gossh.NewPublicKey(auPriv.Public()); err != nil {
+			return err
+		}
+	}
+	cert, resp, err := signSSH(c, cl, roots, signRequest{pub: pub, sub: sub, principals: principals, va: va, vb: vb, addUser: auPub})
 	if err != nil {
 		return err
 	}
@@ -107,6 +115,23 @@ func loginAction(c *cli.Context) error {
 		return fmt.Errorf("error adding the certificate to the ssh-agent: %w", err)
 	}
 	ui.PrintSelected("SSH Agent", "yes")
+	if auPriv != nil {
+		// As step: the add-user certificate goes to the agent too, or a
+		// line says why not; the login itself succeeded.
+		if resp.AddUserCertificate == "" {
+			fmt.Fprintln(os.Stderr, "✗ Add User Certificate: failed to create a provisioner certificate")
+			return nil
+		}
+		au, err := decodeCert(resp.AddUserCertificate)
+		if err == nil {
+			err = a.Add(agentKey(auPriv, au, comment))
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "✗ Add User Certificate: %v\n", err)
+			return nil
+		}
+		ui.PrintSelected("Add User Certificate", "yes")
+	}
 	return nil
 }
 

@@ -3,6 +3,7 @@ package ssh
 import (
 	"crypto"
 	"crypto/x509"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -38,20 +39,25 @@ type signRequest struct {
 	host       bool
 	principals []string
 	va, vb     timeutil.TimeDuration
+	// templateData is --set/--set-file's data; addUser, when set, asks for
+	// the add-user certificate of that key (addUserPublicKey).
+	templateData json.RawMessage
+	addUser      gossh.PublicKey
 }
 
 // signSSH has the CA sign r.pub on /1.0/ssh/sign, with --token or a token
-// minted for r, and returns the certificate.
-func signSSH(c *cli.Context, cl *client.Client, roots []*x509.Certificate, r signRequest) (*gossh.Certificate, error) {
+// minted for r, and returns the certificate and the whole answer (with
+// the add-user certificate, when asked for).
+func signSSH(c *cli.Context, cl *client.Client, roots []*x509.Certificate, r signRequest) (*gossh.Certificate, *wire.SSHSignResponse, error) {
 	tok := c.String("token")
 	if tok == "" {
 		o, err := caCmd.SSHTokenOptions(c, r.sub, r.host, r.principals)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		o.ValidAfter, o.ValidBefore = r.va.String(), r.vb.String()
 		if tok, err = caCmd.MintSSHToken(c, cl, roots, caCmd.SSHToken{Subject: r.sub, Path: "/1.0/ssh/sign", SSH: o}); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	certType := ssh.UserCert
@@ -60,14 +66,19 @@ func signSSH(c *cli.Context, cl *client.Client, roots []*x509.Certificate, r sig
 	}
 	ctx, cancel := timeoutCtx(c)
 	defer cancel()
-	resp, err := cl.SSHSign(ctx, &wire.SSHSignRequest{
+	req := &wire.SSHSignRequest{
 		PublicKey: r.pub.Marshal(), OTT: tok, CertType: certType, KeyID: r.sub, Principals: r.principals,
-		ValidAfter: r.va, ValidBefore: r.vb,
-	})
-	if err != nil {
-		return nil, err
+		ValidAfter: r.va, ValidBefore: r.vb, TemplateData: r.templateData,
 	}
-	return decodeCert(resp.Certificate)
+	if r.addUser != nil {
+		req.AddUserPublicKey = r.addUser.Marshal()
+	}
+	resp, err := cl.SSHSign(ctx, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	cert, err := decodeCert(resp.Certificate)
+	return cert, resp, err
 }
 
 // agentKey is k with its certificate for the ssh-agent, kept there until
