@@ -5,12 +5,24 @@ DEMO      := $(CURDIR)/demo
 DEMO_ADDR ?= 127.0.0.1:9443
 PKGS      := ./...
 
-.PHONY: all build run test vet deps fuzz bench clean
+.PHONY: all build build-deps run test vet deps fuzz bench clean
 
 all: build
 
-build:
+build: build-deps
 	$(GO) build -o $(BIN)/ ./cmd/step ./cmd/step-ca
+
+# build-deps installs what the default build needs beyond Go: the PC/SC headers the YubiKey
+# backend (piv-go, cgo) compiles against, and CA certificates to download modules over HTTPS.
+# Without root or apt, install pkg-config and libpcsclite-dev yourself, or build without that
+# backend: go build -tags noyubikey ./cmd/...
+build-deps:
+	@missing=""; \
+	[ -e /etc/ssl/certs/ca-certificates.crt ] || missing="$$missing ca-certificates"; \
+	pkg-config --exists libpcsclite 2>/dev/null || missing="$$missing pkg-config libpcsclite-dev"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
 
 # run: on first use, `step ca init` a demo PKI into demo/steppath with a generated
 # password in demo/password.txt; then start step-ca on $(DEMO_ADDR).
@@ -30,13 +42,11 @@ run: build
 # deps installs the Debian packages the tests use (already on most machines); ca-certificates
 # lets go download the modules over HTTPS. PostgreSQL and MariaDB are not installed: without
 # them their tests skip (see README, Tests).
-deps:
+deps: build-deps
 	@missing=""; \
 	for p in openssl:openssl ssh-keygen:openssh-client systemd-analyze:systemd scepclient:scep jq:jq softhsm2-util:softhsm2 sshd:openssh-server certbot:certbot; do \
 		command -v $${p%%:*} >/dev/null 2>&1 || missing="$$missing $${p##*:}"; \
 	done; \
-	[ -e /etc/ssl/certs/ca-certificates.crt ] || missing="$$missing ca-certificates"; \
-	pkg-config --exists libpcsclite 2>/dev/null || missing="$$missing pkg-config libpcsclite-dev"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
