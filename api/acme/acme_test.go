@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"strings"
@@ -46,10 +47,17 @@ func TestFlow(t *testing.T) {
 	if r.status != 200 || r.header.Get("Content-Type") != "application/pem-certificate-chain" || strings.Count(string(r.body), "BEGIN CERTIFICATE") != 2 {
 		t.Fatalf("certificate: %d %s %s", r.status, r.header.Get("Content-Type"), r.body)
 	}
+	// The account's orders list holds its unfinished orders (as step-ca):
+	// the valid one is gone, a new pending one is listed.
 	var list struct{ Orders []string }
 	cl.post(cl.kid+"/orders", nil).decode(t, &list)
-	if len(list.Orders) != 1 || list.Orders[0] != loc {
-		t.Fatalf("orders list %v, want [%s]", list.Orders, loc)
+	if len(list.Orders) != 0 {
+		t.Fatalf("orders list after finalize %v, want []", list.Orders)
+	}
+	_, loc2 := cl.newOrder()
+	cl.post(cl.kid+"/orders", nil).decode(t, &list)
+	if len(list.Orders) != 1 || list.Orders[0] != loc2 {
+		t.Fatalf("orders list %v, want [%s]", list.Orders, loc2)
 	}
 }
 
@@ -300,7 +308,15 @@ func TestAccountLifecycle(t *testing.T) {
 // exactly one certificate; the others are orderNotReady.
 func TestConcurrentFinalize(t *testing.T) {
 	t.Parallel()
-	ca := newTestCA(t)
+	for _, single := range []bool{true, false} {
+		t.Run(fmt.Sprintf("singleWriter=%v", single), func(t *testing.T) {
+			t.Parallel()
+			testConcurrentFinalize(t, newTestCAMode(t, single))
+		})
+	}
+}
+
+func testConcurrentFinalize(t *testing.T, ca *testCA) {
 	cl := ca.client(t, "acme")
 	cl.register()
 	o, loc := cl.newOrder()

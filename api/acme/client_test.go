@@ -47,6 +47,14 @@ type testCA struct {
 
 func newTestCA(t *testing.T) *testCA {
 	t.Helper()
+	return newTestCAMode(t, true)
+}
+
+// newTestCAMode is newTestCA with the service told whether it is the
+// store's only writer (false: it behaves as on a shared SQL database,
+// claiming orders in the store).
+func newTestCAMode(t *testing.T, singleWriter bool) *testCA {
+	t.Helper()
 	c := &testCA{tokens: map[string]string{}}
 	challenge := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok := strings.TrimPrefix(r.URL.Path, "/.well-known/acme-challenge/")
@@ -74,7 +82,7 @@ func newTestCA(t *testing.T) *testCA {
 	})
 	svc := acme.New(acme.Deps{
 		Store: c.env.Store.(store.ACMEStore), Validator: validate.New(validate.Options{HTTPPort: p}), Now: c.env.Clock.Now,
-		SingleWriter: true, // Badger: accounts cached, as step-ca runs it
+		SingleWriter: singleWriter, // Badger: accounts cached, orders claimed in memory
 	})
 	c.svc = svc
 	r := chi.NewRouter()

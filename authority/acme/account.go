@@ -180,7 +180,10 @@ func (s *Service) KeyChange(ctx context.Context, id string, oldKey, newKey *jose
 	return out, conflict, err
 }
 
-// AccountOrders lists the IDs of account id's orders, oldest first.
+// AccountOrders lists the IDs of account id's unfinished orders, oldest
+// first (RFC 8555 §7.1.2.1). The index holds the orders not yet valid or
+// invalid; one that became invalid without a write (it expired, or an
+// authorization failed) is left out here.
 func (s *Service) AccountOrders(ctx context.Context, id string) ([]string, error) {
 	var ids []string
 	err := s.load(ctx, store.TableACMEAccountOrders, id, "orders of account", &ids)
@@ -188,5 +191,25 @@ func (s *Service) AccountOrders(ctx context.Context, id string) ([]string, error
 	if errors.As(err, &p) && p.Type == NotFound {
 		return []string{}, nil
 	}
-	return ids, err
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(ids))
+	for _, oid := range ids {
+		var o Order
+		if err := s.load(ctx, store.TableACMEOrders, oid, "order", &o); err != nil {
+			if errors.As(err, &p) && p.Type == NotFound {
+				continue
+			}
+			return nil, err
+		}
+		st, err := s.orderStatus(ctx, &o, nil)
+		if err != nil {
+			return nil, err
+		}
+		if st != StatusValid && st != StatusInvalid {
+			out = append(out, oid)
+		}
+	}
+	return out, nil
 }

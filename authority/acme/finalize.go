@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,34 +70,46 @@ func CheckCSR(o *Order, csr *x509.CertificateRequest) ([]string, error) {
 	return names, nil
 }
 
-// Finalize issues order id's certificate (RFC 8555 §7.4). The order moves
-// ready → processing in one transaction, so of concurrent finalizes only
-// one signs; then valid with its certificate, or invalid if signing failed.
+// Finalize issues order id's certificate (RFC 8555 §7.4). Of concurrent
+// finalizes only one signs: with a store only this process writes
+// (Deps.SingleWriter) the order is claimed in memory, with no write; on a
+// shared SQL database it moves ready → processing in one transaction. Then
+// one transaction makes it valid with its certificate (or invalid if
+// signing failed) and takes it out of the account's index of unfinished
+// orders.
 func (s *Service) Finalize(ctx context.Context, acc *Account, id string, csr *x509.CertificateRequest, sign Signer) (*Order, error) {
-	o, err := s.Order(ctx, acc.ID, id) // brings pending → ready
-	if err != nil {
-		return nil, err
-	}
-	if o.Status != StatusReady {
-		return nil, Problemf(OrderNotReady, "order %s is %s, not ready", id, o.Status)
-	}
-	names, err := CheckCSR(o, csr)
-	if err != nil {
-		return nil, err
-	}
-	err = s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
-		var cur Order
-		if err := txLoad(tx, store.TableACMEOrders, id, "order", &cur); err != nil {
-			return err
+	if s.finalizing != nil {
+		release, err := s.finalizing.claim(id)
+		if err != nil {
+			return nil, err
 		}
-		if cur.Status != StatusReady {
-			return Problemf(OrderNotReady, "order %s is %s, not ready", id, cur.Status)
-		}
-		cur.Status = StatusProcessing
-		return txPut(tx, store.TableACMEOrders, id, &cur)
-	})
+		defer release()
+	}
+	// With the claim held, what is read now cannot change before the end
+	// (the store has no other writer; a finalize that ended before the
+	// claim has committed).
+	var o Order
+	if err := s.load(ctx, store.TableACMEOrders, id, "order", &o); err != nil {
+		return nil, err
+	}
+	if o.AccountID != acc.ID {
+		return nil, Problemf(Unauthorized, "account %s does not own order %s", acc.ID, id)
+	}
+	st, err := s.orderStatus(ctx, &o, nil)
 	if err != nil {
 		return nil, err
+	}
+	if st != StatusReady {
+		return nil, Problemf(OrderNotReady, "order %s is %s, not ready", id, st)
+	}
+	names, err := CheckCSR(&o, csr)
+	if err != nil {
+		return nil, err
+	}
+	if s.finalizing == nil {
+		if err := s.processOrder(ctx, id); err != nil {
+			return nil, err
+		}
 	}
 	leaf, chain, serr := sign(ctx, csr, names, o.NotBefore, o.NotAfter)
 	var certID, serial string
@@ -115,7 +128,7 @@ func (s *Service) Finalize(ctx context.Context, acc *Account, id string, csr *x5
 		if err := txLoad(tx, store.TableACMEOrders, id, "order", &cur); err != nil {
 			return err
 		}
-		if cur.Status != StatusProcessing {
+		if !s.claimed(&cur) {
 			return fmt.Errorf("order %s changed to %s while processing", id, cur.Status)
 		}
 		out = &cur
@@ -123,17 +136,20 @@ func (s *Service) Finalize(ctx context.Context, acc *Account, id string, csr *x5
 			p := ProblemOf(serr)
 			cur.Status = StatusInvalid
 			cur.Error = &ProblemJSON{Type: ProblemPrefix + string(p.Type), Detail: p.Detail}
-			return txPut(tx, store.TableACMEOrders, id, &cur)
+		} else {
+			rec := &Certificate{ID: certID, CreatedAt: s.now(), AccountID: acc.ID, OrderID: id, Leaf: leaf, Intermediates: bytes.Join(chain, nil)}
+			if err := txPut(tx, store.TableACMECerts, certID, rec); err != nil {
+				return err
+			}
+			if err := txPut(tx, store.TableACMESerialCerts, serial, serialIndex{Serial: serial, CertificateID: certID}); err != nil {
+				return err
+			}
+			cur.Status, cur.CertificateID = StatusValid, certID
 		}
-		rec := &Certificate{ID: certID, CreatedAt: s.now(), AccountID: acc.ID, OrderID: id, Leaf: leaf, Intermediates: bytes.Join(chain, nil)}
-		if err := txPut(tx, store.TableACMECerts, certID, rec); err != nil {
+		if err := txPut(tx, store.TableACMEOrders, id, &cur); err != nil {
 			return err
 		}
-		if err := txPut(tx, store.TableACMESerialCerts, serial, serialIndex{Serial: serial, CertificateID: certID}); err != nil {
-			return err
-		}
-		cur.Status, cur.CertificateID = StatusValid, certID
-		return txPut(tx, store.TableACMEOrders, id, &cur)
+		return txUnlistOrder(tx, cur.AccountID, id)
 	})
 	if err != nil {
 		return nil, err
@@ -146,6 +162,70 @@ func (s *Service) Finalize(ctx context.Context, acc *Account, id string, csr *x5
 		return nil, p
 	}
 	return out, nil
+}
+
+// claim makes the caller the only finalize of order id until release.
+func (c *orderClaims) claim(id string) (release func(), err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, busy := c.m[id]; busy {
+		return nil, Problemf(OrderNotReady, "order %s is %s, not ready", id, StatusProcessing)
+	}
+	c.m[id] = struct{}{}
+	return func() {
+		c.mu.Lock()
+		delete(c.m, id)
+		c.mu.Unlock()
+	}, nil
+}
+
+// processOrder claims order id on a shared database: in one transaction it
+// must be ready (pending → ready is persisted with it) and becomes
+// processing.
+func (s *Service) processOrder(ctx context.Context, id string) error {
+	return s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
+		var cur Order
+		if err := txLoad(tx, store.TableACMEOrders, id, "order", &cur); err != nil {
+			return err
+		}
+		st, err := s.orderStatus(ctx, &cur, tx)
+		if err != nil {
+			return err
+		}
+		if st != StatusReady {
+			return Problemf(OrderNotReady, "order %s is %s, not ready", id, st)
+		}
+		cur.Status = StatusProcessing
+		return txPut(tx, store.TableACMEOrders, id, &cur)
+	})
+}
+
+// claimed reports whether cur, read in the transaction that ends a
+// finalize, is still the order this finalize claimed: processing on a
+// shared database; pending or ready (as found under the claim) in memory.
+func (s *Service) claimed(cur *Order) bool {
+	if s.finalizing != nil {
+		return cur.Status == StatusPending || cur.Status == StatusReady
+	}
+	return cur.Status == StatusProcessing
+}
+
+// txUnlistOrder takes order id out of account accID's index, which lists
+// the orders not yet finished (RFC 8555 §7.1.2.1: pending ones should be
+// listed, invalid ones should not; as step-ca, finished ones are not).
+func txUnlistOrder(tx store.ACMETx, accID, id string) error {
+	var ids []string
+	if err := txLoad(tx, store.TableACMEAccountOrders, accID, "orders", &ids); err != nil {
+		if isNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	i := slices.Index(ids, id)
+	if i < 0 {
+		return nil
+	}
+	return txPut(tx, store.TableACMEAccountOrders, accID, slices.Delete(ids, i, i+1))
 }
 
 // Certificate returns certificate id of account accID: the DER of the leaf

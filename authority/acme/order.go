@@ -230,6 +230,11 @@ func (s *Service) Order(ctx context.Context, accID, id string) (*Order, error) {
 			if err := txPut(tx, store.TableACMEOrders, id, &cur); err != nil {
 				return err
 			}
+			if st == StatusInvalid {
+				if err := txUnlistOrder(tx, cur.AccountID, id); err != nil {
+					return err
+				}
+			}
 		}
 		out = &cur
 		return nil

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -66,11 +67,20 @@ type Deps struct {
 	SingleWriter bool
 }
 
-// Service is the ACME state machine. Safe for concurrent use; it keeps no
-// state of its own besides its dependencies.
+// Service is the ACME state machine. Safe for concurrent use; besides its
+// dependencies it keeps only caches and, with a single-writer store, the
+// in-memory claims of the orders being finalized.
 type Service struct {
 	d        Deps
 	accounts *accountCache // nil unless Deps.SingleWriter
+	// finalizing holds the orders being finalized, when Deps.SingleWriter
+	// (nil otherwise: the store's processing status is the claim).
+	finalizing *orderClaims
+}
+
+type orderClaims struct {
+	mu sync.Mutex
+	m  map[string]struct{}
 }
 
 // New returns the service.
@@ -81,6 +91,7 @@ func New(d Deps) *Service {
 	s := &Service{d: d}
 	if d.SingleWriter {
 		s.accounts = newAccountCache(10_000)
+		s.finalizing = &orderClaims{m: make(map[string]struct{})}
 	}
 	return s
 }
