@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -162,5 +163,62 @@ func TestDNS01(t *testing.T) {
 	}
 	if err := check("none.test"); problemType(err) != "dns" {
 		t.Fatalf("none: %v", err)
+	}
+}
+
+// TestHTTP01ReusesConnections: validations of one server share a kept-alive
+// connection; one that read a body over the limit closes its own, and the
+// next validation still succeeds on a fresh one.
+func TestHTTP01ReusesConnections(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	conns := 0
+	huge := false
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		h := huge
+		mu.Unlock()
+		if h {
+			w.Write([]byte(strings.Repeat("x", 4*MaxBody)))
+			return
+		}
+		w.Write([]byte(ka))
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			mu.Lock()
+			conns++
+			mu.Unlock()
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	p, _ := strconv.Atoi(port)
+	c := New(Options{HTTPPort: p})
+	for i := range 5 {
+		if err := http01(c); err != nil {
+			t.Fatalf("validation %d: %v", i, err)
+		}
+	}
+	mu.Lock()
+	if conns != 1 {
+		t.Errorf("5 validations opened %d connections, want 1", conns)
+	}
+	huge = true
+	mu.Unlock()
+	if err := http01(c); problemType(err) != string(acme.IncorrectResponse) {
+		t.Fatalf("huge body: %v", err)
+	}
+	mu.Lock()
+	huge = false
+	mu.Unlock()
+	if err := http01(c); err != nil {
+		t.Fatalf("after a huge body: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if conns != 2 {
+		t.Errorf("after a huge body, %d connections in all, want 2 (the oversized one is not reused)", conns)
 	}
 }
