@@ -102,16 +102,16 @@ func (h *Handler) finalize(q *request) error {
 		return &acme.Error{Type: acme.BadCSR, Detail: "the csr cannot be parsed", Cause: err}
 	}
 	a, prov := q.a, q.prov
-	sign := func(ctx contextT, csr *x509.CertificateRequest, names []string, nb, na time.Time) ([]byte, [][]byte, error) {
+	sign := func(ctx contextT, csr *x509.CertificateRequest, names []string, nb, na time.Time) (*acme.Signed, error) {
 		issued, err := a.SignWithPlanWindow(ctx, csr, prov.AuthorizeOrder(csr, names), nb, na)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		var chain [][]byte
+		out := &acme.Signed{Leaf: issued.DER, Serial: issued.Serial()}
 		for _, c := range a.Issuer().Chain() {
-			chain = append(chain, c.Raw)
+			out.Intermediates = append(out.Intermediates, c.Raw)
 		}
-		return issued.DER, chain, nil
+		return out, nil
 	}
 	o, err := h.d.Service.Finalize(q.r.Context(), s.account, urlParam(q, "ordID"), csr, sign)
 	if err != nil {

@@ -82,7 +82,7 @@ func (s *Service) CreateAccount(ctx context.Context, tmpl *Account, bind func(tx
 		acc, created = nil, false
 		if existing, err := tx.Get(store.TableACMEKeyIndex, tp); err == nil {
 			var a Account
-			if err := txLoad(tx, store.TableACMEAccounts, string(existing), "account", &a); err != nil {
+			if err := s.txLoad(tx, store.TableACMEAccounts, string(existing), "account", &a); err != nil {
 				return err
 			}
 			acc = &a
@@ -97,7 +97,7 @@ func (s *Service) CreateAccount(ctx context.Context, tmpl *Account, bind func(tx
 				return err
 			}
 		}
-		if err := txPut(tx, store.TableACMEAccounts, a.ID, &a); err != nil {
+		if err := s.txPut(tx, store.TableACMEAccounts, a.ID, &a); err != nil {
 			return err
 		}
 		tx.Put(store.TableACMEKeyIndex, tp, []byte(a.ID))
@@ -118,7 +118,7 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, fn func(a *Accou
 	defer s.accounts.drop(id) // also when the outcome is unknown
 	err := s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
 		var a Account
-		if err := txLoad(tx, store.TableACMEAccounts, id, "account", &a); err != nil {
+		if err := s.txLoad(tx, store.TableACMEAccounts, id, "account", &a); err != nil {
 			return err
 		}
 		if a.Status != StatusValid {
@@ -131,7 +131,7 @@ func (s *Service) UpdateAccount(ctx context.Context, id string, fn func(a *Accou
 			a.DeactivatedAt = s.now()
 		}
 		out = &a
-		return txPut(tx, store.TableACMEAccounts, id, &a)
+		return s.txPut(tx, store.TableACMEAccounts, id, &a)
 	})
 	return out, err
 }
@@ -161,7 +161,7 @@ func (s *Service) KeyChange(ctx context.Context, id string, oldKey, newKey *jose
 			return err
 		}
 		var a Account
-		if err := txLoad(tx, store.TableACMEAccounts, id, "account", &a); err != nil {
+		if err := s.txLoad(tx, store.TableACMEAccounts, id, "account", &a); err != nil {
 			return err
 		}
 		if a.Status != StatusValid {
@@ -175,7 +175,7 @@ func (s *Service) KeyChange(ctx context.Context, id string, oldKey, newKey *jose
 		tx.Delete(store.TableACMEKeyIndex, oldTP)
 		tx.Put(store.TableACMEKeyIndex, newTP, []byte(a.ID))
 		out = &a
-		return txPut(tx, store.TableACMEAccounts, a.ID, &a)
+		return s.txPut(tx, store.TableACMEAccounts, a.ID, &a)
 	})
 	return out, conflict, err
 }

@@ -65,11 +65,11 @@ func (s *Service) ValidateChallenge(ctx context.Context, acc *Account, azID, id 
 	var out *Challenge
 	err = s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
 		var cur Challenge
-		if err := txLoad(tx, store.TableACMEChallenges, id, "challenge", &cur); err != nil {
+		if err := s.txLoad(tx, store.TableACMEChallenges, id, "challenge", &cur); err != nil {
 			return err
 		}
 		var a Authz
-		if err := txLoad(tx, store.TableACMEAuthzs, az.ID, "authorization", &a); err != nil {
+		if err := s.txLoad(tx, store.TableACMEAuthzs, az.ID, "authorization", &a); err != nil {
 			return err
 		}
 		out = &cur
@@ -91,10 +91,10 @@ func (s *Service) ValidateChallenge(ctx context.Context, acc *Account, azID, id 
 				a.Status = StatusValid
 			}
 		}
-		if err := txPut(tx, store.TableACMEChallenges, id, &cur); err != nil {
+		if err := s.txPut(tx, store.TableACMEChallenges, id, &cur); err != nil {
 			return err
 		}
-		return txPut(tx, store.TableACMEAuthzs, a.ID, &a)
+		return s.txPut(tx, store.TableACMEAuthzs, a.ID, &a)
 	})
 	if err != nil {
 		return nil, err

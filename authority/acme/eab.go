@@ -57,18 +57,18 @@ func (s *Service) AddEABKey(ctx context.Context, provID, reference string) (*EAB
 			} else if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
-			if err := txPut(tx, store.TableACMEEABReference, eabRefKey(provID, reference), eabReference{reference, id}); err != nil {
+			if err := s.txPut(tx, store.TableACMEEABReference, eabRefKey(provID, reference), eabReference{reference, id}); err != nil {
 				return err
 			}
 		}
 		var ids []string
-		if err := txLoad(tx, store.TableACMEEABProvIndex, provID, "EAB keys", &ids); err != nil && !isNotFound(err) {
+		if err := s.txLoad(tx, store.TableACMEEABProvIndex, provID, "EAB keys", &ids); err != nil && !isNotFound(err) {
 			return err
 		}
-		if err := txPut(tx, store.TableACMEEABProvIndex, provID, append(ids, id)); err != nil {
+		if err := s.txPut(tx, store.TableACMEEABProvIndex, provID, append(ids, id)); err != nil {
 			return err
 		}
-		return txPut(tx, store.TableACMEEABKeys, id, k)
+		return s.txPut(tx, store.TableACMEEABKeys, id, k)
 	})
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (s *Service) EABKeys(ctx context.Context, provID, reference string) ([]*EAB
 func (s *Service) RemoveEABKey(ctx context.Context, provID, id string) error {
 	return s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
 		var k EABKey
-		if err := txLoad(tx, store.TableACMEEABKeys, id, "EAB key", &k); err != nil {
+		if err := s.txLoad(tx, store.TableACMEEABKeys, id, "EAB key", &k); err != nil {
 			return err
 		}
 		if k.ProvisionerID != provID {
@@ -120,7 +120,7 @@ func (s *Service) RemoveEABKey(ctx context.Context, provID, id string) error {
 			tx.Delete(store.TableACMEEABReference, eabRefKey(provID, k.Reference))
 		}
 		var ids []string
-		if err := txLoad(tx, store.TableACMEEABProvIndex, provID, "EAB keys", &ids); err != nil && !isNotFound(err) {
+		if err := s.txLoad(tx, store.TableACMEEABProvIndex, provID, "EAB keys", &ids); err != nil && !isNotFound(err) {
 			return err
 		}
 		kept := ids[:0]
@@ -129,7 +129,7 @@ func (s *Service) RemoveEABKey(ctx context.Context, provID, id string) error {
 				kept = append(kept, x)
 			}
 		}
-		return txPut(tx, store.TableACMEEABProvIndex, provID, kept)
+		return s.txPut(tx, store.TableACMEEABProvIndex, provID, kept)
 	})
 }
 

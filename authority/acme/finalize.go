@@ -17,8 +17,16 @@ import (
 
 // Signer issues an order's certificate: names are the order's identifiers
 // (wildcards included), notBefore/notAfter what the order asked (zero:
-// defaults). It returns the leaf and the intermediates, DER.
-type Signer func(ctx context.Context, csr *x509.CertificateRequest, names []string, notBefore, notAfter time.Time) (leaf []byte, intermediates [][]byte, err error)
+// defaults).
+type Signer func(ctx context.Context, csr *x509.CertificateRequest, names []string, notBefore, notAfter time.Time) (*Signed, error)
+
+// Signed is what a Signer issued: the leaf and the intermediates, DER, and
+// the leaf's serial number in decimal.
+type Signed struct {
+	Leaf          []byte
+	Intermediates [][]byte
+	Serial        string
+}
 
 // CheckCSR verifies that csr asks for exactly the order's identifiers
 // (RFC 8555 §7.4): its DNS names, IPs and common name (which must be one
@@ -111,21 +119,15 @@ func (s *Service) Finalize(ctx context.Context, acc *Account, id string, csr *x5
 			return nil, err
 		}
 	}
-	leaf, chain, serr := sign(ctx, csr, names, o.NotBefore, o.NotAfter)
-	var certID, serial string
+	issued, serr := sign(ctx, csr, names, o.NotBefore, o.NotAfter)
+	var certID string
 	if serr == nil {
-		if certID, err = randomID(); err != nil {
-			serr = err
-		} else if c, err := x509.ParseCertificate(leaf); err != nil {
-			serr = fmt.Errorf("parse the issued certificate: %w", err)
-		} else {
-			serial = c.SerialNumber.String()
-		}
+		certID, serr = randomID()
 	}
 	var out *Order
 	err = s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
 		var cur Order
-		if err := txLoad(tx, store.TableACMEOrders, id, "order", &cur); err != nil {
+		if err := s.txLoad(tx, store.TableACMEOrders, id, "order", &cur); err != nil {
 			return err
 		}
 		if !s.claimed(&cur) {
@@ -137,16 +139,17 @@ func (s *Service) Finalize(ctx context.Context, acc *Account, id string, csr *x5
 			cur.Status = StatusInvalid
 			cur.Error = &ProblemJSON{Type: ProblemPrefix + string(p.Type), Detail: p.Detail}
 		} else {
-			rec := &Certificate{ID: certID, CreatedAt: s.now(), AccountID: acc.ID, OrderID: id, Leaf: leaf, Intermediates: bytes.Join(chain, nil)}
-			if err := txPut(tx, store.TableACMECerts, certID, rec); err != nil {
+			serial := issued.Serial
+			rec := &Certificate{ID: certID, CreatedAt: s.now(), AccountID: acc.ID, OrderID: id, Leaf: issued.Leaf, Intermediates: bytes.Join(issued.Intermediates, nil)}
+			if err := s.txPut(tx, store.TableACMECerts, certID, rec); err != nil {
 				return err
 			}
-			if err := txPut(tx, store.TableACMESerialCerts, serial, serialIndex{Serial: serial, CertificateID: certID}); err != nil {
+			if err := s.txPut(tx, store.TableACMESerialCerts, serial, serialIndex{Serial: serial, CertificateID: certID}); err != nil {
 				return err
 			}
 			cur.Status, cur.CertificateID = StatusValid, certID
 		}
-		if err := txPut(tx, store.TableACMEOrders, id, &cur); err != nil {
+		if err := s.txPut(tx, store.TableACMEOrders, id, &cur); err != nil {
 			return err
 		}
 		return txUnlistOrder(tx, cur.AccountID, id)
@@ -185,7 +188,7 @@ func (c *orderClaims) claim(id string) (release func(), err error) {
 func (s *Service) processOrder(ctx context.Context, id string) error {
 	return s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
 		var cur Order
-		if err := txLoad(tx, store.TableACMEOrders, id, "order", &cur); err != nil {
+		if err := s.txLoad(tx, store.TableACMEOrders, id, "order", &cur); err != nil {
 			return err
 		}
 		st, err := s.orderStatus(ctx, &cur, tx)
@@ -196,7 +199,7 @@ func (s *Service) processOrder(ctx context.Context, id string) error {
 			return Problemf(OrderNotReady, "order %s is %s, not ready", id, st)
 		}
 		cur.Status = StatusProcessing
-		return txPut(tx, store.TableACMEOrders, id, &cur)
+		return s.txPut(tx, store.TableACMEOrders, id, &cur)
 	})
 }
 

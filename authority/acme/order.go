@@ -163,27 +163,27 @@ func (s *Service) NewOrder(ctx context.Context, acc *Account, req OrderRequest) 
 	}
 	err = s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
 		for _, ch := range chs {
-			if err := txPut(tx, store.TableACMEChallenges, ch.ID, ch); err != nil {
+			if err := s.txPut(tx, store.TableACMEChallenges, ch.ID, ch); err != nil {
 				return err
 			}
 		}
 		for _, az := range authzs {
-			if err := txPut(tx, store.TableACMEAuthzs, az.ID, az); err != nil {
+			if err := s.txPut(tx, store.TableACMEAuthzs, az.ID, az); err != nil {
 				return err
 			}
 		}
-		if err := txPut(tx, store.TableACMEOrders, o.ID, o); err != nil {
+		if err := s.txPut(tx, store.TableACMEOrders, o.ID, o); err != nil {
 			return err
 		}
 		var ids []string
-		if err := txLoad(tx, store.TableACMEAccountOrders, acc.ID, "orders", &ids); err != nil && !isNotFound(err) {
+		if err := s.txLoad(tx, store.TableACMEAccountOrders, acc.ID, "orders", &ids); err != nil && !isNotFound(err) {
 			return err
 		}
 		ids = append(ids, o.ID)
 		if len(ids) > MaxAccountOrders {
 			ids = ids[len(ids)-MaxAccountOrders:]
 		}
-		return txPut(tx, store.TableACMEAccountOrders, acc.ID, ids)
+		return s.txPut(tx, store.TableACMEAccountOrders, acc.ID, ids)
 	})
 	if err != nil {
 		return nil, err
@@ -218,7 +218,7 @@ func (s *Service) Order(ctx context.Context, accID, id string) (*Order, error) {
 	var out *Order
 	err = s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
 		var cur Order
-		if err := txLoad(tx, store.TableACMEOrders, id, "order", &cur); err != nil {
+		if err := s.txLoad(tx, store.TableACMEOrders, id, "order", &cur); err != nil {
 			return err
 		}
 		st, err := s.orderStatus(ctx, &cur, tx)
@@ -227,7 +227,7 @@ func (s *Service) Order(ctx context.Context, accID, id string) (*Order, error) {
 		}
 		if st != cur.Status {
 			cur.Status = st
-			if err := txPut(tx, store.TableACMEOrders, id, &cur); err != nil {
+			if err := s.txPut(tx, store.TableACMEOrders, id, &cur); err != nil {
 				return err
 			}
 			if st == StatusInvalid {
@@ -263,7 +263,7 @@ func (s *Service) orderStatus(ctx context.Context, o *Order, tx store.ACMETx) (s
 		var az Authz
 		var err error
 		if tx != nil {
-			err = txLoad(tx, store.TableACMEAuthzs, azID, "authorization", &az)
+			err = s.txLoad(tx, store.TableACMEAuthzs, azID, "authorization", &az)
 		} else {
 			err = s.load(ctx, store.TableACMEAuthzs, azID, "authorization", &az)
 		}
@@ -318,7 +318,7 @@ func (s *Service) Authz(ctx context.Context, accID, id string) (*Authz, []*Chall
 func (s *Service) DeactivateAuthz(ctx context.Context, accID, id string) error {
 	return s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
 		var az Authz
-		if err := txLoad(tx, store.TableACMEAuthzs, id, "authorization", &az); err != nil {
+		if err := s.txLoad(tx, store.TableACMEAuthzs, id, "authorization", &az); err != nil {
 			return err
 		}
 		if az.AccountID != accID {
@@ -328,6 +328,6 @@ func (s *Service) DeactivateAuthz(ctx context.Context, accID, id string) error {
 			return Problemf(Malformed, "authorization %s is %s and cannot be deactivated", id, az.Status)
 		}
 		az.Status = StatusDeactivated
-		return txPut(tx, store.TableACMEAuthzs, id, &az)
+		return s.txPut(tx, store.TableACMEAuthzs, id, &az)
 	})
 }

@@ -34,6 +34,8 @@ const (
 	// MaxAccountOrders bounds the order IDs kept in an account's index;
 	// the oldest are dropped from the list (the orders themselves stay).
 	MaxAccountOrders = 1000
+	// memoRecords bounds the decode memo (a record is a few KiB at most).
+	memoRecords = 8192
 )
 
 // ValidationRequest is what a validator checks.
@@ -76,6 +78,7 @@ type Service struct {
 	// finalizing holds the orders being finalized, when Deps.SingleWriter
 	// (nil otherwise: the store's processing status is the claim).
 	finalizing *orderClaims
+	memo       *decodeMemo
 }
 
 type orderClaims struct {
@@ -88,7 +91,7 @@ func New(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{d: d}
+	s := &Service{d: d, memo: newDecodeMemo(memoRecords)}
 	if d.SingleWriter {
 		s.accounts = newAccountCache(10_000)
 		s.finalizing = &orderClaims{m: make(map[string]struct{})}
@@ -116,9 +119,35 @@ func (s *Service) load(ctx context.Context, table, key, what string, v any) erro
 	if err != nil {
 		return fmt.Errorf("read %s %s: %w", what, key, err)
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := s.memo.decode(table, key, b, v); err != nil {
 		return fmt.Errorf("decode %s %s: %w", what, key, err)
 	}
+	return nil
+}
+
+// txLoad reads table[key] into v inside tx, through the decode memo.
+func (s *Service) txLoad(tx store.ACMETx, table, key, what string, v any) error {
+	b, err := tx.Get(table, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return Problemf(NotFound, "%s %s not found", what, key)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.memo.decode(table, key, b, v); err != nil {
+		return fmt.Errorf("decode %s %s: %w", what, key, err)
+	}
+	return nil
+}
+
+// txPut encodes v into table[key] and remembers the encoding.
+func (s *Service) txPut(tx store.ACMETx, table, key string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	tx.Put(table, key, b)
+	s.memo.encoded(table, key, b, v)
 	return nil
 }
 
@@ -157,7 +186,7 @@ func (s *Service) NewNonce(ctx context.Context) (string, error) {
 		return "", err
 	}
 	err = s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
-		return txPut(tx, store.TableACMENonces, id, nonceRecord{ID: id, CreatedAt: s.now()})
+		return s.txPut(tx, store.TableACMENonces, id, nonceRecord{ID: id, CreatedAt: s.now()})
 	})
 	if err != nil {
 		return "", fmt.Errorf("create nonce: %w", err)
