@@ -53,7 +53,7 @@ type Checker struct {
 	slots chan struct{}
 	res   *net.Resolver
 	// http is the http-01 client, shared by every validation: its
-	// transport keeps at most one idle connection per host (64 in all, for
+	// transport keeps at most 4 idle connections per host (64 in all, for
 	// 30 s), so validations of one client's server reuse a connection, as
 	// step-ca's do, while a server cannot make the CA hold more.
 	http *http.Client
@@ -89,7 +89,7 @@ func New(o Options) *Checker {
 		ResponseHeaderTimeout:  o.Timeout,
 		MaxResponseHeaderBytes: 16 << 10,
 		MaxIdleConns:           64,
-		MaxIdleConnsPerHost:    1,
+		MaxIdleConnsPerHost:    4,
 		IdleConnTimeout:        30 * time.Second,
 	}
 	c.http = &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}
