@@ -64,13 +64,23 @@ type Deps struct {
 	// SingleWriter says that no other process writes Store (Badger,
 	// bbolt): accounts are then cached in memory.
 	SingleWriter bool
+	// RetryDelays are the waits before each background re-validation of a
+	// challenge whose first attempt failed with a retryable problem (RFC
+	// 8555 §8.2, retry.go): nil means DefaultRetryDelays, an empty
+	// non-nil slice no retries.
+	RetryDelays []time.Duration
+	// MaxPendingRetries bounds the challenges being retried; beyond it a
+	// failure is final at once. 0 means DefaultMaxPendingRetries.
+	MaxPendingRetries int
 }
 
-// Service is the ACME state machine. Safe for concurrent use; it keeps no
-// state of its own besides its dependencies.
+// Service is the ACME state machine. Safe for concurrent use; besides its
+// dependencies it keeps only caches and the challenges being retried in
+// the background (Close stops them).
 type Service struct {
 	d        Deps
 	accounts *accountCache // nil unless Deps.SingleWriter
+	retries  *retrier
 }
 
 // New returns the service.
@@ -78,7 +88,7 @@ func New(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{d: d}
+	s := &Service{d: d, retries: newRetrier(d.RetryDelays, d.MaxPendingRetries)}
 	if d.SingleWriter {
 		s.accounts = newAccountCache(10_000)
 	}
