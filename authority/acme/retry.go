@@ -173,9 +173,9 @@ func (s *Service) RetryAfter(ch *Challenge) time.Duration {
 // retryLater handles the synchronous attempt's failure verr of challenge ch
 // (authorization azID): when it is retryable and a retry chain may start,
 // the challenge becomes processing and the chain is scheduled. handled says
-// whether the failure was dealt with; when it is false, the caller records
-// the failure as final.
-func (s *Service) retryLater(ctx context.Context, ch *Challenge, azID string, req ValidationRequest, verr error) (out *Challenge, handled bool, err error) {
+// whether the failure was dealt with (the challenge returned, or err); when
+// it is false, the caller records the failure as final.
+func (s *Service) retryLater(ctx context.Context, ch *Challenge, azID string, req ValidationRequest, verr error) (*Challenge, bool, error) {
 	if !retryable(verr) {
 		return nil, false, nil
 	}
@@ -192,7 +192,7 @@ func (s *Service) retryLater(ctx context.Context, ch *Challenge, azID string, re
 	prob := challengeProblem(verr)
 	var cur Challenge
 	started := false
-	err = s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
+	err := s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
 		started = false
 		if err := txLoad(tx, store.TableACMEChallenges, ch.ID, "challenge", &cur); err != nil {
 			return err
@@ -243,7 +243,7 @@ func (s *Service) retryChain(id, azID string, req ValidationRequest) {
 		switch {
 		case err != nil:
 			log.WithError(err).Error("acme challenge retry: cannot record the result")
-		case verr == nil:
+		case verr == nil && decided:
 			log.Info("acme challenge valid after retry")
 		case decided:
 			log.WithError(verr).Info("acme challenge failed")
