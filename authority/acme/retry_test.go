@@ -185,14 +185,16 @@ func (f *fixture) stored(t *testing.T, azID, chID string) (*acme.Authz, *acme.Ch
 }
 
 // waitStatus polls the store until the challenge has status want, for at
-// most 20 s.
+// most 20 s, and returns it with its authorization read after it (Authz
+// reads the authorization before its challenges, not atomically: once the
+// challenge's transaction is seen, a new read sees all of it).
 func (f *fixture) waitStatus(t *testing.T, azID, chID, want string) (*acme.Authz, *acme.Challenge) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		az, ch := f.stored(t, azID, chID)
+		_, ch := f.stored(t, azID, chID)
 		if ch.Status == want {
-			return az, ch
+			return f.stored(t, azID, chID)
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("challenge still %s (error %+v) after 20 s, want %s", ch.Status, ch.Error, want)
