@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -454,5 +455,65 @@ func TestOrderValidity(t *testing.T) {
 	}
 	if !leaf.NotBefore.Equal(nb) || !leaf.NotAfter.Equal(na) {
 		t.Fatalf("validity %s – %s, want %s – %s", leaf.NotBefore, leaf.NotAfter, nb, na)
+	}
+}
+
+// TestChallengeRetry: a challenge whose server does not answer yet (404) is
+// processing with a Retry-After, and so is its pending authorization; once
+// the server answers, a background retry makes both valid (RFC 8555 §8.2).
+func TestChallengeRetry(t *testing.T) {
+	t.Parallel()
+	ca := newTestCA(t)
+	cl := ca.client(t, "acme")
+	cl.register()
+	o, loc := cl.newOrder()
+	var a struct {
+		Status     string
+		Challenges []struct{ Type, URL, Token string }
+	}
+	cl.post(o.Authorizations[0], nil).decode(t, &a)
+	var ch struct {
+		Status string
+		Error  struct{ Type string }
+	}
+	r := cl.post(a.Challenges[0].URL, map[string]any{}) // the token is not served yet
+	r.decode(t, &ch)
+	if ch.Status != "processing" || ch.Error.Type != acme.ProblemPrefix+"connection" {
+		t.Fatalf("challenge %d %s, want processing with a connection error", r.status, r.body)
+	}
+	if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 {
+		t.Fatalf("challenge Retry-After %q, want whole seconds >= 1", r.header.Get("Retry-After"))
+	}
+	r = cl.post(o.Authorizations[0], nil)
+	r.decode(t, &a)
+	if a.Status != "pending" || r.header.Get("Retry-After") == "" {
+		t.Fatalf("authorization %s Retry-After %q, want pending with a Retry-After", r.body, r.header.Get("Retry-After"))
+	}
+	ka, err := acme.KeyAuthorization(a.Challenges[0].Token, &jose.JSONWebKey{Key: cl.key.Public()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca.mu.Lock()
+	ca.tokens[a.Challenges[0].Token] = ka
+	ca.mu.Unlock()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r = cl.post(o.Authorizations[0], nil)
+		r.decode(t, &a)
+		if a.Status == "valid" {
+			break
+		}
+		if a.Status != "pending" || time.Now().After(deadline) {
+			t.Fatalf("authorization %s, want pending then valid", r.body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if ra := r.header.Get("Retry-After"); ra != "" {
+		t.Fatalf("valid authorization has Retry-After %q", ra)
+	}
+	var got orderJSON
+	cl.post(loc, nil).decode(t, &got)
+	if got.Status != "ready" {
+		t.Fatalf("order %+v, want ready", got)
 	}
 }

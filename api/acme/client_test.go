@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	jose "github.com/go-jose/go-jose/v4"
@@ -83,7 +84,9 @@ func newTestCAMode(t *testing.T, singleWriter bool) *testCA {
 	svc := acme.New(acme.Deps{
 		Store: c.env.Store.(store.ACMEStore), Validator: validate.New(validate.Options{HTTPPort: p}), Now: c.env.Clock.Now,
 		SingleWriter: singleWriter, // Badger: accounts cached, orders claimed in memory
+		RetryDelays:  []time.Duration{500 * time.Millisecond, 2 * time.Second, 5 * time.Second},
 	})
+	t.Cleanup(svc.Close) // its retries stop before the store closes
 	c.svc = svc
 	r := chi.NewRouter()
 	acmeapi.New(acmeapi.Deps{Authority: func() *authority.Authority { return c.env.Authority }, Service: svc}).Mount(r)

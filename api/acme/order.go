@@ -8,6 +8,7 @@ import (
 	"encoding/pem"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -168,6 +169,9 @@ func (h *Handler) authz(q *request) error {
 	}{Identifier: az.Identifier, Status: az.Status, Expires: az.ExpiresAt, Wildcard: az.Wildcard, Challenges: []challengeResponse{}}
 	for _, ch := range chs {
 		resp.Challenges = append(resp.Challenges, q.challengeJSON(ch))
+		if az.Status == acme.StatusPending && ch.Status == acme.StatusProcessing {
+			h.setRetryAfter(q, ch)
+		}
 	}
 	q.w.Header().Set("Location", q.link("authz", az.ID))
 	return writeJSON(q.w, http.StatusOK, resp)
@@ -190,7 +194,17 @@ func (h *Handler) challenge(q *request) error {
 	}
 	q.w.Header().Add("Link", `<`+q.link("authz", azID)+`>;rel="up"`)
 	q.w.Header().Set("Location", q.link("challenge", azID, id))
+	if ch.Status == acme.StatusProcessing {
+		h.setRetryAfter(q, ch)
+	}
 	return writeJSON(q.w, http.StatusOK, q.challengeJSON(ch))
+}
+
+// setRetryAfter tells the client when to poll a challenge being retried
+// (RFC 8555 §8.2): whole seconds, rounded up.
+func (h *Handler) setRetryAfter(q *request, ch *acme.Challenge) {
+	d := h.d.Service.RetryAfter(ch)
+	q.w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 }
 
 func (h *Handler) certificate(q *request) error {

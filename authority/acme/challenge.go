@@ -30,7 +30,9 @@ func (s *Service) Challenge(ctx context.Context, accID, azID, id string) (*Chall
 // 8555 §7.5.1): a pending challenge is checked at once by the validator
 // (bounded in time) and becomes valid, with its authorization, or invalid
 // with the validator's problem, which invalidates the authorization. A
-// challenge already decided is returned unchanged.
+// failure that may be transient (a connection refused, DNS, TLS) makes it
+// processing instead, retried in the background (§8.2, retry.go). A
+// challenge already decided, or being retried, is returned unchanged.
 func (s *Service) ValidateChallenge(ctx context.Context, acc *Account, azID, id string, allowed func(string) bool) (*Challenge, error) {
 	ch, err := s.Challenge(ctx, acc.ID, azID, id)
 	if err != nil {
@@ -55,13 +57,23 @@ func (s *Service) ValidateChallenge(ctx context.Context, acc *Account, azID, id 
 	if allowed != nil && !allowed(ch.Type) {
 		return nil, Problemf(Unauthorized, "challenge type %s is not enabled for this provisioner", ch.Type)
 	}
+	if ch.Status == StatusProcessing && s.retries.inFlight(ch.ID) {
+		return ch, nil // being retried in the background (retry.go)
+	}
 	ka, err := KeyAuthorization(ch.Token, acc.Key)
 	if err != nil {
 		return nil, err
 	}
-	verr := s.d.Validator.Validate(ctx, ValidationRequest{
+	req := ValidationRequest{
 		Type: ch.Type, Identifier: Identifier{Type: az.Identifier.Type, Value: ch.Value}, Token: ch.Token, KeyAuthorization: ka,
-	})
+	}
+	verr := s.d.Validator.Validate(ctx, req)
+	if verr != nil {
+		// A retryable failure: processing, retried in the background.
+		if out, handled, err := s.retryLater(ctx, ch, az.ID, req, verr); handled {
+			return out, err
+		}
+	}
 	var out *Challenge
 	err = s.d.Store.ACMEUpdate(ctx, func(tx store.ACMETx) error {
 		var cur Challenge

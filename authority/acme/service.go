@@ -67,14 +67,24 @@ type Deps struct {
 	// SingleWriter says that no other process writes Store (Badger,
 	// bbolt): accounts are then cached in memory.
 	SingleWriter bool
+	// RetryDelays are the waits before each background re-validation of a
+	// challenge whose first attempt failed with a retryable problem (RFC
+	// 8555 §8.2, retry.go): nil means DefaultRetryDelays, an empty
+	// non-nil slice no retries.
+	RetryDelays []time.Duration
+	// MaxPendingRetries bounds the challenges being retried; beyond it a
+	// failure is final at once. 0 means DefaultMaxPendingRetries.
+	MaxPendingRetries int
 }
 
 // Service is the ACME state machine. Safe for concurrent use; besides its
-// dependencies it keeps only caches and, with a single-writer store, the
+// dependencies it keeps only caches, the challenges being retried in the
+// background (Close stops them) and, with a single-writer store, the
 // in-memory claims of the orders being finalized.
 type Service struct {
 	d        Deps
 	accounts *accountCache // nil unless Deps.SingleWriter
+	retries  *retrier
 	// finalizing holds the orders being finalized, when Deps.SingleWriter
 	// (nil otherwise: the store's processing status is the claim).
 	finalizing *orderClaims
@@ -91,7 +101,7 @@ func New(d Deps) *Service {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	s := &Service{d: d, memo: newDecodeMemo(memoRecords)}
+	s := &Service{d: d, retries: newRetrier(d.RetryDelays, d.MaxPendingRetries), memo: newDecodeMemo(memoRecords)}
 	if d.SingleWriter {
 		s.accounts = newAccountCache(10_000)
 		s.finalizing = &orderClaims{m: make(map[string]struct{})}

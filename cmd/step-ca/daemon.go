@@ -20,6 +20,7 @@ import (
 	"github.com/mayfly-pki/mayfly/api"
 	apiadmin "github.com/mayfly-pki/mayfly/api/admin"
 	"github.com/mayfly-pki/mayfly/authority"
+	"github.com/mayfly-pki/mayfly/authority/acme"
 	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/config"
 	"github.com/mayfly-pki/mayfly/authority/store"
@@ -51,6 +52,7 @@ type daemon struct {
 	closeOnce sync.Once
 	keys      *kms.Loader
 	admin     *admin.Service // nil unless authority.enableAdmin
+	acme      *acme.Service  // nil without a database
 }
 
 func newLogger(cfg *config.Config, out io.Writer) *logrus.Logger {
@@ -148,6 +150,7 @@ func newDaemon(path string, cfg *config.Config, password []byte, start time.Time
 		Audit:      d.obs.audit != nil,
 		ACME:       newACME(cfg, st, d.logger),
 	}
+	d.acme = deps.ACME
 	if d.admin != nil {
 		deps.Admin = withEAB(apiadmin.NewHandler(apiadmin.Deps{Authority: deps.Authority, Logger: d.logger}, d.admin),
 			deps.ACME, apiadmin.Deps{Authority: deps.Authority, Logger: d.logger})
@@ -327,6 +330,9 @@ func (d *daemon) close() {
 	d.closeOnce.Do(func() {
 		if d.obs != nil {
 			defer d.obs.close()
+		}
+		if d.acme != nil {
+			d.acme.Close() // its background retries write the store
 		}
 		if d.keys != nil {
 			if err := d.keys.Close(); err != nil {
