@@ -166,4 +166,3 @@ func TestACMEUpgradeFromVersion6(t *testing.T) {
 		})
 	}
 }
-
