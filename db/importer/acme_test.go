@@ -12,6 +12,7 @@ import (
 	"errors"
 	"math/big"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,6 +188,60 @@ func TestImportACMEBetweenMayflyStores(t *testing.T) {
 				}
 				fx.check(t, dst)
 			}
+		})
+	}
+}
+
+// TestOpenStepFindsMayflyDatabase: --from on a MySQL or PostgreSQL
+// database that Mayfly wrote is recognised (MayflySourceError, no
+// password in its text), and the store step-ca db import then opens
+// read-only carries the ACME records like --from-config.
+func TestOpenStepFindsMayflyDatabase(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		typ      string
+		postgres bool
+		dsn      string
+		from     func(db string) string
+	}{
+		{"postgresql", true, "postgresql://postgres@127.0.0.1:5432/?sslmode=disable",
+			func(db string) string { return "postgresql://postgres@127.0.0.1:5432/" + db + "?sslmode=disable" }},
+		{"mysql", false, "root@tcp(127.0.0.1:3306)/",
+			func(db string) string { return "mysql:root@tcp(127.0.0.1:3306)/" + db }},
+	} {
+		t.Run(tc.typ, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			name, _ := createDB(t, adminDB(t, tc.postgres), tc.postgres)
+			st, err := mayflydb.Open(ctx, &mayflydb.Options{Type: tc.typ, DataSource: tc.dsn, Database: name}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fx := newACMEFixture(t)
+			fx.write(t, st)
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			_, err = OpenStep(ctx, tc.from(name), StepOptions{})
+			var m *MayflySourceError
+			if !errors.As(err, &m) || m.Type != tc.typ || !strings.Contains(m.Display, name) {
+				t.Fatalf("OpenStep of a Mayfly database = %v, want a MayflySourceError of type %s naming %s", err, tc.typ, name)
+			}
+			ro, err := mayflydb.Open(ctx, &mayflydb.Options{Type: m.Type, DataSource: m.DataSource, Database: m.Database, ReadOnly: true}, nil)
+			if err != nil {
+				t.Fatalf("open the source read-only: %v", err)
+			}
+			src, err := FromStore(ro, m.Display)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			dst, _ := openBadger(t)
+			stats, err := Import(ctx, dst, src, Options{})
+			if err != nil || stats.ACMERecords != len(fx.records) {
+				t.Fatalf("import: %v, %v; want %d ACME records", stats, err, len(fx.records))
+			}
+			fx.check(t, dst)
 		})
 	}
 }
