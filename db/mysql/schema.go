@@ -254,10 +254,8 @@ func moveACMETables(ctx context.Context, conn *sql.Conn) error {
 			if err != nil {
 				return fmt.Errorf("read %s: %w", old, err)
 			}
-			for _, r := range page {
-				if _, err := conn.ExecContext(ctx, acmeUpsert(t), t.Args(string(r.Key), r.Value)...); err != nil {
-					return fmt.Errorf("move a row of %s into %s: %w", old, t.Name, err)
-				}
+			if err := upsertPage(ctx, conn, t, page); err != nil {
+				return fmt.Errorf("move rows of %s into %s: %w", old, t.Name, err)
 			}
 			if len(page) < acmesql.ScanPage {
 				break
@@ -425,4 +423,20 @@ func (s *Store) refuseStepCALayout(ctx context.Context, conn *sql.Conn) error {
 		return s.db.StepCALayout()
 	}
 	return nil
+}
+
+// upsertPage writes page into t in one transaction (one redo log flush for
+// the page rather than one per row).
+func upsertPage(ctx context.Context, conn *sql.Conn, t acmesql.Table, page []acmesql.Record) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, r := range page {
+		if _, err := tx.ExecContext(ctx, acmeUpsert(t), t.Args(string(r.Key), r.Value)...); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+	}
+	return tx.Commit()
 }
