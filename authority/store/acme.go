@@ -81,3 +81,12 @@ type ACMEStore interface {
 	// database, exactly one gets true.
 	ACMEConsume(ctx context.Context, table, key string) (bool, error)
 }
+
+// ACMEScanner is implemented by ACME stores that can list a table, so that
+// `db import` copies the ACME tables between Mayfly databases.
+type ACMEScanner interface {
+	// ACMEScan calls fn for every record of table (one of ACMETables), in
+	// the backend's key order, and returns fn's first error. Records
+	// written during the scan may or may not be seen; fn owns value.
+	ACMEScan(ctx context.Context, table string, fn func(key string, value []byte) error) error
+}

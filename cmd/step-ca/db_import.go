@@ -114,6 +114,10 @@ func dbImport(c *cli.Context, stdout, stderr io.Writer) error {
 	var src importer.Source
 	if from != "" {
 		src, err = importer.OpenStep(ctx, from, importer.StepOptions{Database: c.String("from-database"), ValueDir: c.String("from-value-dir")})
+		var mayfly *importer.MayflySourceError
+		if errors.As(err, &mayfly) {
+			src, err = openMayflySQLSource(ctx, mayfly, cfg, log)
+		}
 	} else {
 		src, err = openConfigSource(ctx, fromConfig, cfg, log)
 	}
@@ -194,6 +198,25 @@ func openConfigSource(ctx context.Context, path string, target *config.Config, l
 		return nil, fmt.Errorf("open the source database of %s: %w", path, err)
 	}
 	src, err := importer.FromStore(st, cfg.DB.Type+" database of "+path)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return src, nil
+}
+
+// openMayflySQLSource opens, read-only, the Mayfly database that --from
+// named (a MySQL or PostgreSQL database with Mayfly's schema, which must be
+// current), refusing the target's own database.
+func openMayflySQLSource(ctx context.Context, m *importer.MayflySourceError, target *config.Config, log logrus.FieldLogger) (importer.Source, error) {
+	if sameDB(&config.DB{Type: m.Type, DataSource: m.DataSource, Database: m.Database}, target.DB) {
+		return nil, fmt.Errorf("source %s is the target's own database: nothing to import", m.Display)
+	}
+	st, err := db.Open(ctx, &db.Options{Type: m.Type, DataSource: m.DataSource, Database: m.Database, ReadOnly: true}, log)
+	if err != nil {
+		return nil, fmt.Errorf("open the source %s (a Mayfly database): %w", m.Display, err)
+	}
+	src, err := importer.FromStore(st, m.Display+" (Mayfly)")
 	if err != nil {
 		st.Close()
 		return nil, err

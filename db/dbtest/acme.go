@@ -3,11 +3,14 @@ package dbtest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/internal/errs"
@@ -24,6 +27,8 @@ func RunACME(t *testing.T, open Opener) {
 		{"ConsumeOnce", testACMEConsume},
 		{"ConcurrentReadModifyWrite", testACMEIncrement},
 		{"Limits", testACMELimits},
+		{"OpaqueValues", testACMEOpaqueValues},
+		{"Scan", testACMEScan},
 	}
 	runEach(t, tests, open)
 }
@@ -203,5 +208,124 @@ func testACMELimits(t *testing.T, s store.Store) {
 	}
 	if _, err := a.ACMEGet(ctx, store.TableACMEOrders, "big"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("the oversized value was written: %v", err)
+	}
+}
+
+// testACMEOpaqueValues: every table keeps any value as given, also one that
+// is not JSON, lacks the fields a backend indexes, or holds them with the
+// wrong type, a NUL or an out-of-range time (SQL backends extract columns
+// from the JSON; extraction must never fail a write).
+func testACMEOpaqueValues(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := acmeStore(t, s)
+	long := strings.Repeat("x", 300)
+	values := [][]byte{
+		[]byte("not json {"),
+		{},
+		[]byte(`"a JSON string"`),
+		[]byte(`[1,2,3]`),
+		[]byte(`{}`),
+		[]byte(`{"id":5,"status":["x"],"accountID":{"a":1},"expiresAt":"yesterday","createdAt":12,"leaf":"!!","key":{"kty":"nope"}}`),
+		[]byte(`{"status":"pending\u0000x","accountID":"` + long + `","expiresAt":"0001-01-01T00:00:00Z","createdAt":"10000-01-01T00:00:00Z","leaf":"MAA="}`),
+		{0xff, 0xfe, 0x00, 0x01},
+	}
+	for _, table := range store.ACMETables() {
+		err := a.ACMEUpdate(ctx, func(tx store.ACMETx) error {
+			for i, v := range values {
+				tx.Put(table, "k"+strconv.Itoa(i), v)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("table %s: ACMEUpdate of opaque values: %v", table, err)
+		}
+		for i, v := range values {
+			got, err := a.ACMEGet(ctx, table, "k"+strconv.Itoa(i))
+			if err != nil || !bytes.Equal(got, v) {
+				t.Fatalf("table %s: value %d = %q, %v; want %q", table, i, got, err, v)
+			}
+		}
+	}
+}
+
+// testACMEScan: ACMEScan lists every record of one table once, with its
+// value, over several pages, and stops at fn's error.
+func testACMEScan(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	a := acmeStore(t, s)
+	sc, ok := s.(store.ACMEScanner)
+	if !ok {
+		t.Fatalf("%T does not implement store.ACMEScanner", s)
+	}
+	scan := func(table string) map[string]string {
+		t.Helper()
+		got := map[string]string{}
+		err := sc.ACMEScan(ctx, table, func(key string, value []byte) error {
+			if _, dup := got[key]; dup {
+				return fmt.Errorf("key %q listed twice", key)
+			}
+			got[key] = string(value)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("ACMEScan(%s): %v", table, err)
+		}
+		return got
+	}
+	if got := scan(store.TableACMEOrders); len(got) != 0 {
+		t.Fatalf("ACMEScan of an empty table listed %d records", len(got))
+	}
+	// More records than a page of any backend (500), keys of several
+	// lengths (Badger orders by length first).
+	const n = 1234
+	want := map[string]string{}
+	for i := range n {
+		key := strings.Repeat("o", 1+i%7) + strconv.Itoa(i)
+		v, _ := json.Marshal(map[string]any{"id": key, "accountID": "acc" + strconv.Itoa(i%3), "status": "pending",
+			"expiresAt": time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second)})
+		want[key] = string(v)
+	}
+	keys := make([]string, 0, n)
+	for k := range want {
+		keys = append(keys, k)
+	}
+	for start := 0; start < n; start += 400 {
+		err := a.ACMEUpdate(ctx, func(tx store.ACMETx) error {
+			for _, k := range keys[start:min(start+400, n)] {
+				tx.Put(store.TableACMEOrders, k, []byte(want[k]))
+			}
+			tx.Put(store.TableACMEAccountOrders, "acc0", []byte(`["o0"]`))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := scan(store.TableACMEOrders)
+	if len(got) != n {
+		t.Fatalf("ACMEScan listed %d orders, want %d", len(got), n)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("ACMEScan: order %s = %q, want %q", k, got[k], v)
+		}
+	}
+	if got := scan(store.TableACMEAccountOrders); len(got) != 1 || got["acc0"] != `["o0"]` {
+		t.Fatalf("ACMEScan of the index table = %v", got)
+	}
+	stop := errors.New("stop")
+	calls := 0
+	err := sc.ACMEScan(ctx, store.TableACMEOrders, func(string, []byte) error {
+		calls++
+		if calls == 600 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || calls != 600 {
+		t.Fatalf("ACMEScan after fn failed: %v after %d calls, want fn's error after 600", err, calls)
+	}
+	if err := sc.ACMEScan(ctx, "x509_certs", func(string, []byte) error { return nil }); err == nil {
+		t.Fatal("ACMEScan of a table that is not an ACME table succeeded")
 	}
 }

@@ -37,6 +37,26 @@ func (s stepSource) ACMERecords(ctx context.Context, fn func(table, key string, 
 	return nil
 }
 
+// ACMERecords implements acmeSource for a Mayfly store that can list its
+// ACME tables (store.ACMEScanner: every backend); another store carries
+// none.
+func (s storeSource) ACMERecords(ctx context.Context, fn func(table, key string, value []byte) error) error {
+	sc, ok := s.st.(store.ACMEScanner)
+	if !ok {
+		return nil
+	}
+	for _, t := range store.ACMETables() {
+		if t == store.TableACMENonces {
+			continue
+		}
+		err := sc.ACMEScan(ctx, t, func(key string, value []byte) error { return fn(t, key, value) })
+		if err != nil {
+			return fmt.Errorf("source %s: table %s: %w", s.name, t, err)
+		}
+	}
+	return nil
+}
+
 // acmeBatch is how many ACME records one transaction writes.
 const acmeBatch = 256
 

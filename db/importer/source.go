@@ -50,7 +50,36 @@ func OpenStep(ctx context.Context, from string, o StepOptions) (Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sq, ok := db.(*sqlKV); ok {
+		mayfly, err := sq.isMayfly(ctx)
+		if err == nil && mayfly {
+			t := "mysql"
+			if sq.postgres {
+				t = "postgresql"
+			}
+			err = &MayflySourceError{Type: t, DataSource: dsn, Database: o.Database, Display: sq.display}
+		}
+		if err != nil {
+			sq.close()
+			return nil, err
+		}
+	}
 	return stepSource{db}, nil
+}
+
+// MayflySourceError is OpenStep's error for a MySQL or PostgreSQL source
+// that holds a Mayfly database (it has mayfly_schema_migrations) rather
+// than step-ca's key/value tables: the caller opens it as a Mayfly store
+// (read-only) and imports from it through FromStore.
+type MayflySourceError struct {
+	Type       string // "mysql" or "postgresql"
+	DataSource string // the DSN as given: it may hold a password, never printed
+	Database   string // overrides the DSN's database when not empty
+	Display    string // type host:port/database, for messages
+}
+
+func (e *MayflySourceError) Error() string {
+	return "source " + e.Display + " is a Mayfly database, not a step-ca one: open it as a Mayfly store"
 }
 
 // splitFrom splits "<type>:<dataSource>".

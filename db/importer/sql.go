@@ -98,6 +98,20 @@ func (s *sqlKV) ping(ctx context.Context) error {
 func (s *sqlKV) name() string { return s.display }
 func (s *sqlKV) close() error { return s.db.Close() }
 
+// isMayfly reports whether the database holds Mayfly's schema (its
+// mayfly_schema_migrations table) rather than step-ca's tables.
+func (s *sqlKV) isMayfly(ctx context.Context) (bool, error) {
+	q := "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'mayfly_schema_migrations'"
+	if s.postgres {
+		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'mayfly_schema_migrations'"
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return false, s.fail("read table list of", err)
+	}
+	return n > 0, nil
+}
+
 // fail wraps err, naming the database, with the password removed from its
 // text and the text on one line.
 func (s *sqlKV) fail(what string, err error) error {

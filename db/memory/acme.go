@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/internal/acmekv"
@@ -81,4 +83,40 @@ func (s *Store) ACMEConsume(ctx context.Context, table, key string) (bool, error
 	_, ok := s.acme[k]
 	delete(s.acme, k)
 	return ok, nil
+}
+
+var _ store.ACMEScanner = (*Store)(nil)
+
+// ACMEScan implements store.ACMEScanner: a snapshot of table taken under
+// the lock, in key order; fn runs without the lock.
+func (s *Store) ACMEScan(ctx context.Context, table string, fn func(key string, value []byte) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("acme scan: %w", err)
+	}
+	if !store.IsACMETable(table) {
+		return fmt.Errorf("acme scan: unknown ACME table %q", table)
+	}
+	type rec struct {
+		key   string
+		value []byte
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return errClosed()
+	}
+	var recs []rec
+	for k, v := range s.acme {
+		if k[0] == table {
+			recs = append(recs, rec{k[1], bytes.Clone(v)})
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(recs, func(a, b rec) int { return strings.Compare(a.key, b.key) })
+	for _, r := range recs {
+		if err := fn(r.key, r.value); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -5,17 +5,48 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/internal/acmekv"
+	"github.com/mayfly-pki/mayfly/db/internal/acmesql"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
 
-var _ store.ACMEStore = (*Store)(nil)
+var (
+	_ store.ACMEStore   = (*Store)(nil)
+	_ store.ACMEScanner = (*Store)(nil)
+)
 
 // quote returns table as a quoted identifier; only store.ACMETables names
 // reach it.
 func quote(table string) string { return "`" + table + "`" }
+
+// The statements of one ACME table (acmesql.For: a schema-7 table with
+// extracted columns, or a key/value index table).
+
+func acmeSelect(t acmesql.Table) string {
+	return "SELECT " + t.Value + " FROM " + quote(t.Name) + " WHERE " + t.Key + " = ?"
+}
+
+func acmeUpsert(t acmesql.Table) string {
+	cols := t.AllColumns()
+	params := make([]string, len(cols))
+	set := make([]string, 0, len(cols)-1)
+	for i, c := range cols {
+		params[i] = "?"
+		if i > 0 {
+			set = append(set, c+" = VALUES("+c+")")
+		}
+	}
+	return "INSERT INTO " + quote(t.Name) + " (" + strings.Join(cols, ", ") + ") VALUES (" + strings.Join(params, ", ") +
+		") ON DUPLICATE KEY UPDATE " + strings.Join(set, ", ")
+}
+
+func acmeDelete(t acmesql.Table) string {
+	return "DELETE FROM " + quote(t.Name) + " WHERE " + t.Key + " = ?"
+}
 
 // ACMEGet implements store.ACMEStore.
 func (s *Store) ACMEGet(ctx context.Context, table, key string) ([]byte, error) {
@@ -24,7 +55,7 @@ func (s *Store) ACMEGet(ctx context.Context, table, key string) ([]byte, error) 
 	}
 	var v []byte
 	err := s.w.Read(func() error {
-		return s.sqlDB.QueryRowContext(ctx, "SELECT nvalue FROM "+quote(table)+" WHERE nkey = ?", []byte(key)).Scan(&v)
+		return s.sqlDB.QueryRowContext(ctx, acmeSelect(acmesql.For(table)), []byte(key)).Scan(&v)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, acmekv.NotFound(table, key)
@@ -60,18 +91,19 @@ func (s *Store) ACMEUpdate(ctx context.Context, fn func(tx store.ACMETx) error) 
 			err = attempt(acmekv.SQLTx{
 				Get: func(ctx context.Context, table, key string) ([]byte, bool, error) {
 					var v []byte
-					err := tx.QueryRowContext(ctx, "SELECT nvalue FROM "+quote(table)+" WHERE nkey = ? FOR UPDATE", []byte(key)).Scan(&v)
+					err := tx.QueryRowContext(ctx, acmeSelect(acmesql.For(table))+" FOR UPDATE", []byte(key)).Scan(&v)
 					if errors.Is(err, sql.ErrNoRows) {
 						return nil, false, nil
 					}
 					return v, err == nil, err
 				},
 				Put: func(ctx context.Context, table, key string, value []byte) error {
-					_, err := tx.ExecContext(ctx, "INSERT INTO "+quote(table)+" (nkey, nvalue) VALUES (?, ?) ON DUPLICATE KEY UPDATE nvalue = VALUES(nvalue)", []byte(key), value)
+					t := acmesql.For(table)
+					_, err := tx.ExecContext(ctx, acmeUpsert(t), t.Args(key, value)...)
 					return err
 				},
 				Delete: func(ctx context.Context, table, key string) error {
-					_, err := tx.ExecContext(ctx, "DELETE FROM "+quote(table)+" WHERE nkey = ?", []byte(key))
+					_, err := tx.ExecContext(ctx, acmeDelete(acmesql.For(table)), []byte(key))
 					return err
 				},
 			})
@@ -106,7 +138,7 @@ func (s *Store) ACMEConsume(ctx context.Context, table, key string) (bool, error
 	}
 	var n int64
 	err := s.w.Read(func() error {
-		res, err := s.sqlDB.ExecContext(ctx, "DELETE FROM "+quote(table)+" WHERE nkey = ?", []byte(key))
+		res, err := s.sqlDB.ExecContext(ctx, acmeDelete(acmesql.For(table)), []byte(key))
 		if err != nil {
 			return err
 		}
@@ -117,4 +149,69 @@ func (s *Store) ACMEConsume(ctx context.Context, table, key string) (bool, error
 		return false, s.db.Fail(fmt.Sprintf("acme consume %s", table), err)
 	}
 	return n == 1, nil
+}
+
+// ACMEScan implements store.ACMEScanner: pages of acmesql.ScanPage records
+// in key order, each page one query, so nothing stays open while fn runs.
+func (s *Store) ACMEScan(ctx context.Context, table string, fn func(key string, value []byte) error) error {
+	if !store.IsACMETable(table) {
+		return errs.Errorf(errs.Internal, "unknown ACME table %q", table)
+	}
+	t := acmesql.For(table)
+	after := []byte{}
+	for {
+		var page []acmesql.Record
+		err := s.w.Read(func() error {
+			var err error
+			page, err = scanPage(ctx, s.sqlDB, t, after)
+			return err
+		})
+		if err != nil {
+			return s.db.Fail("acme scan "+table, err)
+		}
+		for _, r := range page {
+			if err := fn(string(r.Key), r.Value); err != nil {
+				return err
+			}
+		}
+		if len(page) < acmesql.ScanPage {
+			return nil
+		}
+		after = page[len(page)-1].Key
+	}
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// scanPage reads the first acmesql.ScanPage records of t whose key is
+// after after.
+func scanPage(ctx context.Context, q queryer, t acmesql.Table, after []byte) ([]acmesql.Record, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+t.Key+", "+t.Value+" FROM "+quote(t.Name)+" WHERE "+t.Key+" > ? ORDER BY "+t.Key+" LIMIT ?",
+		after, acmesql.ScanPage)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var page []acmesql.Record
+	for rows.Next() {
+		var r acmesql.Record
+		if err := rows.Scan(&r.Key, &r.Value); err != nil {
+			return nil, err
+		}
+		page = append(page, r)
+	}
+	return page, rows.Err()
+}
+
+// sqlPruneNonces removes up to the second argument's nonces created
+// before the first (by the created_at index), oldest first.
+const sqlPruneNonces = `DELETE FROM nonces WHERE created_at < ? ORDER BY created_at LIMIT ?`
+
+// pruneNonces deletes the nonces older than acmesql.NonceMaxAge.
+func (s *Store) pruneNonces(ctx context.Context, now time.Time) error {
+	return acmesql.PruneNonces(now, func(before time.Time, limit int) (int, error) {
+		return s.w.Delete(ctx, "delete stale ACME nonces", store.TableACMENonces, s.stmts.pruneNonces, before, limit)
+	})
 }

@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/mayfly-pki/mayfly/authority/store"
+	"strings"
 
+	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/acmesql"
 	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
@@ -21,6 +23,9 @@ type migration struct {
 	// DDL that MySQL cannot make idempotent (it has no ADD COLUMN IF NOT
 	// EXISTS).
 	guarded []guarded
+	// run, when set, runs last; like every statement it must be able to
+	// run again after an interruption.
+	run func(ctx context.Context, conn *sql.Conn) error
 }
 
 // guarded is a statement run unless check (a SELECT COUNT(*)) finds rows.
@@ -177,7 +182,91 @@ func migrations() []migration {
 			) ENGINE=InnoDB`,
 			`INSERT IGNORE INTO mayfly_admin_version (id, version) VALUES (1, 0)`,
 		},
+	}, {
+		// Version 7 turns the ACME object tables of version 4 into real
+		// tables, as PostgreSQL's version 7 does (db/internal/acmesql).
+		// MySQL commits each DDL statement, so every step can run again:
+		// a version-4 table (it has nkey) is renamed <name>_v4 (RENAME
+		// TABLE is atomic), the real table is created if missing, the
+		// rows of <name>_v4 are upserted into it and <name>_v4 is
+		// dropped. Interrupted anywhere, the next start completes it
+		// without losing a row.
+		version: 7,
+		run:     moveACMETables,
 	}}
+}
+
+// acmeRealTable returns the CREATE TABLE of t's real table.
+func acmeRealTable(t acmesql.Table) string {
+	cols := []string{t.Key + " VARBINARY(255) NOT NULL", t.Value + " MEDIUMBLOB NOT NULL"}
+	for _, c := range t.Columns {
+		typ := "VARBINARY(255) NULL"
+		if acmesql.IsTime(c) {
+			typ = "DATETIME(6) NULL"
+		}
+		cols = append(cols, c+" "+typ)
+	}
+	cols = append(cols, "PRIMARY KEY ("+t.Key+")")
+	for _, ix := range t.Indexes {
+		cols = append(cols, "KEY "+acmesql.IndexName(t, ix)+" ("+strings.Join(ix, ", ")+")")
+	}
+	return "CREATE TABLE IF NOT EXISTS " + quote(t.Name) + " (" + strings.Join(cols, ", ") +
+		") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+}
+
+// moveACMETables is migration 7 (see migrations).
+func moveACMETables(ctx context.Context, conn *sql.Conn) error {
+	count := func(q string, args ...any) (int, error) {
+		var n int
+		err := conn.QueryRowContext(ctx, q, args...).Scan(&n)
+		return n, err
+	}
+	for _, t := range acmesql.RealTables() {
+		old := t.Name + "_v4"
+		kv, err := count(`SELECT COUNT(*) FROM information_schema.columns
+			WHERE table_schema = DATABASE() AND table_name = ? AND column_name = 'nkey'`, t.Name)
+		if err != nil {
+			return fmt.Errorf("inspect %s: %w", t.Name, err)
+		}
+		moved, err := count(`SELECT COUNT(*) FROM information_schema.tables
+			WHERE table_schema = DATABASE() AND table_name = ?`, old)
+		if err != nil {
+			return fmt.Errorf("inspect %s: %w", old, err)
+		}
+		if kv > 0 {
+			if moved > 0 {
+				return fmt.Errorf("tables %s and %s both hold version-4 ACME records: move the rows of one into the other by hand", t.Name, old)
+			}
+			if _, err := conn.ExecContext(ctx, "RENAME TABLE "+quote(t.Name)+" TO "+quote(old)); err != nil {
+				return fmt.Errorf("rename %s: %w", t.Name, err)
+			}
+			moved = 1
+		}
+		if _, err := conn.ExecContext(ctx, acmeRealTable(t)); err != nil {
+			return fmt.Errorf("create %s: %w", t.Name, err)
+		}
+		if moved == 0 {
+			continue
+		}
+		after := []byte{}
+		for {
+			page, err := scanPage(ctx, conn, acmesql.Table{Name: old, Key: acmesql.KVKey, Value: acmesql.KVValue}, after)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", old, err)
+			}
+			if err := upsertPage(ctx, conn, t, page); err != nil {
+				return fmt.Errorf("move rows of %s into %s: %w", old, t.Name, err)
+			}
+			if len(page) < acmesql.ScanPage {
+				break
+			}
+			after = page[len(page)-1].Key
+		}
+		if _, err := conn.ExecContext(ctx, "DROP TABLE IF EXISTS "+quote(old)); err != nil {
+			return fmt.Errorf("drop %s: %w", old, err)
+		}
+	}
+	return nil
 }
 
 // acmeTables returns the CREATE TABLE statements of migration 4.
@@ -285,6 +374,11 @@ func (s *Store) applyMigrations(ctx context.Context, conn *sql.Conn) error {
 				return fmt.Errorf("migrate to version %d: %w", m.version, err)
 			}
 		}
+		if m.run != nil {
+			if err := m.run(ctx, conn); err != nil {
+				return fmt.Errorf("migrate to version %d: %w", m.version, err)
+			}
+		}
 		if _, err := conn.ExecContext(ctx, "INSERT INTO mayfly_schema_migrations (version, applied_at) VALUES (?, UTC_TIMESTAMP(6))", m.version); err != nil {
 			return fmt.Errorf("record version %d: %w", m.version, err)
 		}
@@ -329,4 +423,20 @@ func (s *Store) refuseStepCALayout(ctx context.Context, conn *sql.Conn) error {
 		return s.db.StepCALayout()
 	}
 	return nil
+}
+
+// upsertPage writes page into t in one transaction (one redo log flush for
+// the page rather than one per row).
+func upsertPage(ctx context.Context, conn *sql.Conn, t acmesql.Table, page []acmesql.Record) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	for _, r := range page {
+		if _, err := tx.ExecContext(ctx, acmeUpsert(t), t.Args(string(r.Key), r.Value)...); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+	}
+	return tx.Commit()
 }

@@ -31,6 +31,7 @@ type statements struct {
 	useToken, storeCertificate, revoke, getCertificate, getRevocation *sql.Stmt
 	deleteExpired, pruneUsedTokens                                    *sql.Stmt
 	ssh                                                               sshStatements
+	pruneNonces                                                       *sql.Stmt // ACME
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -50,6 +51,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.ssh.revoke, sqlRevokeSSH},
 		{&s.stmts.ssh.getCert, sqlGetSSHCert},
 		{&s.stmts.ssh.getRevocation, sqlGetSSHRevocation},
+		{&s.stmts.pruneNonces, sqlPruneNonces},
 	} {
 		if s.readOnly && p.sql != sqlGetCertificate && p.sql != sqlGetRevocation && p.sql != sqlGetSSHCert && p.sql != sqlGetSSHRevocation {
 			continue
@@ -66,7 +68,8 @@ func (s *Store) prepare(ctx context.Context) error {
 
 func (st *statements) close() {
 	for _, stmt := range []*sql.Stmt{st.useToken, st.storeCertificate, st.revoke, st.getCertificate, st.getRevocation,
-		st.deleteExpired, st.pruneUsedTokens, st.ssh.storeCert, st.ssh.storeHost, st.ssh.revoke, st.ssh.getCert, st.ssh.getRevocation} {
+		st.deleteExpired, st.pruneUsedTokens, st.ssh.storeCert, st.ssh.storeHost, st.ssh.revoke, st.ssh.getCert, st.ssh.getRevocation,
+		st.pruneNonces} {
 		if stmt != nil {
 			_ = stmt.Close()
 		}

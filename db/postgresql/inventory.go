@@ -73,14 +73,21 @@ const sqlPruneUsedTokens = `DELETE FROM used_ott WHERE token_key IN (
 // tokens whose exp is more than sqlstore.UsedTokenGrace in the past, in
 // DELETEs of at most sqlstore.PruneBatch rows through the committers,
 // until none is left or ctx ends. Rows without expires_at (tokens without
-// a numeric exp, rows written before schema version 2) are kept. A
+// a numeric exp, rows written before schema version 2) are kept. Then it
+// deletes the ACME nonces older than acmesql.NonceMaxAge (by the indexed
+// created_at column) the same way. A
 // read-only store (hot standby) does nothing. After Close it returns an
 // error of kind errs.Unavailable.
 func (s *Store) Maintain(ctx context.Context) error {
 	if s.readOnly {
 		return s.w.Read(func() error { return nil })
 	}
-	return sqlstore.PruneUsedTokens(time.Now(), func(before time.Time, limit int) (int, error) {
+	now := time.Now()
+	err := sqlstore.PruneUsedTokens(now, func(before time.Time, limit int) (int, error) {
 		return s.w.Delete(ctx, "delete expired used tokens", "used_ott", sqlPruneUsedTokens, before, limit)
 	})
+	if err != nil {
+		return err
+	}
+	return s.pruneNonces(ctx, now)
 }

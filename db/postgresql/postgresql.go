@@ -36,7 +36,12 @@
 // Housekeeping. Maintain (store.Maintainer) deletes the used_ott rows of
 // tokens that expired more than sqlstore.UsedTokenGrace ago, by their
 // indexed expires_at column; rows written before schema version 2 have no
-// expires_at and are kept.
+// expires_at and are kept. It also deletes the ACME nonces older than an
+// hour, by the indexed nonces.created_at.
+//
+// ACME (acme.go). Since schema version 7 the ACME object tables are real
+// tables: the key, step-ca's JSON and indexed columns extracted from it
+// (db/internal/acmesql); step-ca's index tables stay key/value tables.
 package postgresql
 
 import (

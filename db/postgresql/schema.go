@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/acmesql"
 	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 )
 
@@ -16,6 +18,9 @@ import (
 type migration struct {
 	version int
 	stmts   []string
+	// run, when set, runs after stmts in the same transaction (moving
+	// rows that need Go to transform them).
+	run func(ctx context.Context, tx pgx.Tx) error
 }
 
 // migrations returns the schema history, oldest first. Never edit a
@@ -141,7 +146,83 @@ func migrations() []migration {
 			`CREATE TABLE mayfly_admin_version (id integer PRIMARY KEY CHECK (id = 1), version bigint NOT NULL)`,
 			`INSERT INTO mayfly_admin_version (id, version) VALUES (1, 0)`,
 		},
+	}, {
+		// Version 7 turns the ACME object tables of version 4 (accounts,
+		// orders, authorizations, challenges, certificates, nonces, EAB
+		// keys) into real tables: the key (id), the JSON (value) and
+		// columns extracted from it, indexed for the lookups and
+		// housekeeping that need them (db/internal/acmesql). Each version-4
+		// table is renamed <name>_v4, its rows are moved into the new table
+		// (columns extracted in Go, as a write would), and it is dropped:
+		// all in the migration's transaction. The index tables stay
+		// key/value tables.
+		version: 7,
+		stmts:   acmeRealTables(),
+		run:     moveACMERows,
 	}}
+}
+
+// acmeRealTables returns the DDL of migration 7: rename each version-4
+// object table out of the way and create its real table.
+func acmeRealTables() []string {
+	var out []string
+	for _, t := range acmesql.RealTables() {
+		cols := []string{t.Key + " bytea NOT NULL", t.Value + " bytea NOT NULL"}
+		for _, c := range t.Columns {
+			typ := "text"
+			if acmesql.IsTime(c) {
+				typ = "timestamptz"
+			}
+			cols = append(cols, c+" "+typ)
+		}
+		cols = append(cols,
+			"CONSTRAINT "+t.Name+"_pk PRIMARY KEY ("+t.Key+")",
+			"CONSTRAINT "+t.Name+"_id_len CHECK (octet_length("+t.Key+") <= 255)")
+		out = append(out,
+			`ALTER TABLE `+quote(t.Name)+` RENAME TO `+quote(t.Name+"_v4"),
+			`CREATE TABLE `+quote(t.Name)+` (`+strings.Join(cols, ", ")+`)`)
+		for _, ix := range t.Indexes {
+			out = append(out, `CREATE INDEX `+acmesql.IndexName(t, ix)+` ON `+quote(t.Name)+` (`+strings.Join(ix, ", ")+`)`)
+		}
+	}
+	return out
+}
+
+// moveACMERows copies every row of each <name>_v4 table into its real
+// table, a page at a time, extracting the columns as ACMEUpdate does, and
+// drops the old table.
+func moveACMERows(ctx context.Context, tx pgx.Tx) error {
+	for _, t := range acmesql.RealTables() {
+		old := quote(t.Name + "_v4")
+		after := []byte{}
+		for {
+			rows, err := tx.Query(ctx, `SELECT nkey, nvalue FROM `+old+` WHERE nkey > $1 ORDER BY nkey LIMIT $2`, after, acmesql.ScanPage)
+			if err != nil {
+				return fmt.Errorf("read %s: %w", old, err)
+			}
+			page, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (acmesql.Record, error) {
+				var rec acmesql.Record
+				err := r.Scan(&rec.Key, &rec.Value)
+				return rec, err
+			})
+			if err != nil {
+				return fmt.Errorf("read %s: %w", old, err)
+			}
+			for _, r := range page {
+				if _, err := tx.Exec(ctx, acmeUpsert(t), t.Args(string(r.Key), r.Value)...); err != nil {
+					return fmt.Errorf("move a row of %s into %s: %w", old, t.Name, err)
+				}
+			}
+			if len(page) < acmesql.ScanPage {
+				break
+			}
+			after = page[len(page)-1].Key
+		}
+		if _, err := tx.Exec(ctx, `DROP TABLE `+old); err != nil {
+			return fmt.Errorf("drop %s: %w", old, err)
+		}
+	}
+	return nil
 }
 
 // acmeTables returns the CREATE TABLE statements of migration 4.
@@ -200,6 +281,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			}
 			for _, stmt := range m.stmts {
 				if _, err := tx.Exec(ctx, stmt); err != nil {
+					return fmt.Errorf("migrate to version %d: %w", m.version, err)
+				}
+			}
+			if m.run != nil {
+				if err := m.run(ctx, tx); err != nil {
 					return fmt.Errorf("migrate to version %d: %w", m.version, err)
 				}
 			}
