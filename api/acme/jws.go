@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -161,6 +162,11 @@ func (j *flatJWS) parseHeader(hdr []byte) error {
 		n, err := s.name(where)
 		if err != nil {
 			return acme.Problemf(acme.Malformed, "%v", err)
+		}
+		// go-jose reads an invalid UTF-8 name as U+FFFD, so two different
+		// such names would be one member to it.
+		if !utf8.Valid(n) {
+			return acme.Problemf(acme.Malformed, "%s has a member name that is not UTF-8", where)
 		}
 		for _, prev := range names[:nn] {
 			if string(prev) == string(n) {

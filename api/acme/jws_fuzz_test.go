@@ -60,6 +60,7 @@ func FuzzJWSHeaderDifferential(f *testing.F) {
 	}
 	f.Add(uint8(0), `{"alg":"ES256","url":"https:\/\/a","kid":"\u006b","nonce":"\ud83d\ude00"}`, "x")
 	f.Add(uint8(0), `{"alg":"ES256","nonce":"n","url":"`+testURL+`","kid":"k","xa":1,"xb":[2]}`, "")
+	f.Add(uint8(3), "{\"alg\":\"EdDSA\",\"url\":\"u\",\"kid\":\"k\",\"\xff\":1,\"\xc3\xa9\":\"\xfe\"}", "")
 	f.Fuzz(func(t *testing.T, ki uint8, hdr, payload string) {
 		if len(hdr)+len(payload) > 4096 {
 			return

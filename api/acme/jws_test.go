@@ -170,6 +170,7 @@ func TestParseFlatRejects(t *testing.T) {
 		{"header duplicate alg", withHeader(strings.Replace(header(t, jose.ES256, nil), `{`, `{"alg":"HS256",`, 1)), acme.Malformed, `"alg" twice`},
 		{"header duplicate unknown", withHeader(header(t, jose.ES256, nil, `"x":1`, `"x":2`)), acme.Malformed, `"x" twice`},
 		{"header escaped name", withHeader(header(t, jose.ES256, nil, `"\u006bid":"k"`)), acme.Malformed, "escaped member name"},
+		{"header name not UTF-8", withHeader(header(t, jose.ES256, nil, "\"\xff\":1", "\"\xfe\":2")), acme.Malformed, "not UTF-8"},
 		{"header too many members", withHeader(many), acme.Malformed, "more than"},
 		{"crit", withHeader(header(t, jose.ES256, nil, `"crit":["b64"]`, `"b64":false`)), acme.Malformed, "no JWS extension"},
 		{"b64", withHeader(header(t, jose.ES256, nil, `"b64":true`)), acme.Malformed, `"b64"`},
@@ -384,6 +385,7 @@ func TestAgreesWithGoJOSE(t *testing.T) {
 		`{"alg":"ES256","url":"u","kid":"k","x":1,"x":2}`,
 		`{"alg":"ES256","url":"u","kid":"k","kid":"j"}`,
 		`{"ALG":"ES256","url":"u","kid":"k"}`,
+		`{"alg":"ES256","url":"u","kid":"k","` + "\xff" + `":1,"` + "\xfe" + `":2}`,
 	} {
 		body := flat(t, k.priv, hdr, "", nil)
 		if _, err := parseFlat(body); err == nil {
