@@ -46,3 +46,19 @@ type SSHStore interface {
 	// principal.
 	ListSSHHosts(ctx context.Context) ([]SSHHost, error)
 }
+
+// SSHScanner is implemented by SSH stores that can list their records, so
+// that `db import` copies the SSH records between Mayfly databases. The
+// host principals are not listed: the target's StoreSSHCertificate
+// rebuilds them from each certificate.
+type SSHScanner interface {
+	// SSHScanCertificates calls fn for every SSH certificate record, in
+	// the backend's serial order, and returns fn's first error. Only
+	// Serial and Wire are guaranteed to be set (as GetSSHCertificate).
+	// Records written during the scan may or may not be seen; the backend
+	// reads a page at a time, so no read stays open while fn runs, and fn
+	// owns the record.
+	SSHScanCertificates(ctx context.Context, fn func(*SSHCertificate) error) error
+	// SSHScanRevocations calls fn for every SSH revocation, likewise.
+	SSHScanRevocations(ctx context.Context, fn func(*Revocation) error) error
+}

@@ -59,10 +59,11 @@ func runDB(args []string, stdout, stderr io.Writer) error {
 				"bbolt file; its key/value tables on MySQL or PostgreSQL) or another Mayfly CA's database\n" +
 				"(--from-config, any backend that can list certificates; a step-ca ca.json naming its Badger\n" +
 				"directory works too) and writes its X.509 certificates, revocations and used tokens into the\n" +
-				"database of the target ca.json. ACME, SSH, admin and CRL records, which Mayfly does not store\n" +
-				"yet, are counted and reported as skipped, by table. The source is only read: stop step-ca\n" +
-				"first (a Badger directory it holds open is refused). Records already present are left alone,\n" +
-				"so running it again is safe.\n\n" +
+				"database of the target ca.json, with its SSH certificates and revocations and its ACME records\n" +
+				"(but nonces); from another Mayfly database its admin records too. Records of tables Mayfly does\n" +
+				"not store (step-ca's CRL and admin tables) are counted and reported as skipped, by table. The\n" +
+				"source is only read: stop step-ca first (a Badger directory it holds open is refused). Records\n" +
+				"already present are left alone, so running it again is safe.\n\n" +
 				"To move from step-ca's default database, move its directory aside (ca.json's db.dataSource\n" +
 				"then gets a new Mayfly database) and import it:\n\n" +
 				"   mv $(step path)/db $(step path)/db.step-ca\n" +

@@ -1,6 +1,7 @@
 package badger
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -169,4 +170,81 @@ func (s *Store) ListSSHHosts(ctx context.Context) ([]store.SSHHost, error) {
 		return nil, fmt.Errorf("list ssh hosts: %w", err)
 	}
 	return out, nil
+}
+
+var _ store.SSHScanner = (*Store)(nil)
+
+// sshScanPage is how many records one read transaction of the SSH scans
+// reads.
+const sshScanPage = 500
+
+// scanPaged calls fn with each record of table in Badger key order (key
+// length, then bytes), reading a page per read transaction so that none
+// stays open while fn runs.
+func (s *Store) scanPaged(ctx context.Context, what, table string, fn func(key string, v []byte) error) error {
+	prefix := tableMarker(table)
+	seek := prefix
+	type rec struct {
+		key   string
+		value []byte
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		var page []rec
+		var last []byte
+		err := s.view(func(txn *badgerdb.Txn) error {
+			page, last = page[:0], nil
+			it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
+			defer it.Close()
+			for it.Seek(seek); it.ValidForPrefix(prefix) && len(page) < sshScanPage; it.Next() {
+				k := it.Item().KeyCopy(nil)
+				if bytes.Equal(k, seek) {
+					continue // the table marker, or the previous page's last record
+				}
+				key, ok := serialOf(k, len(prefix))
+				if !ok {
+					continue
+				}
+				v, err := it.Item().ValueCopy(nil)
+				if err != nil {
+					return fmt.Errorf("table %s: read value: %w", table, err)
+				}
+				page = append(page, rec{key, v})
+				last = k
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		for _, r := range page {
+			if err := fn(r.key, r.value); err != nil {
+				return err
+			}
+		}
+		if len(page) < sshScanPage {
+			return nil
+		}
+		seek = last
+	}
+}
+
+// SSHScanCertificates implements store.SSHScanner over ssh_certs.
+func (s *Store) SSHScanCertificates(ctx context.Context, fn func(*store.SSHCertificate) error) error {
+	return s.scanPaged(ctx, "ssh certificate scan", steplayout.TableSSHCerts, func(key string, v []byte) error {
+		return fn(&store.SSHCertificate{Serial: key, Wire: v})
+	})
+}
+
+// SSHScanRevocations implements store.SSHScanner over revoked_ssh_certs.
+func (s *Store) SSHScanRevocations(ctx context.Context, fn func(*store.Revocation) error) error {
+	return s.scanPaged(ctx, "ssh revocation scan", steplayout.TableRevokedSSHCert, func(key string, v []byte) error {
+		r, err := steplayout.ParseSSHRevocation(key, v)
+		if err != nil {
+			return fmt.Errorf("badger database %s: %w", s.dir, err)
+		}
+		return fn(r)
+	})
 }

@@ -156,3 +156,78 @@ func (s *Store) ListSSHHosts(ctx context.Context) ([]store.SSHHost, error) {
 	})
 	return out, err
 }
+
+var _ store.SSHScanner = (*Store)(nil)
+
+// sshScanPage is how many records one read transaction of the SSH scans
+// reads.
+const sshScanPage = 500
+
+// scanPaged calls fn with each record of table in key order, reading a page
+// per read transaction so that none stays open while fn runs (a bbolt
+// writer waits for no reader, but a long read pins the file's old pages).
+func (s *Store) scanPaged(ctx context.Context, what, table string, fn func(k string, v []byte) error) error {
+	type rec struct {
+		key   string
+		value []byte
+	}
+	var after []byte
+	for {
+		if err := ctxErr(ctx, what); err != nil {
+			return err
+		}
+		var page []rec
+		err := s.view(what, func(tx *bolt.Tx) error {
+			page = page[:0]
+			b, err := bucket(tx, table)
+			if err != nil {
+				return err
+			}
+			c := b.Cursor()
+			k, v := c.First()
+			if after != nil {
+				k, v = c.Seek(after)
+				if bytes.Equal(k, after) {
+					k, v = c.Next()
+				}
+			}
+			for ; k != nil && len(page) < sshScanPage; k, v = c.Next() {
+				if v == nil {
+					continue // a nested bucket
+				}
+				page = append(page, rec{string(k), bytes.Clone(v)})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, r := range page {
+			if err := fn(r.key, r.value); err != nil {
+				return err
+			}
+		}
+		if len(page) < sshScanPage {
+			return nil
+		}
+		after = []byte(page[len(page)-1].key)
+	}
+}
+
+// SSHScanCertificates implements store.SSHScanner over ssh_certs.
+func (s *Store) SSHScanCertificates(ctx context.Context, fn func(*store.SSHCertificate) error) error {
+	return s.scanPaged(ctx, "ssh certificate scan", steplayout.TableSSHCerts, func(k string, v []byte) error {
+		return fn(&store.SSHCertificate{Serial: k, Wire: v})
+	})
+}
+
+// SSHScanRevocations implements store.SSHScanner over revoked_ssh_certs.
+func (s *Store) SSHScanRevocations(ctx context.Context, fn func(*store.Revocation) error) error {
+	return s.scanPaged(ctx, "ssh revocation scan", steplayout.TableRevokedSSHCert, func(k string, v []byte) error {
+		r, err := steplayout.ParseSSHRevocation(k, v)
+		if err != nil {
+			return fmt.Errorf("bbolt database %s: %w", s.path, err)
+		}
+		return fn(r)
+	})
+}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +20,7 @@ func sshTests(revocation bool) []suiteTest[store.Store] {
 	tests := []suiteTest[store.Store]{
 		{"SSHStoreAndGetCertificate", withSSH(testSSHStoreAndGet)},
 		{"SSHHostPrincipals", withSSH(testSSHHosts)},
+		{"SSHScan", func(t *testing.T, s store.Store) { testSSHScan(t, s, revocation) }},
 	}
 	if revocation {
 		tests = append(tests, suiteTest[store.Store]{"SSHRevoke", withSSH(testSSHRevoke)})
@@ -144,5 +148,158 @@ func testSSHRevocationNotImplemented(t *testing.T, s store.SSHStore) {
 	}
 	if list, err := s.ListSSHRevocations(ctx); err != nil || len(list) != 0 {
 		t.Fatalf("ListSSHRevocations = %v, %v; want none", list, err)
+	}
+}
+
+// testSSHScan: store.SSHScanner lists every SSH certificate and revocation
+// once, with its content, over several pages (more records than any
+// backend's page of 500, serials of several lengths since Badger orders by
+// length first), and stops at fn's error.
+func testSSHScan(t *testing.T, s store.Store, revocation bool) {
+	ctx := context.Background()
+	ss, ok := s.(store.SSHStore)
+	if !ok {
+		t.Fatalf("%T does not implement store.SSHStore", s)
+	}
+	sc, ok := s.(store.SSHScanner)
+	if !ok {
+		t.Fatalf("%T does not implement store.SSHScanner", s)
+	}
+	scanCerts := func() map[string]string {
+		t.Helper()
+		got := map[string]string{}
+		err := sc.SSHScanCertificates(ctx, func(c *store.SSHCertificate) error {
+			if _, dup := got[c.Serial]; dup {
+				return fmt.Errorf("serial %s listed twice", c.Serial)
+			}
+			got[c.Serial] = string(c.Wire)
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("SSHScanCertificates: %v", err)
+		}
+		return got
+	}
+	scanRevocations := func() map[string]*store.Revocation {
+		t.Helper()
+		got := map[string]*store.Revocation{}
+		err := sc.SSHScanRevocations(ctx, func(r *store.Revocation) error {
+			if _, dup := got[r.Serial]; dup {
+				return fmt.Errorf("serial %s listed twice", r.Serial)
+			}
+			got[r.Serial] = r
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("SSHScanRevocations: %v", err)
+		}
+		return got
+	}
+	if got := scanCerts(); len(got) != 0 {
+		t.Fatalf("SSHScanCertificates of an empty store listed %d records", len(got))
+	}
+	if got := scanRevocations(); len(got) != 0 {
+		t.Fatalf("SSHScanRevocations of an empty store listed %d records", len(got))
+	}
+
+	const nCerts, nRevoked = 1100, 600
+	exp := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	serial := func(i int) string { return strconv.Itoa(i * 7919) } // 1 to 7 digits
+	var jobs []func() error
+	for i := 1; i <= nCerts; i++ {
+		c := sshCert(serial(i), i%3 == 0, exp, fmt.Sprintf("host%d.example.com", i))
+		jobs = append(jobs, func() error { return ss.StoreSSHCertificate(ctx, c) })
+	}
+	if revocation {
+		for i := 1; i <= nRevoked; i++ {
+			r := NewRevocation(serial(i), i%2 == 0)
+			jobs = append(jobs, func() error { return ss.RevokeSSH(ctx, r) })
+		}
+	}
+	runJobs(t, jobs)
+
+	certs := scanCerts()
+	if len(certs) != nCerts {
+		t.Fatalf("SSHScanCertificates listed %d certificates, want %d", len(certs), nCerts)
+	}
+	for i := 1; i <= nCerts; i++ {
+		if w := certs[serial(i)]; w != "ssh-cert-"+serial(i) {
+			t.Fatalf("SSHScanCertificates: serial %s has %q", serial(i), w)
+		}
+	}
+	revs := scanRevocations()
+	if !revocation {
+		if len(revs) != 0 {
+			t.Fatalf("SSHScanRevocations listed %d records of a store without revocations", len(revs))
+		}
+	} else {
+		if len(revs) != nRevoked {
+			t.Fatalf("SSHScanRevocations listed %d revocations, want %d", len(revs), nRevoked)
+		}
+		for i := 1; i <= nRevoked; i++ {
+			if d := EqualRevocation(NewRevocation(serial(i), i%2 == 0), revs[serial(i)]); d != "" {
+				t.Fatalf("SSHScanRevocations: serial %s: %s", serial(i), d)
+			}
+		}
+	}
+
+	// fn's error ends the scan and is returned.
+	stop := errors.New("stop here")
+	n := 0
+	err := sc.SSHScanCertificates(ctx, func(*store.SSHCertificate) error {
+		n++
+		if n == 3 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) || n != 3 {
+		t.Fatalf("SSHScanCertificates with fn failing at the 3rd record: %v after %d calls, want %v after 3", err, n, stop)
+	}
+	if revocation {
+		n = 0
+		err = sc.SSHScanRevocations(ctx, func(*store.Revocation) error { n++; return stop })
+		if !errors.Is(err, stop) || n != 1 {
+			t.Fatalf("SSHScanRevocations with fn failing: %v after %d calls, want %v after 1", err, n, stop)
+		}
+	}
+	// A cancelled context ends it with the context's error.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := sc.SSHScanCertificates(cctx, func(*store.SSHCertificate) error { return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("SSHScanCertificates with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+// runJobs runs jobs on 16 goroutines (so that backends with group commit
+// share their syncs) and fails on the first error.
+func runJobs(t *testing.T, jobs []func() error) {
+	t.Helper()
+	ch := make(chan func() error)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var first error
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range ch {
+				if err := j(); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for _, j := range jobs {
+		ch <- j
+	}
+	close(ch)
+	wg.Wait()
+	if first != nil {
+		t.Fatal(first)
 	}
 }

@@ -60,12 +60,66 @@ func (s stepSource) SSHRevocations(ctx context.Context, fn func(*store.Revocatio
 	})
 }
 
+// SSHCertificates implements sshSource for a Mayfly store that can list
+// its SSH records (store.SSHScanner: every backend); another store carries
+// none. Each certificate is decoded as step-ca's are, its record rebuilt
+// from the wire bytes.
+func (s storeSource) SSHCertificates(ctx context.Context, fn func(*store.SSHCertificate) error) error {
+	sc, ok := s.st.(store.SSHScanner)
+	if !ok {
+		return nil
+	}
+	var own error // an error of fn or of a record, returned as is
+	err := sc.SSHScanCertificates(ctx, func(c *store.SSHCertificate) error {
+		d, err := decodeSSHCertificate(c.Serial, c.Wire)
+		if err != nil {
+			own = fmt.Errorf("source %s: %w", s.name, err)
+		} else {
+			own = fn(d)
+		}
+		return own
+	})
+	if err != nil && err != own {
+		err = fmt.Errorf("source %s: table %s: %w", s.name, steplayout.TableSSHCerts, err)
+	}
+	return err
+}
+
+// SSHRevocations implements sshSource for a Mayfly store that can list its
+// SSH records; another store carries none.
+func (s storeSource) SSHRevocations(ctx context.Context, fn func(*store.Revocation) error) error {
+	sc, ok := s.st.(store.SSHScanner)
+	if !ok {
+		return nil
+	}
+	var own error // an error of fn or of a record, returned as is
+	err := sc.SSHScanRevocations(ctx, func(r *store.Revocation) error {
+		if r.Serial == "" {
+			own = fmt.Errorf("source %s: table %s: a record has an empty serial", s.name, steplayout.TableRevokedSSHCert)
+		} else {
+			own = fn(r)
+		}
+		return own
+	})
+	if err != nil && err != own {
+		err = fmt.Errorf("source %s: table %s: %w", s.name, steplayout.TableRevokedSSHCert, err)
+	}
+	return err
+}
+
+// maxSSHWire bounds an ssh_certs record before it is parsed: every backend
+// refuses larger values (512 KiB), and a certificate is a few KiB.
+const maxSSHWire = 512 << 10
+
 // decodeSSHCertificate builds the record of ssh_certs[serial] = wire: the
 // host flag, principals and expiry come from the certificate, whose serial
 // must be the key.
 func decodeSSHCertificate(serial string, wire []byte) (*store.SSHCertificate, error) {
 	if serial == "" {
 		return nil, fmt.Errorf("table %s: a record has an empty key", steplayout.TableSSHCerts)
+	}
+	if len(wire) > maxSSHWire {
+		return nil, fmt.Errorf("table %s, serial %s: the record is %d bytes long, the limit is %d", steplayout.TableSSHCerts, serial, len(wire), maxSSHWire)
 	}
 	pub, err := gossh.ParsePublicKey(wire)
 	if err != nil {

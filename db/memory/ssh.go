@@ -102,3 +102,46 @@ func (s *Store) ListSSHHosts(ctx context.Context) ([]store.SSHHost, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].Principal < out[j].Principal })
 	return out, nil
 }
+
+var _ store.SSHScanner = (*Store)(nil)
+
+// SSHScanCertificates implements store.SSHScanner: a snapshot taken under
+// the lock, in serial order; fn runs without the lock.
+func (s *Store) SSHScanCertificates(ctx context.Context, fn func(*store.SSHCertificate) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ssh certificate scan: %w", err)
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return errClosed()
+	}
+	recs := make([]*store.SSHCertificate, 0, len(s.ssh.certs))
+	for _, c := range s.ssh.certs {
+		cp := *c
+		cp.Wire, cp.Principals = bytes.Clone(c.Wire), slices.Clone(c.Principals)
+		recs = append(recs, &cp)
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(recs, func(a, b *store.SSHCertificate) int { return strings.Compare(a.Serial, b.Serial) })
+	for _, c := range recs {
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SSHScanRevocations implements store.SSHScanner: there are no
+// revocations without a database.
+func (s *Store) SSHScanRevocations(ctx context.Context, fn func(*store.Revocation) error) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("ssh revocation scan: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return errClosed()
+	}
+	return nil
+}

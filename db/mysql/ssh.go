@@ -8,7 +8,10 @@ import (
 	"github.com/mayfly-pki/mayfly/db/internal/sqlstore"
 )
 
-var _ store.SSHStore = (*Store)(nil)
+var (
+	_ store.SSHStore   = (*Store)(nil)
+	_ store.SSHScanner = (*Store)(nil)
+)
 
 // sshStatements are the prepared SSH statements (schema version 3).
 type sshStatements struct {
@@ -32,6 +35,10 @@ const (
 	sqlListSSHRevocations = `SELECT serial, provisioner_id, reason_code, reason, revoked_at, revoked_at_ns, expires_at,
 		token_id, mtls, acme FROM revoked_ssh_certs`
 	sqlListSSHHosts = `SELECT principal, serial, expiry FROM ssh_host_principals ORDER BY principal`
+	// The pages of store.SSHScanner, by primary key (bytes order).
+	sqlScanSSHCerts       = `SELECT serial, cert FROM ssh_certs WHERE serial > ? ORDER BY serial LIMIT ?`
+	sqlScanSSHRevocations = `SELECT serial, provisioner_id, reason_code, reason, revoked_at, revoked_at_ns, expires_at,
+		token_id, mtls, acme FROM revoked_ssh_certs WHERE serial > ? ORDER BY serial LIMIT ?`
 )
 
 func (s *Store) sshWriter() sqlstore.SSHWriter[*sql.Stmt] {
@@ -107,4 +114,45 @@ func (s *Store) ListSSHHosts(ctx context.Context) ([]store.SSHHost, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+// sshScanPage runs q (one of the sqlScan statements) for the page after
+// after, reading each row with scan.
+func sshScanPage[T any](ctx context.Context, s *Store, what, q, after string, scan func(sqlstore.Scanner) (T, error)) ([]T, error) {
+	var page []T
+	err := s.read(ctx, what, func() error {
+		page = page[:0]
+		rows, err := s.sqlDB.QueryContext(ctx, q, []byte(after), sqlstore.SSHScanPage)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scan(rows.Scan)
+			if err != nil {
+				return err
+			}
+			page = append(page, r)
+		}
+		return rows.Err()
+	})
+	return page, err
+}
+
+// SSHScanCertificates implements store.SSHScanner: pages of ssh_certs in
+// serial order, each page one query.
+func (s *Store) SSHScanCertificates(ctx context.Context, fn func(*store.SSHCertificate) error) error {
+	const what = "ssh certificate scan"
+	return sqlstore.ScanPaged(ctx, what, func(after string) ([]*store.SSHCertificate, error) {
+		return sshScanPage(ctx, s, what, sqlScanSSHCerts, after, sqlstore.ScanSSHCertificate)
+	}, func(c *store.SSHCertificate) string { return c.Serial }, fn)
+}
+
+// SSHScanRevocations implements store.SSHScanner: pages of
+// revoked_ssh_certs in serial order, each page one query.
+func (s *Store) SSHScanRevocations(ctx context.Context, fn func(*store.Revocation) error) error {
+	const what = "ssh revocation scan"
+	return sqlstore.ScanPaged(ctx, what, func(after string) ([]*store.Revocation, error) {
+		return sshScanPage(ctx, s, what, sqlScanSSHRevocations, after, sqlstore.ScanRevocation)
+	}, func(r *store.Revocation) string { return r.Serial }, fn)
 }

@@ -157,3 +157,45 @@ func ScanSSHHost(scan Scanner) (store.SSHHost, error) {
 	}
 	return store.SSHHost{Principal: string(principal), Serial: string(serial), Expiry: JoinNanos(expiry, 0)}, nil
 }
+
+// SSHScanPage is how many records one query of the SSH scans
+// (store.SSHScanner) reads.
+const SSHScanPage = 500
+
+// ScanPaged lists a table a page at a time: query(after) reads up to
+// SSHScanPage records whose key sorts after after (the first page: after
+// ""), in key order, and returns them; fn is called for each record once
+// the page is read, so no query stays open while fn runs. key returns a
+// record's key.
+func ScanPaged[T any](ctx context.Context, what string, query func(after string) ([]T, error), key func(T) string, fn func(T) error) error {
+	after := ""
+	for {
+		if err := CtxErr(ctx, what); err != nil {
+			return err
+		}
+		page, err := query(after)
+		if err != nil {
+			return err
+		}
+		for _, r := range page {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if len(page) < SSHScanPage {
+			return nil
+		}
+		after = key(page[len(page)-1])
+	}
+}
+
+// ScanSSHCertificate reads an ssh_certs listing row (serial, cert).
+func ScanSSHCertificate(scan Scanner) (*store.SSHCertificate, error) {
+	var serial []byte
+	c := &store.SSHCertificate{}
+	if err := scan(&serial, &c.Wire); err != nil {
+		return nil, err
+	}
+	c.Serial = string(serial)
+	return c, nil
+}

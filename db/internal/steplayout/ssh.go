@@ -55,3 +55,20 @@ func ParseSSHHost(principal string, v []byte) (store.SSHHost, error) {
 	}
 	return store.SSHHost{Principal: principal, Serial: h.Serial, Expiry: time.Unix(h.Expiry, 0)}, nil
 }
+
+// ParseSSHRevocation decodes revoked_ssh_certs[serial] (the JSON of a
+// store.Revocation); a record without a Serial takes its key's, one with
+// another Serial is refused.
+func ParseSSHRevocation(serial string, v []byte) (*store.Revocation, error) {
+	var r store.Revocation
+	if err := json.Unmarshal(v, &r); err != nil {
+		return nil, fmt.Errorf("table %s, serial %s: decode revocation: %w", TableRevokedSSHCert, serial, err)
+	}
+	switch {
+	case r.Serial == "":
+		r.Serial = serial
+	case r.Serial != serial:
+		return nil, fmt.Errorf("table %s, key %s: the record's Serial is %s", TableRevokedSSHCert, serial, r.Serial)
+	}
+	return &r, nil
+}
