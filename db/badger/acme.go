@@ -1,7 +1,6 @@
 package badger
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -97,59 +96,11 @@ func (s *Store) ACMEConsume(ctx context.Context, table, key string) (bool, error
 
 var _ store.ACMEScanner = (*Store)(nil)
 
-// acmeScanPage is how many records one read transaction of ACMEScan reads.
-const acmeScanPage = 500
-
 // ACMEScan implements store.ACMEScanner: step-ca's bucket of table, in
 // Badger key order (key length, then bytes), a page per read transaction.
 func (s *Store) ACMEScan(ctx context.Context, table string, fn func(key string, value []byte) error) error {
 	if !store.IsACMETable(table) {
 		return fmt.Errorf("acme scan: unknown ACME table %q", table)
 	}
-	prefix := tableMarker(table)
-	seek := prefix
-	type rec struct {
-		key   string
-		value []byte
-	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("acme scan %s: %w", table, err)
-		}
-		var page []rec
-		var last []byte
-		err := s.view(func(txn *badgerdb.Txn) error {
-			page, last = page[:0], nil
-			it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
-			defer it.Close()
-			for it.Seek(seek); it.ValidForPrefix(prefix) && len(page) < acmeScanPage; it.Next() {
-				k := it.Item().KeyCopy(nil)
-				if bytes.Equal(k, seek) {
-					continue // the table marker, or the previous page's last record
-				}
-				if len(k) < len(prefix)+2 {
-					continue
-				}
-				v, err := it.Item().ValueCopy(nil)
-				if err != nil {
-					return fmt.Errorf("table %s: read value: %w", table, err)
-				}
-				page = append(page, rec{string(k[len(prefix)+2:]), v})
-				last = k
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, r := range page {
-			if err := fn(r.key, r.value); err != nil {
-				return err
-			}
-		}
-		if len(page) < acmeScanPage {
-			return nil
-		}
-		seek = last
-	}
+	return s.scanPaged(ctx, "acme scan "+table, table, fn)
 }

@@ -174,9 +174,8 @@ func (s *Store) ListSSHHosts(ctx context.Context) ([]store.SSHHost, error) {
 
 var _ store.SSHScanner = (*Store)(nil)
 
-// sshScanPage is how many records one read transaction of the SSH scans
-// reads.
-const sshScanPage = 500
+// scanPage is how many records one read transaction of scanPaged reads.
+const scanPage = 500
 
 // scanPaged calls fn with each record of table in Badger key order (key
 // length, then bytes), reading a page per read transaction so that none
@@ -198,7 +197,7 @@ func (s *Store) scanPaged(ctx context.Context, what, table string, fn func(key s
 			page, last = page[:0], nil
 			it := txn.NewIterator(badgerdb.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 100})
 			defer it.Close()
-			for it.Seek(seek); it.ValidForPrefix(prefix) && len(page) < sshScanPage; it.Next() {
+			for it.Seek(seek); it.ValidForPrefix(prefix) && len(page) < scanPage; it.Next() {
 				k := it.Item().KeyCopy(nil)
 				if bytes.Equal(k, seek) {
 					continue // the table marker, or the previous page's last record
@@ -224,7 +223,7 @@ func (s *Store) scanPaged(ctx context.Context, what, table string, fn func(key s
 				return err
 			}
 		}
-		if len(page) < sshScanPage {
+		if len(page) < scanPage {
 			return nil
 		}
 		seek = last

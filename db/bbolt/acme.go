@@ -1,7 +1,6 @@
 package bbolt
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -101,58 +100,11 @@ func (s *Store) ACMEConsume(ctx context.Context, table, key string) (bool, error
 
 var _ store.ACMEScanner = (*Store)(nil)
 
-// acmeScanPage is how many records one read transaction of ACMEScan reads.
-const acmeScanPage = 500
-
 // ACMEScan implements store.ACMEScanner: step-ca's bucket of table, in key
 // order, a page per read transaction; a missing bucket holds nothing.
 func (s *Store) ACMEScan(ctx context.Context, table string, fn func(key string, value []byte) error) error {
 	if !store.IsACMETable(table) {
 		return fmt.Errorf("acme scan: unknown ACME table %q", table)
 	}
-	type rec struct {
-		key   string
-		value []byte
-	}
-	var after []byte
-	for {
-		if err := ctxErr(ctx, "acme scan"); err != nil {
-			return err
-		}
-		var page []rec
-		err := s.view("acme scan", func(tx *bolt.Tx) error {
-			page = page[:0]
-			b := tx.Bucket([]byte(table))
-			if b == nil {
-				return nil
-			}
-			c := b.Cursor()
-			k, v := c.First()
-			if after != nil {
-				k, v = c.Seek(after)
-				if bytes.Equal(k, after) {
-					k, v = c.Next()
-				}
-			}
-			for ; k != nil && len(page) < acmeScanPage; k, v = c.Next() {
-				if v == nil {
-					continue // a nested bucket
-				}
-				page = append(page, rec{string(k), bytes.Clone(v)})
-			}
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for _, r := range page {
-			if err := fn(r.key, r.value); err != nil {
-				return err
-			}
-		}
-		if len(page) < acmeScanPage {
-			return nil
-		}
-		after = []byte(page[len(page)-1].key)
-	}
+	return s.scanPaged(ctx, "acme scan", table, true, fn)
 }

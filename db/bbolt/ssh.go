@@ -159,14 +159,14 @@ func (s *Store) ListSSHHosts(ctx context.Context) ([]store.SSHHost, error) {
 
 var _ store.SSHScanner = (*Store)(nil)
 
-// sshScanPage is how many records one read transaction of the SSH scans
-// reads.
-const sshScanPage = 500
+// scanPage is how many records one read transaction of scanPaged reads.
+const scanPage = 500
 
 // scanPaged calls fn with each record of table in key order, reading a page
 // per read transaction so that none stays open while fn runs (a bbolt
 // writer waits for no reader, but a long read pins the file's old pages).
-func (s *Store) scanPaged(ctx context.Context, what, table string, fn func(k string, v []byte) error) error {
+// A missing bucket is an error unless missingOK (then it holds nothing).
+func (s *Store) scanPaged(ctx context.Context, what, table string, missingOK bool, fn func(k string, v []byte) error) error {
 	type rec struct {
 		key   string
 		value []byte
@@ -181,6 +181,9 @@ func (s *Store) scanPaged(ctx context.Context, what, table string, fn func(k str
 			page = page[:0]
 			b, err := bucket(tx, table)
 			if err != nil {
+				if missingOK {
+					return nil
+				}
 				return err
 			}
 			c := b.Cursor()
@@ -191,7 +194,7 @@ func (s *Store) scanPaged(ctx context.Context, what, table string, fn func(k str
 					k, v = c.Next()
 				}
 			}
-			for ; k != nil && len(page) < sshScanPage; k, v = c.Next() {
+			for ; k != nil && len(page) < scanPage; k, v = c.Next() {
 				if v == nil {
 					continue // a nested bucket
 				}
@@ -207,7 +210,7 @@ func (s *Store) scanPaged(ctx context.Context, what, table string, fn func(k str
 				return err
 			}
 		}
-		if len(page) < sshScanPage {
+		if len(page) < scanPage {
 			return nil
 		}
 		after = []byte(page[len(page)-1].key)
@@ -216,14 +219,14 @@ func (s *Store) scanPaged(ctx context.Context, what, table string, fn func(k str
 
 // SSHScanCertificates implements store.SSHScanner over ssh_certs.
 func (s *Store) SSHScanCertificates(ctx context.Context, fn func(*store.SSHCertificate) error) error {
-	return s.scanPaged(ctx, "ssh certificate scan", steplayout.TableSSHCerts, func(k string, v []byte) error {
+	return s.scanPaged(ctx, "ssh certificate scan", steplayout.TableSSHCerts, false, func(k string, v []byte) error {
 		return fn(&store.SSHCertificate{Serial: k, Wire: v})
 	})
 }
 
 // SSHScanRevocations implements store.SSHScanner over revoked_ssh_certs.
 func (s *Store) SSHScanRevocations(ctx context.Context, fn func(*store.Revocation) error) error {
-	return s.scanPaged(ctx, "ssh revocation scan", steplayout.TableRevokedSSHCert, func(k string, v []byte) error {
+	return s.scanPaged(ctx, "ssh revocation scan", steplayout.TableRevokedSSHCert, false, func(k string, v []byte) error {
 		r, err := steplayout.ParseSSHRevocation(k, v)
 		if err != nil {
 			return fmt.Errorf("bbolt database %s: %w", s.path, err)
