@@ -38,7 +38,7 @@ func TestPolicyAdminCommands(t *testing.T) {
 	}
 	cert := func(prov, name string) result {
 		t.Helper()
-		return u.run("ca", "certificate", name, u.path(name+".crt"), u.path(name+".key"), "--provisioner", prov, "--provisioner-password-file", pw)
+		return u.run("ca", "certificate", name, u.path(prov+"-"+name+".crt"), u.path(prov+"-"+name+".key"), "--provisioner", prov, "--provisioner-password-file", pw)
 	}
 	certOK := func(prov, name string) {
 		t.Helper()
@@ -53,8 +53,8 @@ func TestPolicyAdminCommands(t *testing.T) {
 		if r.code == 0 || !strings.Contains(r.stderr, want) {
 			t.Fatalf("certificate for %s from %s: want a failure saying %q:\n%s", name, prov, want, r)
 		}
-		mustNotExist(t, u.path(name+".crt"))
-		mustNotExist(t, u.path(name+".key"))
+		mustNotExist(t, u.path(prov+"-"+name+".crt"))
+		mustNotExist(t, u.path(prov+"-"+name+".key"))
 	}
 
 	t.Run("authority", func(t *testing.T) {
@@ -70,22 +70,22 @@ func TestPolicyAdminCommands(t *testing.T) {
 		certOK("admin", "a.example.com")
 		certRefused("admin", "a.other.com")
 
-		policy("authority", "x509", "deny", "dns", "bad.example.com")
-		certRefused("admin", "bad.example.com")
+		policy("authority", "x509", "deny", "dns", "denied.example.com")
+		certRefused("admin", "denied.example.com")
 		// An invalid rule is refused and changes nothing.
 		r := policyFails("authority", "x509", "allow", "dns", "*.*.example.com")
 		if !strings.Contains(r.stderr, "*.*.example.com") {
 			t.Fatalf("invalid rule: the error does not name it:\n%s", r)
 		}
 		m = decoded(policy("authority", "view"))
-		if !strings.Contains(jsonString(t, m), "bad.example.com") || strings.Contains(jsonString(t, m), "*.*.example.com") {
+		if !strings.Contains(jsonString(t, m), "denied.example.com") || strings.Contains(jsonString(t, m), "*.*.example.com") {
 			t.Fatalf("policy after the refused change: %v", m)
 		}
-		m = decoded(policy("authority", "x509", "deny", "dns", "bad.example.com", "--remove"))
+		m = decoded(policy("authority", "x509", "deny", "dns", "denied.example.com", "--remove"))
 		if _, ok := m["x509"].(map[string]any)["deny"]; ok {
 			t.Fatalf("deny list after --remove: %v", m)
 		}
-		certOK("admin", "bad.example.com")
+		certOK("admin", "denied.example.com")
 		if r := policyFails("authority", "ssh", "user", "allow", "dns", "x"); r.code == 0 {
 			t.Fatalf("ssh user dns accepted:\n%s", r)
 		}
@@ -96,6 +96,70 @@ func TestPolicyAdminCommands(t *testing.T) {
 		certOK("admin", "b.other.com")
 		if r := policyFails("authority", "remove"); !strings.Contains(r.stderr, "certificate issuance policy does not exist") {
 			t.Fatalf("second remove:\n%s", r)
+		}
+	})
+
+	t.Run("provisioner", func(t *testing.T) {
+		u.ok(t, append([]string{"ca", "provisioner", "add", "dev", "--type", "JWK", "--create", "--password-file", pw}, adm...)...)
+		if r := policyFails("provisioner", "view"); !strings.Contains(r.stderr, "--provisioner") {
+			t.Fatalf("view without --provisioner:\n%s", r)
+		}
+		if r := policy("provisioner", "view", "--provisioner", "dev"); strings.TrimSpace(r.stdout) != "certificate issuance policy does not exist" {
+			t.Fatalf("view without a policy:\n%s", r)
+		}
+		if r := policyFails("provisioner", "x509", "allow", "dns", "*.example.com", "--provisioner", "nope"); !strings.Contains(r.stderr, "provisioner nope not found") {
+			t.Fatalf("unknown provisioner:\n%s", r)
+		}
+		m := decoded(policy("provisioner", "x509", "allow", "dns", "*.example.com", "--provisioner", "dev"))
+		if got := jsonString(t, m); got != `{"x509":{"allow":{"dns":["*.example.com"]}}}` {
+			t.Fatalf("policy after allow dns: %s", got)
+		}
+		certOK("dev", "a.example.com")
+		certRefused("dev", "a.other.com")
+		certRefused("dev", "x.example.org")
+		certOK("admin", "c.other.com") // the policy is dev's only
+
+		// The routes' answers, as step-ca's.
+		u.ok(t, "ca", "certificate", "step", u.path("super.crt"), u.path("super.key"), "--provisioner", "admin", "--provisioner-password-file", pw)
+		h := newAdminHTTP(t, p, u.path("super.crt"), u.path("super.key"))
+		path := "/admin/provisioners/dev/policy"
+		for _, c := range []struct {
+			method, path, body string
+			code               int
+			msg                string
+		}{
+			{"GET", "/admin/provisioners/nope/policy", "", 404, "provisioner nope not found"},
+			{"POST", path, `{"x509":{"deny":{"dns":["x.example.com"]}}}`, 409, "provisioner dev already has a policy"},
+			{"PUT", path, `{"x509":{"allow":{"ips":["10.0.0.0/40"]}}}`, 400, "10.0.0.0/40"},
+			{"PUT", path, `{"ssh":{"host":{"allow":{"dns":["*.*.example.com"]}}}}`, 400, "*.*.example.com"},
+			{"PUT", path, `{"x509":`, 400, "error reading request body"},
+			{"DELETE", "/admin/provisioners/nope/policy", "", 404, "provisioner nope not found"},
+		} {
+			code, msg := h.do(c.method, c.path, h.token(c.path), c.body)
+			if code != c.code || !strings.Contains(msg, c.msg) {
+				t.Errorf("%s %s %s: %d %q, want %d %q", c.method, c.path, c.body, code, msg, c.code, c.msg)
+			}
+		}
+		// Nothing refused was stored; the provisioner's other changes keep it.
+		u.ok(t, append([]string{"ca", "provisioner", "update", "dev", "--x509-max-dur", "2h", "--x509-default-dur", "1h"}, adm...)...)
+		code, body := h.do("GET", "/admin/provisioners/dev", h.token("/admin/provisioners/dev"), "")
+		if code != 200 || !strings.Contains(body, `"policy":{"x509":{"allow":{"dns":["*.example.com"]}}}`) {
+			t.Fatalf("provisioner after update: %d %s", code, body)
+		}
+		if got := jsonString(t, decoded(policy("provisioner", "view", "--provisioner", "dev"))); got != `{"x509":{"allow":{"dns":["*.example.com"]}}}` {
+			t.Fatalf("view: %s", got)
+		}
+		certRefused("dev", "b.other.com")
+
+		if r := policy("provisioner", "remove", "--provisioner", "dev"); strings.TrimSpace(r.stdout) != "policy deleted" {
+			t.Fatalf("remove:\n%s", r)
+		}
+		certOK("dev", "d.other.com")
+		if r := policyFails("provisioner", "remove", "--provisioner", "dev"); !strings.Contains(r.stderr, "certificate issuance policy does not exist") {
+			t.Fatalf("second remove:\n%s", r)
+		}
+		if code, msg := h.do("PUT", path, h.token(path), `{"x509":{"deny":{"dns":["x.example.com"]}}}`); code != 404 || msg != "provisioner policy does not exist" {
+			t.Fatalf("PUT without a policy: %d %q", code, msg)
 		}
 	})
 }
