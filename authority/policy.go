@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/policy"
@@ -133,4 +134,24 @@ func (a *Authority) checkOnePolicy(op, which string, e *policy.Engine, c *x509.C
 	}
 	return errs.Exact(errs.Forbidden, "The request was forbidden by the certificate authority: "+r.Error(),
 		fmt.Errorf("authority not allowed to sign: %w (%s)", r, r.Reason()))
+}
+
+// CheckEABPolicy applies the X.509 part of raw, the policy of the EAB key
+// keyID an ACME account was bound with, to an order's names (at
+// new-order, after the authority's and the provisioner's): a refused name
+// is the same 403 as theirs, and the log names the key's policy. A nil raw
+// allows all.
+func (a *Authority) CheckEABPolicy(keyID string, raw json.RawMessage, dnsNames []string, ips []net.IP) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	var p provisioner.Policy
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return errs.E(errs.Internal, "error reading the EAB key policy", err)
+	}
+	e, _, err := compileProvisionerPolicy(&p)
+	if err != nil {
+		return errs.E(errs.Internal, "error compiling the EAB key policy", err)
+	}
+	return a.checkOnePolicy("acme new-order", fmt.Sprintf("EAB key %q policy.x509", keyID), e, &x509.Certificate{DNSNames: dnsNames, IPAddresses: ips})
 }

@@ -1,10 +1,17 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/go-acme/lego/v5/certcrypto"
+	"github.com/go-acme/lego/v5/certificate"
+	"github.com/go-acme/lego/v5/challenge/http01"
+	"github.com/go-acme/lego/v5/registration"
 )
 
 // TestPolicyAdminCommands drives `step ca policy` against a CA made by
@@ -171,4 +178,102 @@ func jsonString(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestPolicyACMEEAB: `step ca policy acme` on an EAB key (by reference and
+// by key ID) is enforced at new-order for the account bound with that key:
+// lego gets a certificate for an allowed name (http-01 on 127.0.0.31:80)
+// and is refused (rejectedIdentifier) for another; the admin routes answer
+// as step-ca's; remove lifts the policy.
+func TestPolicyACMEEAB(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("http-01 needs port 80: run as root")
+	}
+	p, _ := initPKIWith(t, "--remote-management")
+	d := startDNS(t, map[string]string{"ok.eab.test": "127.0.0.31", "no.other.test": "127.0.0.31"})
+	ca := launchCA(t, t, p.caPath, p.configPath(), "--password-file", p.pwFile, "--resolver", d.addr)
+	ca.waitLog(t, 0, "Serving HTTPS on")
+	waitUntilAfterSecond(time.Now())
+	u := p.client(t)
+	pw := u.path("password.txt")
+	adm := adminArgs(pw)
+	u.ok(t, append([]string{"ca", "provisioner", "add", "acme", "--type", "ACME", "--require-eab"}, adm...)...)
+	f := strings.Fields(strings.Split(strings.TrimSpace(u.ok(t, append([]string{"ca", "acme", "eab", "add", "acme", "team-1"}, adm...)...).stdout), "\n")[1])
+	keyID, hmacKey := f[1], f[2]
+	acmePolicy := func(args ...string) result {
+		t.Helper()
+		return u.ok(t, append(append([]string{"ca", "policy", "acme"}, args...), adm...)...)
+	}
+
+	if r := acmePolicy("view", "--provisioner", "acme", "--eab-key-reference", "team-1"); strings.TrimSpace(r.stdout) != "certificate issuance policy does not exist" {
+		t.Fatalf("view without a policy:\n%s", r)
+	}
+	if r := u.fails(t, append([]string{"ca", "policy", "acme", "view", "--provisioner", "acme"}, adm...)...); !strings.Contains(r.stderr, "--eab-key-reference") {
+		t.Fatalf("view without a key:\n%s", r)
+	}
+	if r := u.fails(t, append([]string{"ca", "policy", "acme", "x509", "allow", "dns", "*.eab.test", "--provisioner", "acme", "--eab-key-reference", "nope"}, adm...)...); !strings.Contains(r.stderr, "not found") {
+		t.Fatalf("unknown reference:\n%s", r)
+	}
+	r := acmePolicy("x509", "allow", "dns", "*.eab.test", "--provisioner", "acme", "--eab-key-reference", "team-1")
+	if !strings.Contains(r.stdout, `"*.eab.test"`) {
+		t.Fatalf("allow dns:\n%s", r)
+	}
+	// By key ID: the same key's policy.
+	if r := acmePolicy("view", "--provisioner", "acme", "--eab-key-id", keyID); !strings.Contains(r.stdout, `"*.eab.test"`) {
+		t.Fatalf("view by key ID:\n%s", r)
+	}
+
+	u.ok(t, "ca", "certificate", "step", u.path("super.crt"), u.path("super.key"), "--provisioner", "admin", "--provisioner-password-file", pw)
+	h := newAdminHTTP(t, p, u.path("super.crt"), u.path("super.key"))
+	byKey := "/admin/acme/policy/acme/key/" + keyID
+	for _, c := range []struct {
+		method, path, body string
+		code               int
+		msg                string
+	}{
+		{"POST", byKey, `{"x509":{"deny":{"dns":["x.eab.test"]}}}`, 409, "ACME EAK already has a policy"},
+		{"PUT", byKey, `{"x509":{"allow":{"ips":["10.0.0.0/40"]}}}`, 400, "10.0.0.0/40"},
+		{"PUT", byKey, `{"ssh":{"user":{"allow":{"principals":["a"]}}}}`, 400, "SSH"},
+		{"GET", "/admin/acme/policy/acme/key/nope", "", 404, "not found"},
+		{"GET", "/admin/acme/policy/nope/key/" + keyID, "", 404, "provisioner nope not found"},
+	} {
+		code, msg := h.do(c.method, c.path, h.token(c.path), c.body)
+		if code != c.code || !strings.Contains(msg, c.msg) {
+			t.Errorf("%s %s %s: %d %q, want %d %q", c.method, c.path, c.body, code, msg, c.code, c.msg)
+		}
+	}
+
+	ctx := context.Background()
+	c, user := newLego(t, p)
+	reg, err := c.Registration.RegisterWithExternalAccountBinding(ctx, registration.RegisterEABOptions{
+		TermsOfServiceAgreed: true, Kid: keyID, HmacEncoded: hmacKey,
+	})
+	if err != nil {
+		t.Fatalf("register with EAB: %v\nCA log:\n%s", err, ca.log.tail(20))
+	}
+	user.reg = reg
+	if err := c.Challenge.SetHTTP01Provider(http01.NewProviderServer("127.0.0.31", "80")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Certificate.Obtain(ctx, certificate.ObtainRequest{Domains: []string{"no.other.test"}, KeyType: certcrypto.EC256, Bundle: true})
+	if err == nil || !strings.Contains(err.Error(), "rejectedIdentifier") || !strings.Contains(err.Error(), `dns name "no.other.test" not allowed`) {
+		t.Fatalf("order for a name the key's policy refuses: %v", err)
+	}
+	res, err := c.Certificate.Obtain(ctx, certificate.ObtainRequest{Domains: []string{"ok.eab.test"}, KeyType: certcrypto.EC256, Bundle: true})
+	if err != nil {
+		t.Fatalf("obtain an allowed name: %v\nCA log:\n%s", err, ca.log.tail(20))
+	}
+	checkACMEIssued(t, p, res, "ok.eab.test")
+
+	if r := acmePolicy("remove", "--provisioner", "acme", "--eab-key-id", keyID); strings.TrimSpace(r.stdout) != "policy deleted" {
+		t.Fatalf("remove:\n%s", r)
+	}
+	if code, msg := h.do("GET", byKey, h.token(byKey), ""); code != 404 || msg != "ACME EAK policy does not exist" {
+		t.Fatalf("GET after remove: %d %q", code, msg)
+	}
+	res, err = c.Certificate.Obtain(ctx, certificate.ObtainRequest{Domains: []string{"no.other.test"}, KeyType: certcrypto.EC256, Bundle: true})
+	if err != nil {
+		t.Fatalf("obtain after remove: %v\nCA log:\n%s", err, ca.log.tail(20))
+	}
+	checkACMEIssued(t, p, res, "no.other.test")
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -103,7 +104,7 @@ func policyScopeCommand(scope policyScope, usage string) *cli.Command {
 			})
 		}
 	}
-	return &cli.Command{
+	cmd := &cli.Command{
 		Name:      string(scope),
 		Usage:     usage,
 		UsageText: "**" + prefix + "** <subcommand> [arguments] [global-flags] [subcommand-flags]",
@@ -142,6 +143,11 @@ func policyScopeCommand(scope policyScope, usage string) *cli.Command {
 			},
 		},
 	}
+	if scope == policyACME {
+		// ACME policies are X.509 only, as step's.
+		cmd.Subcommands = cmd.Subcommands[:3]
+	}
+	return cmd
 }
 
 // policyKind is the list a name command edits: X.509, SSH host or SSH user
@@ -194,9 +200,12 @@ func policyPath(c *cli.Context, scope policyScope) (string, error) {
 	}
 }
 
-func isNotFound(err error) bool {
+// noPolicy reports whether err is the CA's 404 for a policy that does not
+// exist (step-ca's "… policy does not exist"), not for an unknown
+// provisioner or EAB key.
+func noPolicy(err error) bool {
 	var ae *client.APIError
-	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
+	return errors.As(err, &ae) && ae.Status == http.StatusNotFound && strings.HasSuffix(ae.Message, "policy does not exist")
 }
 
 // printPolicy writes p as step does: its JSON indented by three spaces.
@@ -227,18 +236,9 @@ func policyViewAction(c *cli.Context, scope policyScope) error {
 	}
 	var p wire.Policy
 	if err := a.call(c, http.MethodGet, path, nil, &p); err != nil {
-		if isNotFound(err) && scope != policyProvisioner {
+		if noPolicy(err) {
 			fmt.Fprintln(c.App.Writer, "certificate issuance policy does not exist")
 			return nil
-		}
-		if isNotFound(err) {
-			// 404 is also an unknown provisioner: say which.
-			var ae *client.APIError
-			errors.As(err, &ae)
-			if ae.Message == "provisioner policy does not exist" {
-				fmt.Fprintln(c.App.Writer, "certificate issuance policy does not exist")
-				return nil
-			}
 		}
 		return fmt.Errorf("error retrieving policy: %w", err)
 	}
@@ -258,8 +258,7 @@ func policyRemoveAction(c *cli.Context, scope policyScope) error {
 		return err
 	}
 	if err := a.call(c, http.MethodDelete, path, nil, nil); err != nil {
-		var ae *client.APIError
-		if errors.As(err, &ae) && ae.Status == http.StatusNotFound && (scope != policyProvisioner || ae.Message == "provisioner policy does not exist") {
+		if noPolicy(err) {
 			return errors.New("certificate issuance policy does not exist")
 		}
 		return fmt.Errorf("error deleting certificate issuance policy: %w", err)
@@ -364,8 +363,7 @@ func policyEditAction(c *cli.Context, scope policyScope, edit func(*wire.Policy)
 	var p wire.Policy
 	exists := true
 	if err := a.call(c, http.MethodGet, path, nil, &p); err != nil {
-		var ae *client.APIError
-		if !errors.As(err, &ae) || ae.Status != http.StatusNotFound || (scope == policyProvisioner && ae.Message != "provisioner policy does not exist") {
+		if !noPolicy(err) {
 			return fmt.Errorf("error retrieving policy: %w", err)
 		}
 		exists, p = false, wire.Policy{}
