@@ -157,6 +157,14 @@ func TestPolicyAdminCommands(t *testing.T) {
 			t.Fatalf("view: %s", got)
 		}
 		certRefused("dev", "b.other.com")
+		m = decoded(policy("provisioner", "x509", "wildcards", "allow", "--provisioner", "dev"))
+		if got := jsonString(t, m); got != `{"x509":{"allow":{"dns":["*.example.com"]},"allowWildcardNames":true}}` {
+			t.Fatalf("after wildcards allow: %s", got)
+		}
+		m = decoded(policy("provisioner", "x509", "wildcards", "deny", "--provisioner", "dev"))
+		if got := jsonString(t, m); got != `{"x509":{"allow":{"dns":["*.example.com"]}}}` {
+			t.Fatalf("after wildcards deny: %s", got)
+		}
 
 		if r := policy("provisioner", "remove", "--provisioner", "dev"); strings.TrimSpace(r.stdout) != "policy deleted" {
 			t.Fatalf("remove:\n%s", r)
