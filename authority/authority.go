@@ -112,6 +112,9 @@ type Authority struct {
 	// provPolicy holds the X.509 name policy of each provisioner that has
 	// one, by provisioner name.
 	provPolicy map[string]*policy.Engine
+	// provSSHPolicy holds the SSH name policy of each provisioner that has
+	// one, by provisioner name.
+	provSSHPolicy map[string]*sshPolicy
 	// sshTemplates holds the options.ssh template of each provisioner that
 	// has one, by name (nil: none).
 	sshTemplates map[string]*provisioner.SSHTemplate

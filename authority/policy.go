@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 
 	"github.com/mayfly-pki/mayfly/internal/errs"
 	"github.com/mayfly-pki/mayfly/policy"
@@ -32,8 +33,9 @@ func (a *Authority) checkPolicy(op string, prov string, c *x509.Certificate) err
 	return nil
 }
 
-// addProvisionerPolicy compiles the X.509 policy of the provisioner entry
-// raw, if it has one. An error disables the provisioner (its reason).
+// addProvisionerPolicy compiles the X.509 and SSH policies of the
+// provisioner entry raw, if it has them. An error disables the provisioner
+// (its reason).
 func (a *Authority) addProvisionerPolicy(info provisioner.Info, raw json.RawMessage) error {
 	var b provisioner.Base
 	if err := json.Unmarshal(raw, &b); err != nil {
@@ -42,22 +44,74 @@ func (a *Authority) addProvisionerPolicy(info provisioner.Info, raw json.RawMess
 	if err := a.addProvisionerLint(info, &b); err != nil {
 		return err
 	}
-	if b.Policy == nil || b.Policy.X509 == nil {
+	if b.Policy == nil {
 		return nil
 	}
-	e, err := policy.New(b.Policy.X509)
+	e, s, err := compileProvisionerPolicy(b.Policy)
 	if err != nil {
-		var re *policy.RuleError
-		if errors.As(err, &re) {
-			return fmt.Errorf("%s provisioner %q: policy.x509.%w", info.Type, info.Name, err)
+		return fmt.Errorf("%s provisioner %q: %w", info.Type, info.Name, err)
+	}
+	if e != nil {
+		if a.provPolicy == nil {
+			a.provPolicy = map[string]*policy.Engine{}
 		}
-		return fmt.Errorf("%s provisioner %q: policy.x509: %w", info.Type, info.Name, err)
+		a.provPolicy[info.Name] = e
 	}
-	if a.provPolicy == nil {
-		a.provPolicy = map[string]*policy.Engine{}
+	if s != nil {
+		if a.provSSHPolicy == nil {
+			a.provSSHPolicy = map[string]*sshPolicy{}
+		}
+		a.provSSHPolicy[info.Name] = s
 	}
-	a.provPolicy[info.Name] = e
 	return nil
+}
+
+// compileProvisionerPolicy compiles a provisioner's policy; an error names
+// the bad rule by its JSON path under "policy".
+func compileProvisionerPolicy(p *provisioner.Policy) (*policy.Engine, *sshPolicy, error) {
+	var e *policy.Engine
+	if p.X509 != nil {
+		var err error
+		if e, err = policy.New(p.X509); err != nil {
+			var re *policy.RuleError
+			if errors.As(err, &re) {
+				return nil, nil, fmt.Errorf("policy.x509.%w", err)
+			}
+			return nil, nil, fmt.Errorf("policy.x509: %w", err)
+		}
+	}
+	if p.SSH == nil {
+		return e, nil, nil
+	}
+	rules := func(r *provisioner.SSHPolicyRules) *SSHPolicyRules {
+		if r == nil {
+			return nil
+		}
+		names := func(n *provisioner.SSHNames) *SSHNames {
+			if n == nil {
+				return nil
+			}
+			return &SSHNames{DNSDomains: n.DNSDomains, IPRanges: n.IPRanges, Emails: n.Emails, Principals: n.Principals}
+		}
+		return &SSHPolicyRules{Allow: names(r.Allow), Deny: names(r.Deny)}
+	}
+	s, err := newSSHPolicyAt("policy.ssh", &SSHPolicy{User: rules(p.SSH.User), Host: rules(p.SSH.Host)})
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, s, nil
+}
+
+// ValidateProvisionerPolicy compiles raw, a provisioner's "policy" (the
+// shape of authority.policy), as the authority would: the error names the
+// bad rule and value.
+func ValidateProvisionerPolicy(raw json.RawMessage) error {
+	var p provisioner.Policy
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	_, _, err := compileProvisionerPolicy(&p)
+	return err
 }
 
 func (a *Authority) checkOnePolicy(op, which string, e *policy.Engine, c *x509.Certificate) error {
@@ -80,4 +134,24 @@ func (a *Authority) checkOnePolicy(op, which string, e *policy.Engine, c *x509.C
 	}
 	return errs.Exact(errs.Forbidden, "The request was forbidden by the certificate authority: "+r.Error(),
 		fmt.Errorf("authority not allowed to sign: %w (%s)", r, r.Reason()))
+}
+
+// CheckEABPolicy applies the X.509 part of raw, the policy of the EAB key
+// keyID an ACME account was bound with, to an order's names (at
+// new-order, after the authority's and the provisioner's): a refused name
+// is the same 403 as theirs, and the log names the key's policy. A nil raw
+// allows all.
+func (a *Authority) CheckEABPolicy(keyID string, raw json.RawMessage, dnsNames []string, ips []net.IP) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	var p provisioner.Policy
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return errs.E(errs.Internal, "error reading the EAB key policy", err)
+	}
+	e, _, err := compileProvisionerPolicy(&p)
+	if err != nil {
+		return errs.E(errs.Internal, "error compiling the EAB key policy", err)
+	}
+	return a.checkOnePolicy("acme new-order", fmt.Sprintf("EAB key %q policy.x509", keyID), e, &x509.Certificate{DNSNames: dnsNames, IPAddresses: ips})
 }

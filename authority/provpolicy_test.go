@@ -77,3 +77,60 @@ func TestProvisionerPolicyBadRule(t *testing.T) {
 		t.Fatalf("the reason does not name the rule: %v", hook.AllEntries())
 	}
 }
+
+// A provisioner's SSH policy applies after the authority's to the SSH
+// certificates it issues, with the same 403 message; the log names the
+// provisioner's policy. A bad SSH rule disables the provisioner, naming
+// the rule.
+func TestProvisionerSSHPolicy(t *testing.T) {
+	t.Parallel()
+	logger, hook := test.NewNullLogger()
+	e := at.New(t, at.Options{
+		Logger: logger,
+		AdminExtra: map[string]any{"claims": map[string]any{"enableSSHCA": true}, "policy": map[string]any{
+			"ssh": map[string]any{
+				"user": map[string]any{"allow": map[string]any{"principal": []string{"alice"}, "email": []string{"@example.com"}}},
+				"host": map[string]any{"deny": map[string]any{"dns": []string{"*.internal"}}},
+			},
+		}},
+		SSH: &authority.SSHConfig{UserKey: at.NewKey(t), HostKey: at.NewKey(t),
+			Policy: &authority.SSHPolicy{Host: &authority.SSHPolicyRules{Deny: &authority.SSHNames{DNSDomains: []string{"*.authority-denied.com"}}}}},
+	})
+	sign := func(certType string, principals ...string) error {
+		_, err := e.Authority.SignSSH(ctx, &authority.SSHSignRequest{PublicKey: sshKey(t), OTT: sshToken(t, e, principals[0], certType, principals...)})
+		return err
+	}
+	if err := sign("user", "alice", "alice@example.com"); err != nil {
+		t.Fatalf("allowed by the provisioner: %v", err)
+	}
+	if err := sign("host", "web.example.com"); err != nil {
+		t.Fatalf("host allowed by both: %v", err)
+	}
+	wantErr(t, sign("user", "root"), errs.Forbidden, `The request was forbidden by the certificate authority: principal name "root" not allowed`)
+	wantErr(t, sign("host", "db.internal"), errs.Forbidden, `The request was forbidden by the certificate authority: dns name "db.internal" not allowed`)
+	wantErr(t, sign("host", "x.authority-denied.com"), errs.Forbidden, `The request was forbidden by the certificate authority: dns name "x.authority-denied.com" not allowed`)
+	var prov, auth bool
+	for _, l := range hook.AllEntries() {
+		switch {
+		case l.Data["name"] == "db.internal" && l.Data["policy"] == `provisioner "admin" policy.ssh.host`:
+			prov = true
+		case l.Data["name"] == "x.authority-denied.com" && l.Data["policy"] == "authority.policy.ssh.host":
+			auth = true
+		}
+	}
+	if !prov || !auth {
+		t.Fatalf("log does not name the policy (provisioner %v, authority %v): %v", prov, auth, hook.AllEntries())
+	}
+
+	if err := authority.ValidateProvisionerPolicy([]byte(`{"ssh":{"host":{"allow":{"ip":["10.0.0.0/40"]}}}}`)); err == nil ||
+		!strings.Contains(err.Error(), "policy.ssh.host") || !strings.Contains(err.Error(), "10.0.0.0/40") {
+		t.Fatalf("bad SSH rule: %v", err)
+	}
+	if err := authority.ValidateProvisionerPolicy([]byte(`{"x509":{"allow":{"dns":["*.*.example.com"]}}}`)); err == nil ||
+		!strings.Contains(err.Error(), "policy.x509.allow.dns[0]") || !strings.Contains(err.Error(), "*.*.example.com") {
+		t.Fatalf("bad X.509 rule: %v", err)
+	}
+	if err := authority.ValidateProvisionerPolicy([]byte(`{"x509":{"allow":{"dns":["*.example.com"]}},"ssh":{"user":{"allow":{"principal":["a"]}}}}`)); err != nil {
+		t.Fatalf("good policy: %v", err)
+	}
+}

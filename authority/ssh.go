@@ -295,7 +295,7 @@ func (a *Authority) SignSSHWithPlan(ctx context.Context, req *SSHSignRequest, pl
 			cert.ValidBefore = uint64(m.ValidBefore.Unix())
 		}
 	}
-	if err := a.checkSSHPolicy(cert); err != nil {
+	if err := a.checkSSHPolicy(plan.Info.Name, cert); err != nil {
 		return nil, err
 	}
 	if err := ssh.Sign(cert, signer); err != nil {

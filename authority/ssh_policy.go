@@ -52,15 +52,21 @@ type sshRules struct {
 }
 
 func newSSHPolicy(p *SSHPolicy) (*sshPolicy, error) {
+	return newSSHPolicyAt("authority.policy.ssh", p)
+}
+
+// newSSHPolicyAt compiles p; errors name the rule under prefix (its JSON
+// path).
+func newSSHPolicyAt(prefix string, p *SSHPolicy) (*sshPolicy, error) {
 	if p == nil {
 		return nil, nil
 	}
 	var out sshPolicy
 	var err error
-	if out.user, err = compileSSHRules("user", p.User); err != nil {
+	if out.user, err = compileSSHRules(prefix+".user", p.User); err != nil {
 		return nil, err
 	}
-	if out.host, err = compileSSHRules("host", p.Host); err != nil {
+	if out.host, err = compileSSHRules(prefix+".host", p.Host); err != nil {
 		return nil, err
 	}
 	if out.user == nil && out.host == nil {
@@ -69,7 +75,7 @@ func newSSHPolicy(p *SSHPolicy) (*sshPolicy, error) {
 	return &out, nil
 }
 
-func compileSSHRules(kind string, r *SSHPolicyRules) (*sshRules, error) {
+func compileSSHRules(path string, r *SSHPolicyRules) (*sshRules, error) {
 	if r == nil || (r.Allow == nil && r.Deny == nil) {
 		return nil, nil
 	}
@@ -81,7 +87,7 @@ func compileSSHRules(kind string, r *SSHPolicyRules) (*sshRules, error) {
 	}
 	eng, err := policy.New(&policy.X509Options{Allow: names(r.Allow), Deny: names(r.Deny)})
 	if err != nil {
-		return nil, fmt.Errorf("authority.policy.ssh.%s: %w", kind, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	s := &sshRules{engine: eng, allowByType: map[string]bool{}}
 	if a := r.Allow; a != nil {
@@ -155,16 +161,27 @@ func looksLikeDNS(s string) bool {
 	return true
 }
 
-// checkSSHPolicy applies authority.policy.ssh to cert's principals: a
-// refused name is a 403 naming it, and the log names the rule.
-func (a *Authority) checkSSHPolicy(cert *gossh.Certificate) error {
-	if a.ssh == nil || a.ssh.policy == nil {
+// checkSSHPolicy applies authority.policy.ssh, then the SSH policy of the
+// provisioner prov (its entry's "policy.ssh"), if any, to cert's
+// principals: a refused name is a 403 naming it, and the log names the
+// policy and the rule.
+func (a *Authority) checkSSHPolicy(prov string, cert *gossh.Certificate) error {
+	if a.ssh != nil {
+		if err := a.checkOneSSHPolicy("authority.policy.ssh", a.ssh.policy, cert); err != nil {
+			return err
+		}
+	}
+	return a.checkOneSSHPolicy(fmt.Sprintf("provisioner %q policy.ssh", prov), a.provSSHPolicy[prov], cert)
+}
+
+func (a *Authority) checkOneSSHPolicy(which string, p *sshPolicy, cert *gossh.Certificate) error {
+	if p == nil {
 		return nil
 	}
 	host := cert.CertType == gossh.HostCert
-	rules, kind := a.ssh.policy.user, "user"
+	rules, kind := p.user, "user"
 	if host {
-		rules, kind = a.ssh.policy.host, "host"
+		rules, kind = p.host, "host"
 	}
 	if rules == nil {
 		return nil
@@ -178,7 +195,7 @@ func (a *Authority) checkSSHPolicy(cert *gossh.Certificate) error {
 		return errs.E(errs.Internal, "error creating ssh certificate", err)
 	}
 	a.log.WithFields(logrus.Fields{
-		"operation": "ssh sign", "policy": "authority.policy.ssh." + kind, "name-type": r.Type, "name": r.Name, "rule": r.Reason(),
+		"operation": "ssh sign", "policy": which + "." + kind, "name-type": r.Type, "name": r.Name, "rule": r.Reason(),
 	}).Warn("authority not allowed to sign: name refused by policy")
 	if r.Unparsable {
 		return errs.E(errs.Internal, "error creating ssh certificate", err)

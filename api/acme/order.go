@@ -59,7 +59,15 @@ func (h *Handler) newOrder(q *request) error {
 	o, err := h.d.Service.NewOrder(q.r.Context(), s.account, acme.OrderRequest{
 		Identifiers: req.Identifiers, NotBefore: req.NotBefore, NotAfter: req.NotAfter,
 		ProvisionerID: q.prov.Info().ID, Challenges: q.prov.Challenges(), CheckPolicy: func(dns []string, ips []net.IP) error {
-			return q.a.CheckNamePolicy(q.prov.Info().Name, dns, ips)
+			if err := q.a.CheckNamePolicy(q.prov.Info().Name, dns, ips); err != nil {
+				return err
+			}
+			// The policy of the EAB key the account was bound with, if any.
+			pol, err := h.d.Service.AccountPolicy(q.r.Context(), s.account)
+			if err != nil {
+				return err
+			}
+			return q.a.CheckEABPolicy(s.account.ExternalAccountKeyID, pol, dns, ips)
 		},
 	})
 	if err != nil {

@@ -35,6 +35,13 @@ func (h *EAB) Mount(r chi.Router) {
 		r.Get("/admin/acme/eab/{prov}/{ref}", h.wrap(h.list))
 		r.Post("/admin/acme/eab/{prov}", h.wrap(h.add))
 		r.Delete("/admin/acme/eab/{prov}/{id}", h.wrap(h.remove))
+		for _, by := range []string{"reference/{ref}", "key/{id}"} {
+			path := "/admin/acme/policy/{prov}/" + by
+			r.Get(path, h.wrapLimit(MaxBodySize, h.getPolicy))
+			r.Post(path, h.wrapLimit(MaxBodySize, h.setPolicy(true)))
+			r.Put(path, h.wrapLimit(MaxBodySize, h.setPolicy(false)))
+			r.Delete(path, h.wrapLimit(MaxBodySize, h.deletePolicy))
+		}
 	})
 }
 
@@ -65,10 +72,13 @@ type eabFunc func(w http.ResponseWriter, r *http.Request, p *acmeprov.Provisione
 
 // wrap resolves the ACME provisioner (which must require EAB, as step-ca's)
 // and renders errors as the admin API's.
-func (h *EAB) wrap(fn eabFunc) http.HandlerFunc {
+func (h *EAB) wrap(fn eabFunc) http.HandlerFunc { return h.wrapLimit(4<<10, fn) }
+
+// wrapLimit is wrap with bodies bounded to limit bytes.
+func (h *EAB) wrapLimit(limit int64, fn eabFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 		}
 		a := h.d.Authority()
 		err := h.serve(w, r, a, fn)

@@ -54,6 +54,10 @@ func (h *Handler) Mount(r chi.Router) {
 		r.Post("/admin/policy", h.wrap(h.setPolicy(true)))
 		r.Put("/admin/policy", h.wrap(h.setPolicy(false)))
 		r.Delete("/admin/policy", h.wrap(h.deletePolicy))
+		r.Get("/admin/provisioners/{name}/policy", h.wrap(h.getProvisionerPolicy))
+		r.Post("/admin/provisioners/{name}/policy", h.wrap(h.setProvisionerPolicy(true)))
+		r.Put("/admin/provisioners/{name}/policy", h.wrap(h.setProvisionerPolicy(false)))
+		r.Delete("/admin/provisioners/{name}/policy", h.wrap(h.deleteProvisionerPolicy))
 	})
 }
 
@@ -241,6 +245,9 @@ func (h *Handler) updateProvisioner(w http.ResponseWriter, r *http.Request, a *a
 		return err
 	} else if old, ok := recs.ProvisionerByName(name); ok {
 		if cfg, err = keepWebhookSecrets(old.Config, cfg); err != nil {
+			return err
+		}
+		if cfg, err = keepProvisionerPolicy(old.Config, cfg); err != nil {
 			return err
 		}
 	}

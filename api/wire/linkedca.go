@@ -24,6 +24,7 @@ type Provisioner struct {
 	X509Template *LinkedTemplate            `json:"x509Template,omitempty"`
 	SSHTemplate  *LinkedTemplate            `json:"sshTemplate,omitempty"`
 	Webhooks     []*Webhook                 `json:"webhooks,omitempty"`
+	Policy       *Policy                    `json:"policy,omitempty"`
 	CreatedAt    *time.Time                 `json:"createdAt,omitempty"`
 	DeletedAt    *time.Time                 `json:"deletedAt,omitempty"`
 }
@@ -194,6 +195,12 @@ func ProvisionerToConfig(p *Provisioner) (json.RawMessage, error) {
 	}
 	if len(opts) > 0 {
 		out["options"] = opts
+	}
+	if p.Policy != nil {
+		// A policy without rules is none (PolicyToConfig's only error).
+		if raw, err := PolicyToConfig(p.Policy); err == nil {
+			out["policy"] = raw
+		}
 	}
 	return json.Marshal(out)
 }
@@ -380,6 +387,13 @@ func ProvisionerFromConfig(cfg json.RawMessage) (*Provisioner, error) {
 				p.SSHTemplate = t
 			}
 		}
+	}
+	if raw, ok := m["policy"]; ok && string(raw) != "null" {
+		pol, err := PolicyFromConfig(raw)
+		if err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+		p.Policy = pol
 	}
 	return p, nil
 }

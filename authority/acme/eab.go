@@ -24,6 +24,10 @@ type EABKey struct {
 	HmacKey       []byte    `json:"key"`
 	CreatedAt     time.Time `json:"createdAt"`
 	BoundAt       time.Time `json:"boundAt"`
+	// Policy is the key's certificate issuance policy (the shape of
+	// authority.policy), applied at new-order to the account bound with
+	// it; nil: none.
+	Policy json.RawMessage `json:"policy,omitempty"`
 }
 
 type eabReference struct {

@@ -313,3 +313,33 @@ func (s *Service) DeletePolicy(ctx context.Context) error {
 		return Change{SetPolicy: true}, nil
 	})
 }
+
+// EditProvisioner replaces the configuration of the stored provisioner
+// called name with edit's result, within one change: edit sees the
+// configuration as stored when the change starts (again on a retry), so a
+// concurrent change to the provisioner is not lost. The type and name
+// cannot change.
+func (s *Service) EditProvisioner(ctx context.Context, name string, edit func(cfg json.RawMessage) (json.RawMessage, error)) (*Provisioner, error) {
+	var out *Provisioner
+	err := s.change(ctx, func(r *Records) (Change, error) {
+		p := liveProvisioner(r, name)
+		if p == nil {
+			return Change{}, notFound("provisioner %s not found", name)
+		}
+		cfg, err := edit(p.Config)
+		if err != nil {
+			return Change{}, err
+		}
+		typ, newName, err := header(cfg)
+		if err != nil {
+			return Change{}, err
+		}
+		if !strings.EqualFold(p.Type, typ) || newName != name {
+			return Change{}, bad("cannot change provisioner type or name")
+		}
+		p.Config = cfg
+		out = p
+		return Change{Provisioners: []*Provisioner{p}}, nil
+	})
+	return out, err
+}

@@ -24,7 +24,8 @@ func enableAdmin(t *testing.T, path string) {
 
 // testAdminHA runs two step-ca processes with remote administration on one
 // database of srv: a provisioner added through A is served by B without a
-// restart (B's poll of the admin version picks it up), one removed through
+// restart (B's poll of the admin version picks it up), so is the policy
+// then set on it through A, one removed through
 // B disappears from A, and both bootstrapped the same single super admin.
 func testAdminHA(t *testing.T, srv haServer) {
 	needBinaries(t)
@@ -64,6 +65,17 @@ func testAdminHA(t *testing.T, srv haServer) {
 	t.Logf("%s: B applied the provisioner added through A %s after A answered", srv.name, time.Since(saved).Round(time.Millisecond))
 	u.ok(t, "ca", "certificate", "dev.example.com", u.path("dev.crt"), u.path("dev.key"), "--provisioner", "dev",
 		"--provisioner-password-file", pw, "--ca-url", bURL)
+
+	// A provisioner policy set through A is enforced by B.
+	markB = caB.log.mark()
+	u.ok(t, append([]string{"ca", "policy", "provisioner", "x509", "allow", "dns", "*.example.com", "--provisioner", "dev"}, adm...)...)
+	caB.waitLog(t, markB, "admin change at version")
+	r = u.fails(t, "ca", "certificate", "dev.example.org", u.path("org.crt"), u.path("org.key"), "--provisioner", "dev",
+		"--provisioner-password-file", pw, "--ca-url", bURL)
+	if !strings.Contains(r.stderr, `dns name "dev.example.org" not allowed`) {
+		t.Fatalf("certificate refused by dev's policy on B:\n%s", r)
+	}
+	mustNotExist(t, u.path("org.crt"))
 
 	markA := caA.log.mark()
 	u.ok(t, append([]string{"ca", "provisioner", "remove", "dev", "--ca-url", bURL}, adm...)...)

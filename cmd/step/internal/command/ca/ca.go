@@ -26,6 +26,7 @@ func Command() *cli.Command {
 			provisionerCommand(),
 			adminCommand(),
 			acmeCommand(),
+			policyCommand(),
 			certificatesCommand(),
 		},
 	}
