@@ -30,10 +30,16 @@ func (a *Authority) CheckNamePolicy(prov string, dnsNames []string, ips []net.IP
 // for (zero times take the claims' defaults). The caller has verified csr's
 // signature (authority/acme.CheckCSR does, before the order moves on), so
 // it is not verified twice.
+//
+// With a store that commits in order (store.QueuedCertificates) the
+// certificate's record is queued, not waited for: the caller must make its
+// own write (the order that names the certificate) durable, then call
+// Issued.Durable, before it hands the certificate out.
 func (a *Authority) SignWithPlanWindow(ctx context.Context, csr *x509.CertificateRequest, plan *provisioner.X509Plan, notBefore, notAfter time.Time) (*Issued, error) {
 	if csr == nil {
 		return nil, errs.E(errs.BadRequest, "missing csr", nil)
 	}
+	ctx = context.WithValue(ctx, queueRecordKey{}, true)
 	req := &SignRequest{CSR: csr}
 	if !notBefore.IsZero() {
 		req.NotBefore = timeutil.NewTimeDuration(notBefore)
@@ -44,6 +50,15 @@ func (a *Authority) SignWithPlanWindow(ctx context.Context, csr *x509.Certificat
 	iss, err := a.signPlan(ctx, req, plan, plan.Info)
 	a.decided(ctx, meter.OpSign, plan.Info.Name, csr, iss, err)
 	return iss, err
+}
+
+// queueRecordKey marks a context whose issued certificate's record may be
+// queued (SignWithPlanWindow).
+type queueRecordKey struct{}
+
+func queueRecord(ctx context.Context) bool {
+	v, _ := ctx.Value(queueRecordKey{}).(bool)
+	return v
 }
 
 // RevokeACME records the revocation of cert, authorized by the ACME server

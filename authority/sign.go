@@ -41,6 +41,20 @@ type Issued struct {
 	DER         []byte
 	Template    *x509.Certificate // serial, subject, SANs and validity as signed
 	Provisioner provisioner.Info
+	// durable, when set, waits for the certificate's record, queued
+	// without waiting (SignWithPlanWindow, store.QueuedCertificates).
+	durable func(context.Context) error
+}
+
+// Durable returns once the certificate's record is durable, with the
+// store's error if writing it failed. It returns nil at once unless the
+// record was queued (SignWithPlanWindow): the caller then makes a write of
+// its own durable first (the ACME order), which makes this one durable too.
+func (i *Issued) Durable(ctx context.Context) error {
+	if i == nil || i.durable == nil {
+		return nil
+	}
+	return i.durable(ctx)
 }
 
 // Serial returns the decimal serial number.
@@ -215,10 +229,24 @@ func (a *Authority) issueWith(ctx context.Context, templated bool, tmpl *x509.Ce
 		Serial: tmpl.SerialNumber.String(), DER: der, Data: data,
 		NotAfter: tmpl.NotAfter, Subject: tmpl.Subject.CommonName, Provisioner: info.Name,
 	}
+	iss := &Issued{DER: der, Template: tmpl, Provisioner: info}
+	if qs, ok := a.store.(store.QueuedCertificates); ok && queueRecord(ctx) {
+		wait, err := qs.QueueCertificate(ctx, rec)
+		if err != nil {
+			return nil, storeError("error storing certificate", err)
+		}
+		iss.durable = func(ctx context.Context) error {
+			if err := wait(ctx); err != nil {
+				return storeError("error storing certificate", err)
+			}
+			return nil
+		}
+		return iss, nil
+	}
 	if err := a.store.StoreCertificate(ctx, rec); err != nil {
 		return nil, storeError("error storing certificate", err)
 	}
-	return &Issued{DER: der, Template: tmpl, Provisioner: info}, nil
+	return iss, nil
 }
 
 func certData(info provisioner.Info) []byte {

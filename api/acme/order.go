@@ -116,7 +116,7 @@ func (h *Handler) finalize(q *request) error {
 		if err != nil {
 			return nil, err
 		}
-		out := &acme.Signed{Leaf: issued.DER, Serial: issued.Serial()}
+		out := &acme.Signed{Leaf: issued.DER, Serial: issued.Serial(), Durable: issued.Durable}
 		for _, c := range a.Issuer().Chain() {
 			out.Intermediates = append(out.Intermediates, c.Raw)
 		}

@@ -26,6 +26,11 @@ type Signed struct {
 	Leaf          []byte
 	Intermediates [][]byte
 	Serial        string
+	// Durable, if set, waits for the authority's record of the leaf, which
+	// the signer queued instead of waiting for it: Finalize calls it after
+	// its own write (the order), which the store commits with or after the
+	// record, and hands the certificate out only if it returns nil.
+	Durable func(context.Context) error
 }
 
 // CheckCSR verifies that csr asks for exactly the order's identifiers
@@ -156,6 +161,11 @@ func (s *Service) Finalize(ctx context.Context, acc *Account, id string, csr *x5
 	})
 	if err != nil {
 		return nil, err
+	}
+	if serr == nil && issued.Durable != nil {
+		if err := issued.Durable(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if serr != nil {
 		p := ProblemOf(serr)

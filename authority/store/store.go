@@ -86,6 +86,20 @@ type OrderedTokens interface {
 	UseTokenOrdered(ctx context.Context, key string, token []byte) error
 }
 
+// QueuedCertificates is implemented by stores that commit every write
+// through one ordered stream in one process (Badger, bbolt). QueueCertificate
+// checks c as StoreCertificate does and queues its write without waiting for
+// it: the write becomes durable no later than any write this store
+// acknowledges after QueueCertificate returned, and wait returns its outcome
+// (StoreCertificate's error), blocking until it is known. wait may be called
+// more than once.
+//
+// The ACME server uses it to make an issued certificate durable with the
+// order that names it: one sync instead of two in a row.
+type QueuedCertificates interface {
+	QueueCertificate(ctx context.Context, c *Certificate) (wait func(context.Context) error, err error)
+}
+
 // WriteHinter is implemented by stores that group concurrent writes into one
 // sync and hold a batch open while more writes are announced (Badger,
 // bbolt). The authority calls ExpectWrite when a request that will write

@@ -162,9 +162,10 @@ type Store struct {
 }
 
 var (
-	_ store.Store         = (*Store)(nil)
-	_ store.OrderedTokens = (*Store)(nil)
-	_ store.WriteHinter   = (*Store)(nil)
+	_ store.Store              = (*Store)(nil)
+	_ store.OrderedTokens      = (*Store)(nil)
+	_ store.QueuedCertificates = (*Store)(nil)
+	_ store.WriteHinter        = (*Store)(nil)
 )
 
 // Open opens (creating when missing) the badger database in opts.Dir, writes

@@ -13,6 +13,7 @@ import (
 	"github.com/mayfly-pki/mayfly/authority/admin"
 	"github.com/mayfly-pki/mayfly/authority/store"
 	"github.com/mayfly-pki/mayfly/db/internal/linger"
+	"github.com/mayfly-pki/mayfly/db/internal/queued"
 	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
@@ -146,32 +147,57 @@ func (s *Store) existsLocked(k []byte) (bool, error) {
 // = Data (overwriting an existing record, as step-ca does). The index fields
 // of c are not stored: GetCertificate re-derives them.
 func (s *Store) StoreCertificate(ctx context.Context, c *store.Certificate) error {
+	o, err := certificateOp(c)
+	if err != nil {
+		return err
+	}
+	return s.submit(ctx, o)
+}
+
+// QueueCertificate implements store.QueuedCertificates: StoreCertificate's
+// write, queued without waiting for it.
+func (s *Store) QueueCertificate(ctx context.Context, c *store.Certificate) (func(context.Context) error, error) {
+	o, err := certificateOp(c)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("%s: %w", o.what, err)
+	}
+	if err := s.enqueue(ctx, o); err != nil {
+		return nil, err
+	}
+	return queued.Wait(o.done, o.what), nil
+}
+
+// certificateOp checks c and returns the op that writes it.
+func certificateOp(c *store.Certificate) (*op, error) {
 	if c == nil {
-		return errs.Errorf(errs.BadRequest, "store certificate: no certificate")
+		return nil, errs.Errorf(errs.BadRequest, "store certificate: no certificate")
 	}
 	if err := checkKey("serial", c.Serial); err != nil {
-		return err
+		return nil, err
 	}
 	if len(c.DER) == 0 {
-		return errs.Errorf(errs.BadRequest, "store certificate %s: empty DER", c.Serial)
+		return nil, errs.Errorf(errs.BadRequest, "store certificate %s: empty DER", c.Serial)
 	}
 	if err := checkValue("certificate DER", len(c.DER)); err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkValue("certificate data", len(c.Data)); err != nil {
-		return err
+		return nil, err
 	}
 	kc, kd := recordKey(steplayout.TableCerts, c.Serial), recordKey(steplayout.TableCertsData, c.Serial)
 	der, data := bytes.Clone(c.DER), bytes.Clone(c.Data)
 	if data == nil {
 		data = []byte{}
 	}
-	return s.submit(ctx, &op{what: "store certificate " + c.Serial, apply: func(txn *wtxn) error {
+	return &op{what: "store certificate " + c.Serial, apply: func(txn *wtxn) error {
 		if err := txn.Set(kc, der); err != nil {
 			return err
 		}
 		return txn.Set(kd, data)
-	}})
+	}}, nil
 }
 
 // Revoke writes revoked_x509_certs[r.Serial] as JSON with Go field names

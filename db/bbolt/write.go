@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/mayfly-pki/mayfly/authority/store"
+	"github.com/mayfly-pki/mayfly/db/internal/queued"
 	"github.com/mayfly-pki/mayfly/db/internal/steplayout"
 	"github.com/mayfly-pki/mayfly/internal/errs"
 )
@@ -111,26 +112,54 @@ func (s *Store) StoreCertificate(ctx context.Context, c *store.Certificate) erro
 	if err := ctxErr(ctx, "store certificate"); err != nil {
 		return err
 	}
+	o, err := certificateOp(c)
+	if err != nil {
+		return err
+	}
+	return s.submit(ctx, o)
+}
+
+// QueueCertificate implements store.QueuedCertificates: StoreCertificate's
+// write, queued without waiting for it.
+func (s *Store) QueueCertificate(ctx context.Context, c *store.Certificate) (func(context.Context) error, error) {
+	if err := ctxErr(ctx, "store certificate"); err != nil {
+		return nil, err
+	}
+	o, err := certificateOp(c)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	err = s.enqueueLocked(ctx, o)
+	s.mu.RUnlock()
+	if err != nil {
+		return nil, err
+	}
+	return queued.Wait(o.done, o.what), nil
+}
+
+// certificateOp checks c and returns the op that writes it.
+func certificateOp(c *store.Certificate) (*op, error) {
 	if c == nil {
-		return errs.Errorf(errs.BadRequest, "store certificate: no certificate")
+		return nil, errs.Errorf(errs.BadRequest, "store certificate: no certificate")
 	}
 	if err := checkKey("serial", c.Serial); err != nil {
-		return err
+		return nil, err
 	}
 	if len(c.DER) == 0 {
-		return errs.Errorf(errs.BadRequest, "store certificate %s: empty DER", c.Serial)
+		return nil, errs.Errorf(errs.BadRequest, "store certificate %s: empty DER", c.Serial)
 	}
 	if err := checkValue("certificate DER", len(c.DER)); err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkValue("certificate data", len(c.Data)); err != nil {
-		return err
+		return nil, err
 	}
 	k, der, data := []byte(c.Serial), bytes.Clone(c.DER), bytes.Clone(c.Data)
 	if data == nil {
 		data = []byte{}
 	}
-	return s.write(ctx, "store certificate "+c.Serial, func(tx *bolt.Tx) (error, error) {
+	return &op{what: "store certificate " + c.Serial, apply: func(tx *bolt.Tx) (error, error) {
 		certs, err := bucket(tx, steplayout.TableCerts)
 		if err != nil {
 			return nil, err
@@ -143,7 +172,7 @@ func (s *Store) StoreCertificate(ctx context.Context, c *store.Certificate) erro
 			return nil, err
 		}
 		return nil, certsData.Put(k, data)
-	})
+	}}, nil
 }
 
 // Revoke writes revoked_x509_certs[r.Serial] as JSON with Go field names

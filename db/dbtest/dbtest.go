@@ -58,6 +58,7 @@ func run(t *testing.T, open Opener, revocation bool) {
 		{"UseTokenConcurrentManyKeys", testUseTokenConcurrentManyKeys},
 		{"StoreCertificateConcurrent", testStoreCertificateConcurrent},
 		{"CancelledContext", testCancelledContext},
+		{"QueueCertificate", testQueueCertificate},
 	}
 	if revocation {
 		tests = append(tests, []suiteTest[store.Store]{
@@ -131,6 +132,50 @@ func testStoreAndGetCertificate(t *testing.T, s store.Store) {
 	}
 	if got2.DER[len(got2.DER)-1] == want.DER[len(want.DER)-1] {
 		t.Fatalf("store kept a reference to the caller's DER")
+	}
+}
+
+// testQueueCertificate: a store.QueuedCertificates store checks the record
+// at once, and commits a queued record no later than a write acknowledged
+// after it; the wait then answers nil. Stores without it are skipped.
+func testQueueCertificate(t *testing.T, s store.Store) {
+	qs, ok := s.(store.QueuedCertificates)
+	if !ok {
+		t.Skip("the store does not queue certificates")
+	}
+	ctx := context.Background()
+	f := NewCertificates(t)
+	bad := f.New(t, Serial(30))
+	bad.DER = nil
+	if _, err := qs.QueueCertificate(ctx, bad); errs.KindOf(err) != errs.BadRequest {
+		t.Fatalf("QueueCertificate without DER: %v, want a bad request", err)
+	}
+	if _, err := s.GetCertificate(ctx, bad.Serial); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the refused record was written: %v", err)
+	}
+	for i := range 20 {
+		c := f.New(t, Serial(31+i))
+		wait, err := qs.QueueCertificate(ctx, c)
+		if err != nil {
+			t.Fatalf("QueueCertificate: %v", err)
+		}
+		// A write acknowledged after the queue call commits the record
+		// with it or after it.
+		if err := s.UseToken(ctx, "after-"+c.Serial, []byte("t")); err != nil {
+			t.Fatalf("UseToken: %v", err)
+		}
+		got, err := s.GetCertificate(ctx, c.Serial)
+		if err != nil {
+			t.Fatalf("queued record %d after a later acknowledged write: %v", i, err)
+		}
+		if d := EqualCertificate(c, got); d != "" {
+			t.Fatalf("queued record %d: %s", i, d)
+		}
+		for range 2 {
+			if err := wait(ctx); err != nil {
+				t.Fatalf("wait: %v", err)
+			}
+		}
 	}
 }
 

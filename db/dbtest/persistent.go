@@ -53,7 +53,7 @@ func testRestart(t *testing.T, open DirOpener) {
 		var gen generation
 		for i := range 10 {
 			c := f.New(t, Serial(g*100+i))
-			if err := s.StoreCertificate(ctx, c); err != nil {
+			if err := storeMaybeQueued(ctx, s, c, i%2 == 1); err != nil {
 				t.Fatalf("open %d: StoreCertificate: %v", g, err)
 			}
 			gen.certs = append(gen.certs, c)
@@ -78,6 +78,24 @@ func testRestart(t *testing.T, open DirOpener) {
 	for i, old := range gens {
 		checkGeneration(t, s, i, old)
 	}
+}
+
+// storeMaybeQueued stores c, through QueueCertificate when queue is set and
+// s implements store.QueuedCertificates, followed by a waited write (a
+// token use) and then the wait, as the ACME server does.
+func storeMaybeQueued(ctx context.Context, s store.Store, c *store.Certificate, queue bool) error {
+	qs, ok := s.(store.QueuedCertificates)
+	if !queue || !ok {
+		return s.StoreCertificate(ctx, c)
+	}
+	wait, err := qs.QueueCertificate(ctx, c)
+	if err != nil {
+		return err
+	}
+	if err := s.UseToken(ctx, "after-"+c.Serial, []byte("token")); err != nil {
+		return err
+	}
+	return wait(ctx)
 }
 
 func checkGeneration(t *testing.T, s store.Store, g int, gen generation) {
