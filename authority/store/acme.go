@@ -82,6 +82,14 @@ type ACMEStore interface {
 	ACMEConsume(ctx context.Context, table, key string) (bool, error)
 }
 
+// ACMEPutter is implemented by ACME stores that write one record in one
+// statement with no transaction around it (the SQL backends): the ACME
+// server creates its nonces with it, one round trip instead of three.
+type ACMEPutter interface {
+	// ACMEPut sets table[key] = value; it is durable on return.
+	ACMEPut(ctx context.Context, table, key string, value []byte) error
+}
+
 // ACMEScanner is implemented by ACME stores that can list a table, so that
 // `db import` copies the ACME tables between Mayfly databases.
 type ACMEScanner interface {

@@ -29,6 +29,7 @@ func RunACME(t *testing.T, open Opener) {
 		{"Limits", testACMELimits},
 		{"OpaqueValues", testACMEOpaqueValues},
 		{"Scan", testACMEScan},
+		{"Put", testACMEPut},
 	}
 	runEach(t, tests, open)
 }
@@ -40,6 +41,35 @@ func acmeStore(t *testing.T, s store.Store) store.ACMEStore {
 		t.Fatalf("%T does not implement store.ACMEStore", s)
 	}
 	return a
+}
+
+// testACMEPut: a store.ACMEPutter writes and overwrites one record, checks
+// the limits, and what it wrote can be consumed once. Others are skipped.
+func testACMEPut(t *testing.T, s store.Store) {
+	p, ok := s.(store.ACMEPutter)
+	if !ok {
+		t.Skip("the store has no ACMEPut")
+	}
+	ctx := context.Background()
+	a := acmeStore(t, s)
+	for _, v := range []string{`{"id":"n1","createdAt":"2026-12-07T00:00:00Z"}`, `{"id":"n1","createdAt":"2026-12-07T00:00:01Z"}`} {
+		if err := p.ACMEPut(ctx, store.TableACMENonces, "n1", []byte(v)); err != nil {
+			t.Fatalf("ACMEPut: %v", err)
+		}
+		got, err := a.ACMEGet(ctx, store.TableACMENonces, "n1")
+		if err != nil || string(got) != v {
+			t.Fatalf("ACMEGet after ACMEPut = %q, %v; want %q", got, err, v)
+		}
+	}
+	if ok, err := a.ACMEConsume(ctx, store.TableACMENonces, "n1"); err != nil || !ok {
+		t.Fatalf("consume a put nonce: %v %v", ok, err)
+	}
+	if err := p.ACMEPut(ctx, store.TableACMENonces, strings.Repeat("k", store.ACMEMaxKey+1), []byte("{}")); errs.KindOf(err) != errs.BadRequest {
+		t.Fatalf("ACMEPut of an over-long key: %v, want a bad request", err)
+	}
+	if err := p.ACMEPut(ctx, "no_such_table", "k", []byte("{}")); err == nil {
+		t.Fatal("ACMEPut to an unknown table succeeded")
+	}
 }
 
 func testACMEPutGet(t *testing.T, s store.Store) {

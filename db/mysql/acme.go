@@ -17,6 +17,7 @@ import (
 var (
 	_ store.ACMEStore   = (*Store)(nil)
 	_ store.ACMEScanner = (*Store)(nil)
+	_ store.ACMEPutter  = (*Store)(nil)
 )
 
 // quote returns table as a quoted identifier; only store.ACMETables names
@@ -125,6 +126,25 @@ func (s *Store) ACMEUpdate(ctx context.Context, fn func(tx store.ACMETx) error) 
 		return s.db.Fail("acme update", out)
 	}
 	return out
+}
+
+// ACMEPut implements store.ACMEPutter: one upsert, committed on its own.
+func (s *Store) ACMEPut(ctx context.Context, table, key string, value []byte) error {
+	if err := acmekv.Check(table, key, value); err != nil {
+		return err
+	}
+	if err := s.acmeReadOnly(); err != nil {
+		return err
+	}
+	t := acmesql.For(table)
+	err := s.w.Read(func() error {
+		_, err := s.sqlDB.ExecContext(ctx, acmeUpsert(t), t.Args(key, value)...)
+		return err
+	})
+	if err != nil {
+		return s.db.Fail("acme put "+table, err)
+	}
+	return nil
 }
 
 // ACMEConsume implements store.ACMEStore: one DELETE, so of two CAs

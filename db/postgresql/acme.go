@@ -19,6 +19,7 @@ import (
 var (
 	_ store.ACMEStore   = (*Store)(nil)
 	_ store.ACMEScanner = (*Store)(nil)
+	_ store.ACMEPutter  = (*Store)(nil)
 )
 
 // quote returns table as a quoted identifier (the ACME tables keep
@@ -104,6 +105,9 @@ func (s *Store) ACMEUpdate(ctx context.Context, fn func(tx store.ACMETx) error) 
 						_, err := tx.Exec(ctx, acmeDelete(acmesql.For(table)), []byte(key))
 						return err
 					},
+					WriteAll: func(ctx context.Context, writes []acmekv.Write) error {
+						return acmeWriteAll(ctx, tx, writes)
+					},
 				})
 			})
 		}, func(err error) bool {
@@ -119,6 +123,42 @@ func (s *Store) ACMEUpdate(ctx context.Context, fn func(tx store.ACMETx) error) 
 		return s.db.Fail("acme update", out)
 	}
 	return out
+}
+
+// acmeWriteAll sends writes as one pipeline (pgx.Batch) in tx: one round
+// trip for an order with its authorizations and challenges, not one each.
+// The first failed statement's error is returned; the transaction is then
+// aborted, and rolled back by the caller.
+func acmeWriteAll(ctx context.Context, tx pgx.Tx, writes []acmekv.Write) error {
+	b := &pgx.Batch{}
+	for _, w := range writes {
+		t := acmesql.For(w.Table)
+		if w.Value == nil {
+			b.Queue(acmeDelete(t), []byte(w.Key))
+		} else {
+			b.Queue(acmeUpsert(t), t.Args(w.Key, w.Value)...)
+		}
+	}
+	return tx.SendBatch(ctx, b).Close()
+}
+
+// ACMEPut implements store.ACMEPutter: one upsert, committed on its own.
+func (s *Store) ACMEPut(ctx context.Context, table, key string, value []byte) error {
+	if err := acmekv.Check(table, key, value); err != nil {
+		return err
+	}
+	if err := s.acmeReadOnly(); err != nil {
+		return err
+	}
+	t := acmesql.For(table)
+	err := s.w.Read(func() error {
+		_, err := s.pool.Exec(ctx, acmeUpsert(t), t.Args(key, value)...)
+		return err
+	})
+	if err != nil {
+		return s.db.Fail("acme put "+table, err)
+	}
+	return nil
 }
 
 // ACMEConsume implements store.ACMEStore: one DELETE, so of two CAs

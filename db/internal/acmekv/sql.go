@@ -18,6 +18,9 @@ type SQLTx struct {
 	// Put upserts, Delete removes.
 	Put    func(ctx context.Context, table, key string, value []byte) error
 	Delete func(ctx context.Context, table, key string) error
+	// WriteAll, if set, applies every write (Value nil: a delete) in one
+	// round trip (a pipeline), instead of a Put or Delete each.
+	WriteAll func(ctx context.Context, writes []Write) error
 }
 
 // MaxAttempts bounds the retries of a transaction the database aborted to
@@ -70,6 +73,9 @@ func RunSQL(ctx context.Context, fn func(tx store.ACMETx) error,
 			if err != nil {
 				fnErr = err
 				return errFn
+			}
+			if stx.WriteAll != nil && len(writes) > 1 {
+				return stx.WriteAll(ctx, writes)
 			}
 			for _, w := range writes {
 				if w.Value == nil {
