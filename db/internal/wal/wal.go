@@ -37,6 +37,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -65,15 +66,17 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Log is the open log: one segment being appended to, older ones waiting to
 // be retired, and retired ones kept for reuse. Its methods must be called
-// by one goroutine at a time (the store's committer).
+// by one goroutine at a time (the store's committer), but for Seq, which
+// any goroutine may call.
 type Log struct {
 	dir     string
 	segSize int64
 
-	f      *os.File // the current segment
-	seq    uint64   // its sequence number
-	off    int64    // where the next record goes
-	zeroed int64    // bytes of f known to be written (zeroes or old records)
+	f      *os.File      // the current segment
+	seq    uint64        // its sequence number
+	seqPub atomic.Uint64 // seq, for Seq
+	off    int64         // where the next record goes
+	zeroed int64         // bytes of f known to be written (zeroes or old records)
 	buf    []byte
 	zeroes []byte
 
@@ -121,6 +124,7 @@ func Open(dir string, segSize int64, fn func(rec []byte) error) (*Log, error) {
 		}
 	}
 	l.seq, l.off, l.cut = end.seq, end.off, end.cut
+	l.seqPub.Store(l.seq)
 	if err := l.next(); err != nil {
 		return nil, err
 	}
@@ -130,8 +134,9 @@ func Open(dir string, segSize int64, fn func(rec []byte) error) (*Log, error) {
 // Cut returns the torn record Open left out of the last segment, or nil.
 func (l *Log) Cut() *Cut { return l.cut }
 
-// Seq returns the current segment's sequence number.
-func (l *Log) Seq() uint64 { return l.seq }
+// Seq returns the current segment's sequence number. Safe to call while
+// the committer appends and rotates.
+func (l *Log) Seq() uint64 { return l.seqPub.Load() }
 
 // Full reports whether the current segment holds segSize bytes or more.
 func (l *Log) Full() bool { return l.off >= l.segSize }
@@ -275,6 +280,7 @@ func (l *Log) next() error {
 		return fmt.Errorf("write-ahead log %s: %w", name, err)
 	}
 	l.f, l.seq, l.off, l.zeroed = f, seq, firstRecord, max(st.Size(), firstRecord)
+	l.seqPub.Store(seq)
 	return nil
 }
 
