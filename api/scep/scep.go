@@ -17,6 +17,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -398,10 +399,18 @@ func certRep(req *request, signCert *x509.Certificate, signKey *rsa.PrivateKey, 
 	return sd.Finish()
 }
 
+// berMu serializes go.mozilla.org/pkcs7's parsing: its BER-to-DER
+// conversion counts nesting in a package-level variable (ber.go's
+// encodeIndent), which concurrent parses race on (go test -race).
+var berMu sync.Mutex
+
 // guard runs a parse of network input by go.mozilla.org/pkcs7, whose BER
 // reader panics on some malformed input (found by FuzzParseRequest), and
-// turns a panic into an error: the request fails, the CA goes on.
+// turns a panic into an error: the request fails, the CA goes on. Parses
+// run one at a time (berMu).
 func guard(parse func() error) (err error) {
+	berMu.Lock()
+	defer berMu.Unlock()
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("malformed PKCS#7 message: %v", r)

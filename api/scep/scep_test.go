@@ -265,7 +265,7 @@ func TestEnroll(t *testing.T) {
 		c := newClient(t)
 		for _, typ := range []microscep.MessageType{microscep.PKCSReq, microscep.RenewalReq} {
 			rep := post(t, e.url, c.request(t, e.dec.cert, typ, "s3cret", "device.example.com", "device.example.com", "alt.example.com"))
-			msg, err := microscep.ParsePKIMessage(rep, microscep.WithCACerts([]*x509.Certificate{e.dec.cert}))
+			msg, err := parsePKIMessage(rep, microscep.WithCACerts([]*x509.Certificate{e.dec.cert}))
 			if err != nil {
 				t.Fatalf("alg %d: ParsePKIMessage: %v", alg, err)
 			}
@@ -274,7 +274,7 @@ func TestEnroll(t *testing.T) {
 			}
 			var cert *x509.Certificate
 			if alg >= scep.EncryptionAES128GCM {
-				p7, err := pkcs7.Parse(rep)
+				p7, err := parsePKCS7(rep)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -284,7 +284,7 @@ func TestEnroll(t *testing.T) {
 				}
 				cert = certs[0]
 			} else {
-				if err := msg.DecryptPKIEnvelope(c.cert, c.key); err != nil {
+				if err := decryptPKI(msg, c.cert, c.key); err != nil {
 					t.Fatalf("alg %d: decrypt: %v", alg, err)
 				}
 				cert = msg.CertRepMessage.Certificate
@@ -312,11 +312,11 @@ func TestEnrollGET(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("GET PKIOperation = %d %q", resp.StatusCode, body)
 	}
-	msg, err := microscep.ParsePKIMessage(body, microscep.WithCACerts([]*x509.Certificate{e.dec.cert}))
+	msg, err := parsePKIMessage(body, microscep.WithCACerts([]*x509.Certificate{e.dec.cert}))
 	if err != nil || msg.PKIStatus != microscep.SUCCESS {
 		t.Fatalf("GET PKIOperation: %v %v", err, msg)
 	}
-	if err := msg.DecryptPKIEnvelope(c.cert, c.key); err != nil {
+	if err := decryptPKI(msg, c.cert, c.key); err != nil {
 		t.Fatal(err)
 	}
 	// Without SANs the common name is the SAN, as step-ca.
@@ -331,7 +331,7 @@ func TestEnrollRefused(t *testing.T) {
 	c := newClient(t)
 	for name, challenge := range map[string]string{"wrong challenge": "nope", "short key": "s3cret", "no challenge": ""} {
 		rep := post(t, e.url, c.request(t, e.dec.cert, microscep.PKCSReq, challenge, "device.example.com"))
-		msg, err := microscep.ParsePKIMessage(rep, microscep.WithCACerts([]*x509.Certificate{e.dec.cert}))
+		msg, err := parsePKIMessage(rep, microscep.WithCACerts([]*x509.Certificate{e.dec.cert}))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -428,11 +428,11 @@ func TestRSAIntermediate(t *testing.T) {
 	}
 	c := newClient(t)
 	rep := post(t, u, c.request(t, inter, microscep.PKCSReq, "s3cret", "rsa.example.com"))
-	msg, err := microscep.ParsePKIMessage(rep, microscep.WithCACerts([]*x509.Certificate{inter}))
+	msg, err := parsePKIMessage(rep, microscep.WithCACerts([]*x509.Certificate{inter}))
 	if err != nil || msg.PKIStatus != microscep.SUCCESS {
 		t.Fatalf("PKIOperation: %v %+v", err, msg)
 	}
-	if err := msg.DecryptPKIEnvelope(c.cert, c.key); err != nil {
+	if err := decryptPKI(msg, c.cert, c.key); err != nil {
 		t.Fatal(err)
 	}
 	if err := msg.CertRepMessage.Certificate.CheckSignatureFrom(inter); err != nil {
@@ -452,4 +452,32 @@ func TestNoSCEPProvisioner(t *testing.T) {
 	if resp.StatusCode != 404 || string(body) != "404 page not found\n" {
 		t.Fatalf("/scep without SCEP = %d %q", resp.StatusCode, body)
 	}
+}
+
+// parsePKIMessage, decryptPKI and parsePKCS7 parse the server's answers as
+// the server parses requests (scepapi.Guard): go.mozilla.org/pkcs7 keeps a
+// package-level counter while parsing, which the race detector would see
+// shared with the server's goroutines.
+func parsePKIMessage(der []byte, opts ...microscep.Option) (*microscep.PKIMessage, error) {
+	var msg *microscep.PKIMessage
+	err := scepapi.Guard(func() error {
+		var err error
+		msg, err = microscep.ParsePKIMessage(der, opts...)
+		return err
+	})
+	return msg, err
+}
+
+func decryptPKI(msg *microscep.PKIMessage, cert *x509.Certificate, key *rsa.PrivateKey) error {
+	return scepapi.Guard(func() error { return msg.DecryptPKIEnvelope(cert, key) })
+}
+
+func parsePKCS7(der []byte) (*pkcs7.PKCS7, error) {
+	var p7 *pkcs7.PKCS7
+	err := scepapi.Guard(func() error {
+		var err error
+		p7, err = pkcs7.Parse(der)
+		return err
+	})
+	return p7, err
 }
