@@ -280,7 +280,7 @@ func TestAbandonedSegment(t *testing.T) {
 	dir := t.TempDir()
 	l, _ := collect(t, dir)
 	appendAll(t, l, "a")
-	seg, off, seq := l.f.Name(), l.off, l.seq
+	seg, off, seq := l.f.Name(), l.off, l.seq.Load()
 	l.f.Close() // the next write fails
 	if err := l.Append([]byte("b")); err == nil {
 		t.Fatal("Append on a closed file succeeded")

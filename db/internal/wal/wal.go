@@ -73,8 +73,7 @@ type Log struct {
 	segSize int64
 
 	f      *os.File      // the current segment
-	seq    uint64        // its sequence number
-	seqPub atomic.Uint64 // seq, for Seq
+	seq    atomic.Uint64 // its sequence number (atomic for Seq only)
 	off    int64         // where the next record goes
 	zeroed int64         // bytes of f known to be written (zeroes or old records)
 	buf    []byte
@@ -123,8 +122,8 @@ func Open(dir string, segSize int64, fn func(rec []byte) error) (*Log, error) {
 			return nil, fmt.Errorf("write-ahead log: %w", err)
 		}
 	}
-	l.seq, l.off, l.cut = end.seq, end.off, end.cut
-	l.seqPub.Store(l.seq)
+	l.off, l.cut = end.off, end.cut
+	l.seq.Store(end.seq)
 	if err := l.next(); err != nil {
 		return nil, err
 	}
@@ -136,7 +135,7 @@ func (l *Log) Cut() *Cut { return l.cut }
 
 // Seq returns the current segment's sequence number. Safe to call while
 // the committer appends and rotates.
-func (l *Log) Seq() uint64 { return l.seqPub.Load() }
+func (l *Log) Seq() uint64 { return l.seq.Load() }
 
 // Full reports whether the current segment holds segSize bytes or more.
 func (l *Log) Full() bool { return l.off >= l.segSize }
@@ -154,7 +153,7 @@ func (l *Log) Append(rec []byte) error {
 			return err
 		}
 	}
-	b := appendRecord(l.buf[:0], l.seq, rec)
+	b := appendRecord(l.buf[:0], l.seq.Load(), rec)
 	l.buf = b
 	if err := l.zeroAhead(l.off + int64(len(b))); err != nil {
 		l.abandon()
@@ -177,7 +176,7 @@ func (l *Log) Append(rec []byte) error {
 // one written before it: every segment up to that number may be retired
 // once the store has made what they hold durable by its own means.
 func (l *Log) Rotate() (sealed uint64, err error) {
-	sealed = l.seq
+	sealed = l.seq.Load()
 	if l.f != nil {
 		_ = l.f.Close()
 		l.f = nil
@@ -193,7 +192,7 @@ func (l *Log) Retire(seq uint64) error {
 		return err
 	}
 	for _, s := range segs {
-		if s.seq > seq || s.seq == l.seq {
+		if s.seq > seq || s.seq == l.seq.Load() {
 			continue
 		}
 		if err := l.retire(s.name); err != nil {
@@ -244,7 +243,7 @@ func (l *Log) path(seq uint64) string {
 // records, and writes its start record, which ends the current segment at
 // l.off, durably.
 func (l *Log) next() error {
-	seq := l.seq + 1
+	seq := l.seq.Load() + 1
 	name := l.path(seq)
 	flag := os.O_RDWR | os.O_CREATE | os.O_EXCL
 	if n := len(l.free); n > 0 {
@@ -260,7 +259,7 @@ func (l *Log) next() error {
 		return fmt.Errorf("write-ahead log: %w", err)
 	}
 	var start [startLen]byte
-	binary.LittleEndian.PutUint64(start[:], l.seq)
+	binary.LittleEndian.PutUint64(start[:], l.seq.Load())
 	binary.LittleEndian.PutUint64(start[8:], uint64(l.off))
 	b := appendRecord(l.buf[:0], seq, start[:])
 	l.buf = b
@@ -279,8 +278,8 @@ func (l *Log) next() error {
 		_ = f.Close()
 		return fmt.Errorf("write-ahead log %s: %w", name, err)
 	}
-	l.f, l.seq, l.off, l.zeroed = f, seq, firstRecord, max(st.Size(), firstRecord)
-	l.seqPub.Store(seq)
+	l.f, l.off, l.zeroed = f, firstRecord, max(st.Size(), firstRecord)
+	l.seq.Store(seq)
 	return nil
 }
 
